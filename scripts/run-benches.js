@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// Runs every compiled bench/*.bench.js in turn; extra arguments (e.g. --json) are passed on.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const args = process.argv.slice(2);
+const only = args.filter((a) => !a.startsWith('--'));
+const flags = args.filter((a) => a.startsWith('--'));
+const dir = 'dist/bench';
+let files = readdirSync(dir).filter((f) => f.endsWith('.bench.js')).sort();
+if (only.length) files = files.filter((f) => only.some((s) => f.includes(s)));
+let failed = 0;
+for (const f of files) {
+  const r = spawnSync(process.execPath, ['--expose-gc', join(dir, f), ...flags], { stdio: 'inherit' });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed ? 1 : 0);
