@@ -1,0 +1,184 @@
+// BPF_MAP_TYPE_HASH and BPF_MAP_TYPE_PERCPU_HASH.
+//
+// Kernel semantics kept: max_entries is a hard limit (a new key in a full map
+// gets -E2BIG and nothing changes, while existing keys can still be updated),
+// BPF_NOEXIST/BPF_EXIST give -EEXIST/-ENOENT, deleting a missing key gives
+// -ENOENT, and deleted slots are reused.
+import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
+import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
+import { DEFAULT_HASH_SEED, HashTable } from './hash-table.js';
+import { badUpdateFlags, checkCpuCount, copyInto, perCpuStride } from './map-util.js';
+
+export interface HashMapOptions {
+  /** Hash seed; the default is fixed so runs are deterministic. */
+  seed?: number;
+}
+
+/** Find-or-insert shared by HASH and PERCPU_HASH; returns the slot or -errno. */
+function reserveSlot(table: HashTable, key: Uint8Array, flags: number, keyOff: number): number {
+  if (badUpdateFlags(flags)) return -Errno.EINVAL;
+  const h = table.hash(key, keyOff);
+  const slot = table.find(key, keyOff, h);
+  if (slot >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : slot;
+  if (flags === BPF_EXIST) return -Errno.ENOENT;
+  if (table.count >= table.capacity) return -Errno.E2BIG;
+  return table.insert(key, keyOff, h);
+}
+
+function deleteKey(table: HashTable, key: Uint8Array, keyOff: number): number {
+  const slot = table.find(key, keyOff, table.hash(key, keyOff));
+  if (slot < 0) return -Errno.ENOENT;
+  table.remove(slot);
+  return 0;
+}
+
+export class HashMap implements KeyValueMap {
+  readonly spec: MapSpec;
+  readonly table: HashTable;
+  readonly values: Uint8Array;
+  readonly view: DataView;
+  private readonly valueSize: number;
+
+  constructor(spec: MapSpecInput, options: HashMapOptions = {}, table?: HashTable) {
+    this.spec = withType(spec, BpfMapType.HASH);
+    checkSpec(this.spec, BpfMapType.HASH, 'hash map');
+    this.valueSize = this.spec.valueSize;
+    this.table = table ?? new HashTable(this.spec.keySize, this.spec.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
+    this.values = this.table.values;
+    this.view = this.table.view;
+  }
+
+  get count(): number {
+    return this.table.count;
+  }
+
+  lookup(key: Uint8Array, keyOff = 0): number {
+    const table = this.table;
+    const slot = table.find(key, keyOff, table.hash(key, keyOff));
+    return slot < 0 ? -1 : slot * this.valueSize;
+  }
+
+  reserve(key: Uint8Array, flags = BPF_ANY, keyOff = 0): number {
+    const slot = reserveSlot(this.table, key, flags, keyOff);
+    return slot < 0 ? slot : slot * this.valueSize;
+  }
+
+  update(key: Uint8Array, value: Uint8Array, flags = BPF_ANY, keyOff = 0, valueOff = 0): number {
+    const slot = reserveSlot(this.table, key, flags, keyOff);
+    if (slot < 0) return slot;
+    copyInto(this.values, slot * this.valueSize, value, valueOff, this.valueSize);
+    return 0;
+  }
+
+  delete(key: Uint8Array, keyOff = 0): number {
+    return deleteKey(this.table, key, keyOff);
+  }
+
+  clear(): void {
+    this.table.clear();
+  }
+
+  forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
+    const { keys, keySize } = this.table;
+    const valueSize = this.valueSize;
+    this.table.forEachSlot((slot) => cb(keys, slot * keySize, slot * valueSize));
+  }
+
+  clone(): HashMap {
+    return new HashMap({ ...this.spec }, {}, this.table.clone());
+  }
+}
+
+export interface PerCpuOptions {
+  /** Simulated CPUs; each entry holds one value per CPU. */
+  nCpus?: number;
+  seed?: number;
+}
+
+/**
+ * BPF_MAP_TYPE_PERCPU_HASH. Each entry stores `nCpus` values, each at an
+ * 8-byte-rounded stride. Program-side calls (`lookup`, `update`, `reserve`)
+ * act on CPU 0's value, since the simulation runs its programs on CPU 0;
+ * `lookupPerCpu`, `updatePerCpu` and `valueOffsetForCpu` reach the others,
+ * as userspace readers (`cilium bpf metrics list`) do when they sum.
+ */
+export class PerCpuHashMap implements KeyValueMap {
+  readonly spec: MapSpec;
+  readonly nCpus: number;
+  /** Bytes between one CPU's value and the next inside an entry. */
+  readonly cpuStride: number;
+  readonly table: HashTable;
+  readonly values: Uint8Array;
+  readonly view: DataView;
+  private readonly entryStride: number;
+
+  constructor(spec: MapSpecInput, options: PerCpuOptions = {}, table?: HashTable) {
+    this.spec = withType(spec, BpfMapType.PERCPU_HASH);
+    checkSpec(this.spec, BpfMapType.PERCPU_HASH, 'percpu hash map');
+    this.nCpus = checkCpuCount(options.nCpus ?? 1, this.spec.name);
+    this.cpuStride = perCpuStride(this.spec.valueSize);
+    this.entryStride = this.cpuStride * this.nCpus;
+    this.table = table ?? new HashTable(this.spec.keySize, this.entryStride, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
+    this.values = this.table.values;
+    this.view = this.table.view;
+  }
+
+  get count(): number {
+    return this.table.count;
+  }
+
+  valueOffsetForCpu(valueOff: number, cpu: number): number {
+    return valueOff + cpu * this.cpuStride;
+  }
+
+  /** CPU 0's value offset, or -1. */
+  lookup(key: Uint8Array, keyOff = 0): number {
+    const table = this.table;
+    const slot = table.find(key, keyOff, table.hash(key, keyOff));
+    return slot < 0 ? -1 : slot * this.entryStride;
+  }
+
+  lookupPerCpu(key: Uint8Array, cpu: number, keyOff = 0): number {
+    if (cpu >>> 0 >= this.nCpus) return -1;
+    const off = this.lookup(key, keyOff);
+    return off < 0 ? -1 : off + cpu * this.cpuStride;
+  }
+
+  /** New entries start with every CPU's value zeroed. */
+  reserve(key: Uint8Array, flags = BPF_ANY, keyOff = 0): number {
+    const slot = reserveSlot(this.table, key, flags, keyOff);
+    return slot < 0 ? slot : slot * this.entryStride;
+  }
+
+  /** Writes CPU 0's value (a program's update); other CPUs keep theirs (zero for a new entry). */
+  update(key: Uint8Array, value: Uint8Array, flags = BPF_ANY, keyOff = 0, valueOff = 0): number {
+    return this.updatePerCpu(key, value, 0, flags, keyOff, valueOff);
+  }
+
+  updatePerCpu(key: Uint8Array, value: Uint8Array, cpu: number, flags = BPF_ANY, keyOff = 0, valueOff = 0): number {
+    if (cpu >>> 0 >= this.nCpus) return -Errno.EINVAL;
+    const slot = reserveSlot(this.table, key, flags, keyOff);
+    if (slot < 0) return slot;
+    copyInto(this.values, slot * this.entryStride + cpu * this.cpuStride, value, valueOff, this.spec.valueSize);
+    return 0;
+  }
+
+  delete(key: Uint8Array, keyOff = 0): number {
+    return deleteKey(this.table, key, keyOff);
+  }
+
+  clear(): void {
+    this.table.clear();
+  }
+
+  /** Each key once; the value offset is CPU 0's, use valueOffsetForCpu for the rest. */
+  forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
+    const { keys, keySize } = this.table;
+    const stride = this.entryStride;
+    this.table.forEachSlot((slot) => cb(keys, slot * keySize, slot * stride));
+  }
+
+  clone(): PerCpuHashMap {
+    return new PerCpuHashMap({ ...this.spec }, { nCpus: this.nCpus }, this.table.clone());
+  }
+}
