@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ArrayMap, PerCpuArrayMap } from '../../src/bpf/array.js';
+import { ProgArray, tailCall } from '../../src/bpf/prog-array.js';
+import { BPF_EXIST, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
+import { readU32LE, readU64LE, writeU64LE } from '../../src/bpf/bytes.js';
+import { u32Key, valueOf } from './helpers.js';
+
+test('array: every index exists zero-filled; bounds; delete is -EINVAL', () => {
+  const m = new ArrayMap({ name: 'cilium_runtime_config', keySize: 4, valueSize: 8, maxEntries: 4 });
+  assert.equal(m.count, 4);
+  assert.equal(m.lookup(u32Key(3)), 24);
+  assert.equal(m.lookupIndex(3), 24);
+  assert.deepEqual([...m.values.subarray(24, 32)], Array(8).fill(0));
+  assert.equal(m.lookup(u32Key(4)), -1);
+  assert.equal(m.lookupIndex(4), -1);
+  assert.equal(m.lookupIndex(-1), -1);
+  assert.equal(m.update(u32Key(4), valueOf(8, 1)), -Errno.E2BIG);
+  assert.equal(m.reserve(u32Key(4)), -Errno.E2BIG);
+  assert.equal(m.update(u32Key(1), valueOf(8, 1), BPF_NOEXIST), -Errno.EEXIST, 'elements always exist');
+  assert.equal(m.update(u32Key(1), valueOf(8, 7), BPF_EXIST), 0);
+  assert.equal(m.values[m.lookupIndex(1)], 7);
+  assert.equal(m.update(u32Key(1), valueOf(8, 7), 3), -Errno.EINVAL);
+  assert.equal(m.delete(u32Key(1)), -Errno.EINVAL);
+  assert.equal(m.updateIndex(2, valueOf(8, 2)), 0);
+  assert.equal(m.updateIndex(9, valueOf(8, 2)), -Errno.E2BIG);
+  const seen: number[] = [];
+  m.forEach((keys, off, valueOff) => seen.push(readU32LE(keys, off) * 100 + m.values[valueOff]));
+  assert.deepEqual(seen, [0, 107, 202, 300]);
+  const c = m.clone();
+  c.updateIndex(1, valueOf(8, 9));
+  assert.equal(m.values[m.lookupIndex(1)], 7);
+  m.clear();
+  assert.equal(m.values[m.lookupIndex(1)], 0);
+  assert.equal(c.values[c.lookupIndex(1)], 9);
+  assert.throws(() => new ArrayMap({ name: 'x', keySize: 8, valueSize: 4, maxEntries: 4 }));
+});
+
+test('percpu array: values per CPU at an 8-byte stride', () => {
+  const m = new PerCpuArrayMap({ name: 'cilium_tail_call_buffer4', keySize: 4, valueSize: 12, maxEntries: 2 }, { nCpus: 2 });
+  assert.equal(m.cpuStride, 16);
+  const off = m.lookupIndex(1);
+  assert.equal(off, 32);
+  assert.equal(m.lookupPerCpu(u32Key(1), 1), 48);
+  assert.equal(m.valueOffsetForCpu(off, 1), 48);
+  assert.equal(m.lookupPerCpu(u32Key(1), 2), -1);
+  writeU64LE(m.values, m.valueOffsetForCpu(off, 1), 42);
+  const c = m.clone();
+  assert.equal(readU64LE(c.values, c.valueOffsetForCpu(c.lookupIndex(1), 1)), 42);
+  assert.equal(m.delete(u32Key(0)), -Errno.EINVAL);
+});
+
+test('prog array: empty slot misses, bounds by max_entries', () => {
+  type Prog = (ctx: number) => number;
+  const calls = new ProgArray<Prog>({ name: 'cilium_calls_00042', maxEntries: 4 });
+  assert.equal(calls.spec.type, 3);
+  assert.equal(calls.spec.keySize, 4);
+  const DROP_MISSED_TAIL_CALL = -169;
+  assert.equal(calls.get(1), undefined);
+  assert.equal(tailCall(calls, 1, (p) => p(5), DROP_MISSED_TAIL_CALL), DROP_MISSED_TAIL_CALL);
+  assert.equal(calls.set(1, (ctx) => ctx * 2), 0);
+  assert.equal(tailCall(calls, 1, (p) => p(5), DROP_MISSED_TAIL_CALL), 10);
+  assert.equal(calls.set(4, () => 0), -Errno.E2BIG);
+  assert.equal(calls.get(4), undefined);
+  assert.equal(calls.get(-1), undefined);
+  assert.equal(calls.count, 1);
+  const fork = calls.clone();
+  assert.equal(fork.delete(1), 0);
+  assert.equal(fork.delete(1), -Errno.ENOENT);
+  assert.equal(fork.delete(9), -Errno.E2BIG);
+  assert.ok(calls.get(1), 'clone has its own slots');
+  const seen: number[] = [];
+  calls.forEach((i) => seen.push(i));
+  assert.deepEqual(seen, [1]);
+  calls.clear();
+  assert.equal(calls.count, 0);
+});

@@ -1,0 +1,29 @@
+// Key builders shared by the bpf tests.
+import { writeU32LE } from '../../src/bpf/bytes.js';
+
+export function u32Key(n: number): Uint8Array {
+  const k = new Uint8Array(4);
+  writeU32LE(k, 0, n);
+  return k;
+}
+
+/** A `cilium_ct4_global`-shaped 14-byte tuple (daddr, saddr, dport, sport, nexthdr, flags). */
+export function ctTuple(daddr: number, saddr: number, dport: number, sport: number, nexthdr = 6, flags = 0): Uint8Array {
+  const k = new Uint8Array(14);
+  const v = new DataView(k.buffer);
+  v.setUint32(0, daddr);
+  v.setUint32(4, saddr);
+  v.setUint16(8, dport);
+  v.setUint16(10, sport);
+  k[12] = nexthdr;
+  k[13] = flags;
+  return k;
+}
+
+export function valueOf(size: number, fill: number): Uint8Array {
+  return new Uint8Array(size).fill(fill);
+}
+
+export function ipv4(s: string): number[] {
+  return s.split('.').map(Number);
+}

@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LruHashMap } from '../../src/bpf/lru.js';
+import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
+import { hexKey, readU32LE, readU64LE, writeU64LE } from '../../src/bpf/bytes.js';
+import { Rng } from '../../src/util/rng.js';
+import { ctTuple, u32Key, valueOf } from './helpers.js';
+
+const spec = (maxEntries: number, keySize = 4, valueSize = 8) => ({ name: 'cilium_ct4_global', keySize, valueSize, maxEntries });
+
+function keysOf(m: LruHashMap): number[] {
+  const out: number[] = [];
+  m.forEach((keys, off) => out.push(readU32LE(keys, off)));
+  return out.sort((a, b) => a - b);
+}
+
+test('a full LRU map evicts exactly the least recently used entry and the insert succeeds', () => {
+  const m = new LruHashMap(spec(3));
+  for (let i = 1; i <= 3; i++) assert.equal(m.update(u32Key(i), valueOf(8, i)), 0);
+  assert.equal(m.update(u32Key(4), valueOf(8, 4)), 0);
+  assert.deepEqual(keysOf(m), [2, 3, 4]);
+  assert.equal(m.evictions, 1);
+  assert.equal(m.count, 3);
+});
+
+test('lookups and updates count as use; peek and forEach do not', () => {
+  const m = new LruHashMap(spec(3));
+  for (let i = 1; i <= 3; i++) m.update(u32Key(i), valueOf(8, i));
+  assert.ok(m.lookup(u32Key(1)) >= 0); // order (old→new): 2 3 1
+  assert.equal(m.update(u32Key(4), valueOf(8, 4)), 0); // evicts 2
+  assert.deepEqual(keysOf(m), [1, 3, 4]);
+  assert.equal(m.update(u32Key(3), valueOf(8, 33)), 0); // order: 1 4 3
+  assert.ok(m.peek(u32Key(1)) >= 0); // no refresh
+  m.forEach(() => undefined);
+  assert.equal(m.update(u32Key(5), valueOf(8, 5)), 0); // evicts 1
+  assert.deepEqual(keysOf(m), [3, 4, 5]);
+  assert.ok(m.reserve(u32Key(4)) >= 0); // order: 3 5 4
+  assert.equal(m.update(u32Key(6), valueOf(8, 6)), 0); // evicts 3
+  assert.deepEqual(keysOf(m), [4, 5, 6]);
+  assert.equal(m.evictions, 3);
+  const order: number[] = [];
+  m.forEachByRecency((keys, off) => order.push(readU32LE(keys, off)));
+  assert.deepEqual(order, [6, 4, 5]);
+});
+
+test('new entries are zeroed even when they take an evicted slot', () => {
+  const m = new LruHashMap(spec(1));
+  m.update(u32Key(1), valueOf(8, 0xee));
+  const off = m.reserve(u32Key(2));
+  assert.deepEqual([...m.values.subarray(off, off + 8)], Array(8).fill(0));
+  assert.equal(m.lookup(u32Key(1)), -1);
+});
+
+test('flags, delete, and deletes during iteration', () => {
+  const m = new LruHashMap(spec(4));
+  assert.equal(m.update(u32Key(1), valueOf(8, 1), BPF_EXIST), -Errno.ENOENT);
+  assert.equal(m.update(u32Key(1), valueOf(8, 1), BPF_NOEXIST), 0);
+  assert.equal(m.update(u32Key(1), valueOf(8, 2), BPF_NOEXIST), -Errno.EEXIST);
+  assert.equal(m.update(u32Key(1), valueOf(8, 2), 9), -Errno.EINVAL);
+  assert.equal(m.delete(u32Key(2)), -Errno.ENOENT);
+  for (let i = 2; i <= 4; i++) m.update(u32Key(i), valueOf(8, i));
+  m.forEach((keys, off) => {
+    if (readU32LE(keys, off) % 2 === 0) assert.equal(m.delete(keys.slice(off, off + 4)), 0);
+  });
+  assert.deepEqual(keysOf(m), [1, 3]);
+  // Deleted entries leave the recency list: two more inserts fill the map without evicting.
+  m.update(u32Key(7), valueOf(8, 7));
+  m.update(u32Key(8), valueOf(8, 8));
+  assert.equal(m.evictions, 0);
+  m.update(u32Key(9), valueOf(8, 9));
+  assert.deepEqual(keysOf(m), [3, 7, 8, 9]);
+  m.forEachByRecency((keys, off) => m.delete(keys.slice(off, off + 4)));
+  assert.equal(m.count, 0);
+});
+
+test('clone is independent, including recency and eviction counter', () => {
+  const m = new LruHashMap(spec(2));
+  m.update(u32Key(1), valueOf(8, 1));
+  m.update(u32Key(2), valueOf(8, 2));
+  const c = m.clone();
+  c.lookup(u32Key(1));
+  c.update(u32Key(3), valueOf(8, 3)); // clone evicts 2
+  m.update(u32Key(3), valueOf(8, 3)); // original evicts 1
+  assert.deepEqual(keysOf(c), [1, 3]);
+  assert.deepEqual(keysOf(m), [2, 3]);
+  c.clear();
+  assert.equal(c.count, 0);
+  assert.equal(m.count, 2);
+});
+
+test('LRU maps must be preallocated, as in the kernel', () => {
+  assert.throws(() => new LruHashMap({ ...spec(4), flags: BPF_F_NO_PREALLOC }));
+});
+
+test('differential: 100k random operations against an insertion-ordered Map model', () => {
+  const rng = new Rng(0x1eaf);
+  const maxEntries = 256;
+  const keySpace = Array.from({ length: 512 }, (_, i) => ctTuple(rng.u32(), rng.u32(), i, rng.below(65536), 17));
+  const m = new LruHashMap(spec(maxEntries, 14, 8));
+  // Map iteration order is insertion order, so delete+set moves a key to the "most recent" end.
+  const model = new Map<string, number>();
+  const touch = (hk: string, v: number) => {
+    model.delete(hk);
+    model.set(hk, v);
+  };
+  let evictions = 0;
+  const insertRoom = () => {
+    if (model.size >= maxEntries) {
+      model.delete(model.keys().next().value as string);
+      evictions++;
+    }
+  };
+  const value = new Uint8Array(8);
+  for (let op = 0; op < 100_000; op++) {
+    const key = keySpace[rng.below(keySpace.length)];
+    const hk = hexKey(key, 0, 14);
+    const kind = rng.below(10);
+    if (kind < 4) {
+      const flags = rng.below(3);
+      const v = rng.u32();
+      writeU64LE(value, 0, v);
+      const present = model.has(hk);
+      let expected = 0;
+      if (flags === BPF_NOEXIST && present) expected = -Errno.EEXIST;
+      else if (flags === BPF_EXIST && !present) expected = -Errno.ENOENT;
+      assert.equal(m.update(key, value, flags), expected, `op ${op} update`);
+      if (expected === 0) {
+        if (!present) insertRoom();
+        touch(hk, v);
+      }
+    } else if (kind < 5) {
+      assert.equal(m.delete(key), model.has(hk) ? 0 : -Errno.ENOENT, `op ${op} delete`);
+      model.delete(hk);
+    } else if (kind < 6) {
+      const off = m.reserve(key);
+      assert.ok(off >= 0);
+      const had = model.get(hk);
+      if (had === undefined) insertRoom();
+      assert.equal(readU64LE(m.values, off), had ?? 0, `op ${op} reserve`);
+      touch(hk, had ?? 0);
+    } else {
+      const off = m.lookup(key);
+      const had = model.get(hk);
+      if (had === undefined) assert.equal(off, -1, `op ${op} lookup miss`);
+      else {
+        assert.equal(readU64LE(m.values, off), had, `op ${op} lookup`);
+        touch(hk, had);
+      }
+    }
+    assert.equal(m.count, model.size);
+    if (op % 10_000 === 0) {
+      const order: string[] = [];
+      m.forEachByRecency((keys, off) => order.push(hexKey(keys, off, 14)));
+      assert.deepEqual(order.reverse(), [...model.keys()]);
+    }
+  }
+  assert.equal(m.evictions, evictions);
+  assert.ok(evictions > 1000, 'the run exercised eviction');
+});
