@@ -9,3 +9,6 @@ export * from './tcp.js';
 export * from './udp.js';
 export * from './icmpv4.js';
 export * from './build.js';
+export * from './vxlan.js';
+export * from './dissect.js';
+export * from './pcap.js';
