@@ -12,3 +12,4 @@ export * from './build.js';
 export * from './vxlan.js';
 export * from './dissect.js';
 export * from './pcap.js';
+export * from './dns.js';

@@ -11,6 +11,12 @@ import {
   buildIcmpEchoFrame,
   buildTcpFrame,
   buildUdpFrame,
+  DnsClass,
+  DnsRcode,
+  DnsType,
+  dnsQuery,
+  dnsResponseFor,
+  emitDns,
   vxlanFlowSourcePort,
   writePcapFile,
   writeVxlanEncap,
@@ -63,11 +69,18 @@ function buildCapture(): { ts: bigint; data: Uint8Array }[] {
   const vxlanFrame = h.buf.slice(off, off + h.len + VXLAN_ENCAP_OVERHEAD);
   const dns = buildUdpFrame({ ...common, dstIp: DNS_SVC, srcPort: 53001, dstPort: 53, payload: handDnsQuery() });
   const ping = buildIcmpEchoFrame({ ...common, dstIp: POD_B, echoIdent: 0x77, seq: 1, data: new Uint8Array(56).map((_, i) => i) });
+  // A response from our own DNS codec, with compression pointers and a CNAME.
+  const resp = dnsResponseFor(dnsQuery(0x1a2b, 'web.demo.svc.cluster.local'), DnsRcode.NOERROR, [
+    { name: 'web.demo.svc.cluster.local', type: DnsType.CNAME, class: DnsClass.IN, ttl: 30, data: 'webpod.demo.svc.cluster.local' },
+    { name: 'webpod.demo.svc.cluster.local', type: DnsType.A, class: DnsClass.IN, ttl: 30, data: POD_B },
+  ]);
+  const dnsResp = buildUdpFrame({ srcMac: 0xface3cde8bf8, dstMac: 0xce381f4b21dd, srcIp: DNS_SVC, dstIp: POD_A, srcPort: 53, dstPort: 53001, payload: emitDns(resp) });
   const t0 = 1_765_535_445_123_456_789n;
   return [
     { ts: t0, data: vxlanFrame },
     { ts: t0 + 1_000n, data: dns },
     { ts: t0 + 2_000n, data: ping },
+    { ts: t0 + 3_000n, data: dnsResp },
   ];
 }
 
@@ -77,7 +90,7 @@ test('tshark decodes our VXLAN/TCP SYN, DNS query and ICMP echo without complain
     const path = join(dir, 'capture.pcap');
     writePcapFile(path, buildCapture());
     const { json, text } = tsharkDecode(path);
-    assert.equal(json.length, 3);
+    assert.equal(json.length, 4);
 
     // Frame 1: outer Eth/IPv4/UDP 8472/VXLAN, inner Eth/IPv4/TCP SYN.
     const f1 = json[0];
@@ -128,6 +141,15 @@ test('tshark decodes our VXLAN/TCP SYN, DNS query and ICMP echo without complain
     assert.equal(tsharkField(f3, 'icmp.ident'), '119');
     assert.equal(tsharkField(f3, 'icmp.checksum.status'), '1');
     assert.equal(tsharkField(f3, 'ip.checksum.status'), '1');
+
+    // Frame 4: DNS response written by emitDns (compressed names).
+    const f4 = json[3];
+    assert.equal(tsharkField(f4, 'dns.flags.response'), '1');
+    assert.equal(tsharkField(f4, 'dns.flags.rcode'), '0');
+    assert.equal(tsharkField(f4, 'dns.count.answers'), '2');
+    assert.equal(tsharkField(f4, 'dns.cname'), 'webpod.demo.svc.cluster.local');
+    assert.equal(tsharkField(f4, 'dns.a'), '10.0.2.100');
+    assert.equal(tsharkField(f4, 'udp.checksum.status'), '1');
 
     const all = JSON.stringify(json);
     assert.ok(!all.includes('_ws.malformed'), 'no malformed packet');
