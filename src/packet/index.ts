@@ -13,3 +13,4 @@ export * from './vxlan.js';
 export * from './dissect.js';
 export * from './pcap.js';
 export * from './dns.js';
+export * from './http.js';
