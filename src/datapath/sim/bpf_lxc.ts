@@ -1,0 +1,367 @@
+// bpf_lxc: the programs Cilium compiles per endpoint. cil_from_container runs
+// at tc ingress of the host-side veth (packets leaving the pod); handle_policy
+// sits in cilium_call_policy[EPID] and enforces the endpoint's ingress policy
+// for packets delivered to it from anywhere on the node.
+
+import { ProgArray } from '../../bpf/prog-array.js';
+import type { KeyValueMap } from '../../bpf/types.js';
+import { writeU16BE, writeU32BE } from '../../bpf/bytes.js';
+import { ETH, EtherType } from '../../packet/ethernet.js';
+import { ARP } from '../../packet/arp.js';
+import { readMac, writeMac } from '../../packet/mac.js';
+import { IpProto } from '../../packet/ipv4.js';
+import { Icmpv4DstUnreachCode } from '../../packet/icmpv4.js';
+import { CtDir } from '../ct.js';
+import { DropReason, SourceFile } from '../drop.js';
+import { PolicyDir } from '../events.js';
+import { ReservedIdentity } from '../identity.js';
+import { callsMapName, ENDPOINT_INFO, MetricsDir } from '../maps.js';
+import { CB, RedirectFlags, TcAct, type SkBuff } from '../skb.js';
+import { CtState, ObsPoint } from '../trace.js';
+import { CallSlot, DropLine, MARK_MAGIC_TO_PROXY } from './calls.js';
+import { lookupEndpoint, lookupIpcache, IpcacheResult, lookupTunnel } from './lib/maps.js';
+import { CtLookupResult, ctCreate4, ctCreateService4, ctLookup4, ctLookupService4, ctTouchService4 } from './lib/conntrack.js';
+import { decTtl, makeIcmpUnreachable, rewriteAddrPort, rewriteMacs } from './lib/l3.js';
+import {
+  backendActive,
+  backendAddress,
+  backendPort,
+  lbLookupBackend,
+  lbLookupRevNat,
+  lbLookupService,
+  lbSlotBackendId,
+  revNatAddress,
+  revNatPort,
+  svcCount,
+  svcRevNatIndex,
+} from './lib/lb.js';
+import { ethProto, flowHash, Ip4Info, loadIp4 } from './lib/pkt.js';
+import { PolicyResult, policyCanAccess } from './lib/policy.js';
+import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify, updateMetrics } from './lib/notify.js';
+import type { NodeDatapath, Prog } from './node-datapath.js';
+
+/** The per-endpoint constants Cilium compiles into bpf_lxc.o (ep_config.h). */
+export interface EndpointConfig {
+  /** LXC_ID: the endpoint ID. */
+  id: number;
+  /** LXC_IPV4 */
+  ipv4: number;
+  /** The pod's eth0 MAC. */
+  mac: number;
+  /** The host-side veth (lxc…) MAC: the pod's gateway MAC (NODE_MAC in the endpoint's config). */
+  hostMac: number;
+  /** Host-side veth ifindex. */
+  ifindex: number;
+  /** SECLABEL: the endpoint's security identity. */
+  identity: number;
+  /** POLICY_VERDICT_LOG_FILTER: directions with enforcement (PolicyDir bits). */
+  policyVerdictLogFilter: number;
+}
+
+export class LxcProgram {
+  /** cilium_calls_<EPID>: this endpoint's tail calls. */
+  readonly calls: ProgArray<Prog>;
+  readonly cil_from_container: Prog;
+  readonly handle_policy: Prog;
+  private readonly info: Ip4Info;
+  private readonly ct: CtLookupResult;
+  private readonly pol: PolicyResult;
+  private readonly ipc = new IpcacheResult();
+  /** rev_nat_index chosen by per-packet LB for the CT entry about to be created. */
+  private pendingRevNat = 0;
+
+  constructor(
+    readonly dp: NodeDatapath,
+    readonly ep: EndpointConfig,
+    readonly policyMap: KeyValueMap,
+  ) {
+    const s = dp.scratch;
+    this.info = s.info;
+    this.ct = s.ct;
+    this.pol = s.pol;
+    this.calls = new ProgArray<Prog>({ name: callsMapName(ep.id), maxEntries: CallSlot.SIZE });
+    this.cil_from_container = (ctx) => this.fromContainer(ctx);
+    this.handle_policy = (ctx) => this.handlePolicy(ctx);
+    this.calls.set(CallSlot.ARP, (ctx) => this.tailHandleArp(ctx));
+    this.calls.set(CallSlot.IPV4_FROM_LXC, (ctx) => this.tailHandleIpv4(ctx));
+    this.calls.set(CallSlot.IPV4_CT_EGRESS, (ctx) => this.tailIpv4CtEgress(ctx));
+    this.calls.set(CallSlot.IPV4_FROM_LXC_CONT, (ctx) => this.tailHandleIpv4Cont(ctx));
+    this.calls.set(CallSlot.IPV4_CT_INGRESS_POLICY_ONLY, (ctx) => this.tailIpv4CtIngressPolicyOnly(ctx));
+    this.calls.set(CallSlot.IPV4_TO_LXC_POLICY_ONLY, (ctx) => this.tailIpv4Policy(ctx));
+  }
+
+  private tailCall(ctx: SkBuff, slot: number): number {
+    const prog = this.calls.get(slot);
+    if (prog === undefined) return this.drop(ctx, ReservedIdentity.UNKNOWN, 0, DropReason.MISSED_TAIL_CALL, DropLine.LXC_MISSED_TAIL_CALL, MetricsDir.EGRESS);
+    return prog(ctx);
+  }
+
+  private drop(ctx: SkBuff, dstLabel: number, dstId: number, reason: number, line: number, dir: number, srcLabel = this.ep.identity): number {
+    return sendDropNotify(this.dp, ctx, this.ep.id, srcLabel, dstLabel, dstId, reason, SourceFile.BPF_LXC, line, dir);
+  }
+
+  // ---- egress: packets leaving the pod -------------------------------------
+
+  private fromContainer(ctx: SkBuff): number {
+    ctx.cb.fill(0);
+    const proto = ethProto(ctx);
+    sendTraceNotify(this.dp, ctx, ObsPoint.FROM_LXC, this.ep.id, this.ep.identity, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
+    if (proto === EtherType.IPv4) return this.tailCall(ctx, CallSlot.IPV4_FROM_LXC);
+    if (proto === EtherType.ARP) return this.tailCall(ctx, CallSlot.ARP);
+    if (proto < 0) return this.drop(ctx, 0, 0, DropReason.INVALID, DropLine.LXC_INVALID, MetricsDir.EGRESS);
+    return this.drop(ctx, 0, 0, DropReason.UNKNOWN_L3, DropLine.LXC_UNKNOWN_L3, MetricsDir.EGRESS);
+  }
+
+  /** tail_handle_arp: answer the pod's ARP for any address but its own with the gateway (veth) MAC. */
+  private tailHandleArp(ctx: SkBuff): number {
+    const b = ctx.buf;
+    const a = ctx.off + ETH.HEADER_LEN;
+    if (ctx.len < ETH.HEADER_LEN + ARP.LEN || b[a + ARP.OPER + 1] !== 1 || b[a + ARP.OPER] !== 0) return TcAct.OK;
+    const spa = ((b[a + ARP.SPA] << 24) | (b[a + ARP.SPA + 1] << 16) | (b[a + ARP.SPA + 2] << 8) | b[a + ARP.SPA + 3]) >>> 0;
+    const tpa = ((b[a + ARP.TPA] << 24) | (b[a + ARP.TPA + 1] << 16) | (b[a + ARP.TPA + 2] << 8) | b[a + ARP.TPA + 3]) >>> 0;
+    if (tpa === this.ep.ipv4) return TcAct.OK;
+    const sha = readMac(b, a + ARP.SHA);
+    writeMac(b, ctx.off + ETH.DST, sha);
+    writeMac(b, ctx.off + ETH.SRC, this.ep.hostMac);
+    writeU16BE(b, a + ARP.OPER, 2);
+    writeMac(b, a + ARP.SHA, this.ep.hostMac);
+    writeU32BE(b, a + ARP.SPA, tpa);
+    writeMac(b, a + ARP.THA, sha);
+    writeU32BE(b, a + ARP.TPA, spa);
+    ctx.redirectIfindex = this.ep.ifindex;
+    ctx.redirectFlags = RedirectFlags.NONE;
+    return TcAct.REDIRECT;
+  }
+
+  /** tail_handle_ipv4 (from lxc): validate, anti-spoof, per-packet service LB. */
+  private tailHandleIpv4(ctx: SkBuff): number {
+    const info = this.info;
+    const err = loadIp4(ctx, info);
+    if (err) return this.drop(ctx, 0, 0, err, DropLine.LXC_INVALID, MetricsDir.EGRESS);
+    if (!ctx.hash) ctx.hash = flowHash(info);
+    if (info.src !== this.ep.ipv4) return this.drop(ctx, 0, 0, DropReason.INVALID_SIP, DropLine.LXC_INVALID_SIP, MetricsDir.EGRESS);
+    this.pendingRevNat = 0;
+    if (!this.dp.cfg.socketLb) {
+      const r = this.perPacketLb(ctx, info);
+      if (r !== TcAct.OK) return r;
+    }
+    return this.tailCall(ctx, CallSlot.IPV4_CT_EGRESS);
+  }
+
+  /** __per_packet_lb_svc_xlate_4: service → backend DNAT with the SVC CT entry for stickiness. */
+  private perPacketLb(ctx: SkBuff, info: Ip4Info): number {
+    const dp = this.dp;
+    if (info.proto !== IpProto.TCP && info.proto !== IpProto.UDP) return TcAct.OK;
+    const svc = lbLookupService(dp, info.dst, info.dport);
+    if (svc < 0) return TcAct.OK;
+    const count = svcCount(dp, svc);
+    const revNat = svcRevNatIndex(dp, svc);
+    const vip = info.dst;
+    const vport = info.dport;
+    let backendId = 0;
+    const svcCt = ctLookupService4(dp, info);
+    if (svcCt >= 0) {
+      backendId = (info.proto === IpProto.TCP ? dp.ct4 : dp.ctAny4).view.getUint32(svcCt + 8, true);
+      const b = lbLookupBackend(dp, backendId);
+      if (b < 0 || !backendActive(dp.lbBackends, b)) backendId = 0;
+      else ctTouchService4(dp, info, svcCt);
+    }
+    if (!backendId && count > 0) {
+      const slot = (dp.rng.u32() % count) + 1;
+      backendId = lbSlotBackendId(dp, vip, vport, slot);
+      if (backendId && ctCreateService4(dp, info, backendId, revNat) < 0) {
+        return this.drop(ctx, 0, 0, DropReason.CT_CREATE_FAILED, DropLine.LXC_CT_CREATE_EGRESS, MetricsDir.SERVICE);
+      }
+    }
+    const b = backendId ? lbLookupBackend(dp, backendId) : -1;
+    if (b < 0) {
+      if (dp.cfg.noBackendResponse === 'reject') {
+        // tail_no_service_ipv4: ICMP port unreachable from the frontend back to the pod.
+        makeIcmpUnreachable(ctx, info, vip, Icmpv4DstUnreachCode.PortUnreachable, this.ep.hostMac, this.ep.mac);
+        ctx.redirectIfindex = this.ep.ifindex;
+        ctx.redirectFlags = RedirectFlags.NONE;
+        return TcAct.REDIRECT;
+      }
+      return this.drop(ctx, 0, 0, DropReason.NO_SERVICE, DropLine.LXC_NO_SERVICE, MetricsDir.EGRESS);
+    }
+    rewriteAddrPort(ctx, info, false, backendAddress(dp.lbBackends, b), backendPort(dp.lbBackends, b));
+    this.pendingRevNat = revNat;
+    return TcAct.OK;
+  }
+
+  /** tail_ipv4_ct_egress: conntrack lookup, result kept for the next tail call. */
+  private tailIpv4CtEgress(ctx: SkBuff): number {
+    ctLookup4(this.dp, this.info, CtDir.EGRESS, this.ct);
+    return this.tailCall(ctx, CallSlot.IPV4_FROM_LXC_CONT);
+  }
+
+  /** tail_handle_ipv4_cont → handle_ipv4_from_lxc: egress policy, CT create, then deliver or encapsulate. */
+  private tailHandleIpv4Cont(ctx: SkBuff): number {
+    const dp = this.dp;
+    const info = this.info;
+    const ct = this.ct;
+    const ep = this.ep;
+    const ipc = this.ipc;
+    lookupIpcache(dp, info.dst, ipc);
+    const dstId = ipc.found ? ipc.identity : ReservedIdentity.WORLD;
+    let proxyPort = 0;
+
+    if (ct.ret === CtState.NEW || ct.ret === CtState.ESTABLISHED) {
+      let verdict = policyCanAccess(this.policyMap, dstId, true, info.proto, info.dport, ctx.len, this.pol);
+      let audited = false;
+      if (verdict < 0 && dp.cfg.policyAuditMode) {
+        audited = true;
+      }
+      if ((verdict !== 0 || ct.ret === CtState.NEW) && ep.policyVerdictLogFilter & PolicyDir.EGRESS) {
+        sendPolicyVerdictNotify(dp, ctx, ep.id, dstId, info.dport, info.proto, PolicyDir.EGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
+      }
+      if (audited) verdict = 0;
+      if (verdict < 0) return this.drop(ctx, dstId, 0, -verdict, DropLine.LXC_POLICY_EGRESS, MetricsDir.EGRESS);
+      proxyPort = verdict;
+    } else if (ct.proxyRedirect) {
+      // Replies of proxied connections go back through the proxy.
+      proxyPort = 1;
+    }
+
+    if (ct.ret === CtState.NEW) {
+      const r = ctCreate4(dp, info, CtDir.EGRESS, { srcSecId: ep.identity, revNatIndex: this.pendingRevNat, fromTunnel: false, proxyRedirect: proxyPort > 0 });
+      if (r < 0) return this.drop(ctx, dstId, 0, -r, DropLine.LXC_CT_CREATE_EGRESS, MetricsDir.EGRESS);
+    }
+
+    if (proxyPort > 0 && ct.ret !== CtState.REPLY) {
+      sendTraceNotify(dp, ctx, ObsPoint.TO_PROXY, ep.id, ep.identity, dstId, 0, 0, ct.ret, ct.monitor, info.src);
+      ctx.mark = (MARK_MAGIC_TO_PROXY | (proxyPort << 16)) >>> 0;
+      updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
+      return TcAct.OK;
+    }
+
+    // Local endpoint: deliver through its ingress policy.
+    const epOff = lookupEndpoint(dp, info.dst);
+    if (epOff >= 0) {
+      const flags = dp.lxc.view.getUint32(epOff + ENDPOINT_INFO.FLAGS, true);
+      if (!(flags & 1)) {
+        updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
+        return ipv4LocalDelivery(dp, ctx, this.info, epOff, ep.identity, false, SourceFile.BPF_LXC, ep.id);
+      }
+    }
+
+    // Tunnel: the ipcache's tunnel endpoint, else the tunnel map by pod CIDR.
+    let remote = ipc.found ? ipc.tunnelEndpoint : 0;
+    if (!remote && !ipc.skipTunnel) remote = lookupTunnel(dp, info.dst);
+    if (remote) {
+      updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
+      return encapAndRedirect(dp, ctx, ep.identity, dstId, remote, ct.ret, ct.monitor, ep.id);
+    }
+
+    // Everything else (host, world) goes up the stack.
+    sendTraceNotify(dp, ctx, ObsPoint.TO_STACK, ep.id, ep.identity, dstId, 0, 0, ct.ret, ct.monitor, 0);
+    updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
+    return TcAct.OK;
+  }
+
+  // ---- ingress: packets for this endpoint ------------------------------------
+
+  private handlePolicy(ctx: SkBuff): number {
+    return this.tailCall(ctx, CallSlot.IPV4_CT_INGRESS_POLICY_ONLY);
+  }
+
+  /** tail_ipv4_ct_ingress_policy_only: CT lookup in the ingress direction. */
+  private tailIpv4CtIngressPolicyOnly(ctx: SkBuff): number {
+    const info = this.info;
+    const err = loadIp4(ctx, info);
+    if (err) return this.drop(ctx, this.ep.identity, this.ep.id, err, DropLine.LXC_INGRESS_INVALID, MetricsDir.INGRESS, ctx.cb[CB.SRC_LABEL]);
+    if (!ctx.hash) ctx.hash = flowHash(info);
+    ctLookup4(this.dp, info, CtDir.INGRESS, this.ct);
+    return this.tailCall(ctx, CallSlot.IPV4_TO_LXC_POLICY_ONLY);
+  }
+
+  /** tail_ipv4_policy → ipv4_policy: ingress policy, CT create, reverse NAT of replies, deliver. */
+  private tailIpv4Policy(ctx: SkBuff): number {
+    const dp = this.dp;
+    const info = this.info;
+    const ct = this.ct;
+    const ep = this.ep;
+    const srcId = ctx.cb[CB.SRC_LABEL];
+    const fromTunnel = ctx.cb[CB.FROM_TUNNEL] !== 0;
+    const origSrc = info.src;
+    let proxyPort = 0;
+
+    if (ct.ret === CtState.REPLY || ct.ret === CtState.RELATED) {
+      if (ct.revNatIndex) {
+        // Per-packet LB: replies leave the backend's address; show the frontend's to the client.
+        const rn = lbLookupRevNat(dp, ct.revNatIndex);
+        if (rn >= 0) rewriteAddrPort(ctx, info, true, revNatAddress(dp, rn), revNatPort(dp, rn));
+      }
+      if (ct.proxyRedirect) proxyPort = 1;
+    } else {
+      let verdict = policyCanAccess(this.policyMap, srcId, false, info.proto, info.dport, ctx.len, this.pol);
+      let audited = false;
+      if (verdict < 0 && dp.cfg.policyAuditMode) audited = true;
+      if ((verdict < 0 || ct.ret === CtState.NEW) && ep.policyVerdictLogFilter & PolicyDir.INGRESS) {
+        sendPolicyVerdictNotify(dp, ctx, ep.id, srcId, info.dport, info.proto, PolicyDir.INGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
+      }
+      if (audited) verdict = 0;
+      if (verdict < 0) return this.drop(ctx, ep.identity, ep.id, -verdict, DropLine.LXC_POLICY_INGRESS, MetricsDir.INGRESS, srcId);
+      proxyPort = verdict;
+      if (ct.ret === CtState.NEW) {
+        const r = ctCreate4(dp, info, CtDir.INGRESS, { srcSecId: srcId, revNatIndex: 0, fromTunnel, proxyRedirect: proxyPort > 0 });
+        if (r < 0) return this.drop(ctx, ep.identity, ep.id, -r, DropLine.LXC_CT_CREATE_INGRESS, MetricsDir.INGRESS, srcId);
+      }
+    }
+
+    if (proxyPort > 0 && ct.ret !== CtState.REPLY) {
+      sendTraceNotify(dp, ctx, ObsPoint.TO_PROXY, ep.id, srcId, ep.identity, ep.id, ep.ifindex, ct.ret, ct.monitor, origSrc);
+      ctx.mark = (MARK_MAGIC_TO_PROXY | (proxyPort << 16)) >>> 0;
+      return TcAct.OK;
+    }
+
+    sendTraceNotify(dp, ctx, ObsPoint.TO_LXC, ep.id, srcId, ep.identity, ep.id, ep.ifindex, ct.ret, ct.monitor, origSrc);
+    updateMetrics(dp, ctx.len, MetricsDir.INGRESS, 0, DropLine.LXC_DELIVER, SourceFile.BPF_LXC);
+    // redirect_ep: bpf_redirect_peer() straight into the pod's netns.
+    ctx.redirectIfindex = ep.ifindex;
+    ctx.redirectFlags = RedirectFlags.PEER;
+    return TcAct.REDIRECT;
+  }
+}
+
+/**
+ * ipv4_local_delivery(): route to an endpoint on this node (TTL, MACs), stash
+ * the source identity and tail call the endpoint's handle_policy.
+ */
+export function ipv4LocalDelivery(dp: NodeDatapath, ctx: SkBuff, info: Ip4Info, epOff: number, srcLabel: number, fromTunnel: boolean, file: number, source: number): number {
+  const v = dp.lxc.view;
+  const lxcId = v.getUint16(epOff + ENDPOINT_INFO.LXC_ID, true);
+  const ifindex = v.getUint32(epOff + ENDPOINT_INFO.IFINDEX, true);
+  if (!decTtl(ctx, info)) {
+    return sendDropNotify(dp, ctx, source, srcLabel, 0, lxcId, DropReason.TTL_EXCEEDED, file, DropLine.LXC_TTL, MetricsDir.INGRESS);
+  }
+  rewriteMacs(ctx, readMac(dp.lxc.values, epOff + ENDPOINT_INFO.NODE_MAC), readMac(dp.lxc.values, epOff + ENDPOINT_INFO.MAC));
+  ctx.cb[CB.SRC_LABEL] = srcLabel;
+  ctx.cb[CB.IFINDEX] = ifindex;
+  ctx.cb[CB.FROM_TUNNEL] = fromTunnel ? 1 : 0;
+  const prog = dp.callPolicy.get(lxcId);
+  if (prog === undefined) {
+    const dstId = v.getUint32(epOff + ENDPOINT_INFO.SEC_ID, true);
+    return sendDropNotify(dp, ctx, source, srcLabel, dstId, lxcId, DropReason.EP_NOT_READY, file, DropLine.LXC_EP_NOT_READY, MetricsDir.INGRESS);
+  }
+  return prog(ctx);
+}
+
+/**
+ * encap_and_redirect_lxc(): set the tunnel key (VNI = source identity, remote
+ * = the node behind the destination) and redirect to cilium_vxlan, whose
+ * driver adds the outer headers.
+ */
+export function encapAndRedirect(dp: NodeDatapath, ctx: SkBuff, srcLabel: number, dstLabel: number, remoteNodeIp: number, ctReason: number, monitor: number, source: number): number {
+  // The host's own identity is sent as remote-node: identity 1 means nothing on another node.
+  const vni = srcLabel === ReservedIdentity.HOST ? ReservedIdentity.REMOTE_NODE : srcLabel;
+  ctx.tunnelValid = true;
+  ctx.tunnelId = vni;
+  ctx.tunnelRemoteIpv4 = remoteNodeIp;
+  ctx.tunnelTtl = 64;
+  const vx = dp.cfg.ifindex.ciliumVxlan;
+  sendTraceNotify(dp, ctx, ObsPoint.TO_OVERLAY, source, srcLabel, dstLabel, 0, vx, ctReason, monitor, 0);
+  ctx.redirectIfindex = vx;
+  ctx.redirectFlags = RedirectFlags.NONE;
+  return TcAct.REDIRECT;
+}

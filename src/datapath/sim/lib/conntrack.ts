@@ -1,0 +1,249 @@
+// Conntrack on cilium_ct4_global / cilium_ct_any4_global (bpf/lib/conntrack.h):
+// bidirectional lookup (reply first, then forward), timeout and flag updates
+// with the monitor report decision, and entry creation.
+
+import { writeU16BE, writeU32BE } from '../../../bpf/bytes.js';
+import { BPF_ANY, type KeyValueMap } from '../../../bpf/types.js';
+import { IpProto } from '../../../packet/ipv4.js';
+import { TcpFlags } from '../../../packet/tcp.js';
+import { CT_ENTRY, CT_TUPLE, CtDir, CtEntryFlags, TupleFlags } from '../../ct.js';
+import { DropReason } from '../../drop.js';
+import { TRACE_PAYLOAD_LEN } from '../../events.js';
+import { CtState } from '../../trace.js';
+import type { NodeDatapath } from '../node-datapath.js';
+import type { Ip4Info } from './pkt.js';
+
+/** What a lookup found, kept across tail calls (Cilium's tail call buffer). */
+export class CtLookupResult {
+  ret: number = CtState.NEW;
+  /** CT report length for trace aggregation (0 = nothing new). */
+  monitor = 0;
+  revNatIndex = 0;
+  srcSecId = 0;
+  backendId = 0;
+  proxyRedirect = false;
+  fromTunnel = false;
+  /** Map and value offset of the entry hit (valid until the next map write). */
+  entryOff = -1;
+
+  reset(): void {
+    this.ret = CtState.NEW;
+    this.monitor = 0;
+    this.revNatIndex = 0;
+    this.srcSecId = 0;
+    this.backendId = 0;
+    this.proxyRedirect = false;
+    this.fromTunnel = false;
+    this.entryOff = -1;
+  }
+}
+
+const key = new Uint8Array(CT_TUPLE.SIZE);
+
+export function fillCtKey(k: Uint8Array, saddr: number, daddr: number, sport: number, dport: number, proto: number, flags: number): void {
+  writeU32BE(k, CT_TUPLE.DADDR, daddr);
+  writeU32BE(k, CT_TUPLE.SADDR, saddr);
+  writeU16BE(k, CT_TUPLE.DPORT, dport);
+  writeU16BE(k, CT_TUPLE.SPORT, sport);
+  k[CT_TUPLE.NEXTHDR] = proto;
+  k[CT_TUPLE.FLAGS] = flags;
+}
+
+/** TCP goes to the TCP map, everything else to the "any" map. */
+export function ctMapFor(dp: NodeDatapath, proto: number): KeyValueMap {
+  return proto === IpProto.TCP ? dp.ct4 : dp.ctAny4;
+}
+
+function loadResult(map: KeyValueMap, off: number, out: CtLookupResult): void {
+  const v = map.view;
+  const flags = v.getUint16(off + CT_ENTRY.FLAGS, true);
+  out.entryOff = off;
+  out.revNatIndex = v.getUint16(off + CT_ENTRY.REV_NAT_INDEX, false);
+  out.srcSecId = v.getUint32(off + CT_ENTRY.SRC_SEC_ID, true);
+  out.backendId = v.getUint32(off + CT_ENTRY.BACKEND_ID, true);
+  out.proxyRedirect = (flags & CtEntryFlags.PROXY_REDIRECT) !== 0;
+  out.fromTunnel = (flags & CtEntryFlags.FROM_TUNNEL) !== 0;
+}
+
+/**
+ * ct_update_timeout(): refresh the lifetime, track closing and seen flags, and
+ * decide whether this packet is worth a monitor report (new TCP flag in this
+ * direction, or CT_REPORT_INTERVAL since the last report).
+ */
+function updateEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: number, isTcp: boolean, tcpFlags: number): number {
+  const v = map.view;
+  const t = dp.cfg.ctTimeouts;
+  const now = dp.monoNow();
+  let flags = v.getUint16(off + CT_ENTRY.FLAGS, true);
+  let lifetime: number;
+  if (isTcp) {
+    if (tcpFlags & TcpFlags.RST) {
+      flags |= CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING;
+    } else if (tcpFlags & TcpFlags.FIN) {
+      flags |= dir === CtDir.INGRESS ? CtEntryFlags.RX_CLOSING : CtEntryFlags.TX_CLOSING;
+    }
+    if (!(tcpFlags & TcpFlags.SYN)) flags |= CtEntryFlags.SEEN_NON_SYN;
+    const closed = (flags & (CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING)) === (CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING);
+    if (closed) lifetime = t.regularTcpFin;
+    else lifetime = flags & CtEntryFlags.SEEN_NON_SYN ? t.regularTcp : t.regularTcpSyn;
+  } else {
+    lifetime = t.regularAny;
+  }
+  v.setUint16(off + CT_ENTRY.FLAGS, flags, true);
+  v.setUint32(off + CT_ENTRY.LIFETIME, now + lifetime, true);
+
+  const seenOff = dir === CtDir.INGRESS ? CT_ENTRY.RX_FLAGS_SEEN : CT_ENTRY.TX_FLAGS_SEEN;
+  const reportOff = dir === CtDir.INGRESS ? CT_ENTRY.LAST_RX_REPORT : CT_ENTRY.LAST_TX_REPORT;
+  const d = map.values;
+  const accumulated = d[off + seenOff];
+  const seen = isTcp ? tcpFlags & 0xff : 0;
+  const lastReport = v.getUint32(off + reportOff, true);
+  if (lastReport + t.reportInterval < now || (accumulated | seen) !== accumulated) {
+    d[off + seenOff] = accumulated | seen;
+    v.setUint32(off + reportOff, now, true);
+    return TRACE_PAYLOAD_LEN;
+  }
+  return 0;
+}
+
+/**
+ * ct_lookup4() with scope BIDIR for an endpoint: the packet's tuple as a reply
+ * (finds the entry the other direction created), then as a forward packet.
+ * Fills `out` and returns the CT state.
+ */
+export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtLookupResult): number {
+  out.reset();
+  const replyFlag = dir === CtDir.EGRESS ? TupleFlags.IN : TupleFlags.OUT;
+  const fwdFlag = dir === CtDir.EGRESS ? TupleFlags.OUT : TupleFlags.IN;
+
+  if (info.innerValid) {
+    // ICMP error about a packet of a tracked connection: look the quoted tuple up as sent.
+    const map = ctMapFor(dp, info.innerProto);
+    fillCtKey(key, info.innerSrc, info.innerDst, info.innerSport, info.innerDport, info.innerProto, replyFlag);
+    let off = map.lookup(key);
+    if (off < 0) {
+      fillCtKey(key, info.innerDst, info.innerSrc, info.innerDport, info.innerSport, info.innerProto, fwdFlag);
+      off = map.lookup(key);
+    }
+    if (off >= 0) {
+      loadResult(map, off, out);
+      out.ret = CtState.RELATED;
+      out.monitor = TRACE_PAYLOAD_LEN;
+      return out.ret;
+    }
+    out.monitor = TRACE_PAYLOAD_LEN;
+    return (out.ret = CtState.NEW);
+  }
+
+  const map = ctMapFor(dp, info.proto);
+  const isTcp = info.proto === IpProto.TCP;
+  fillCtKey(key, info.dst, info.src, info.dport, info.sport, info.proto, replyFlag);
+  let off = map.lookup(key);
+  if (off >= 0) {
+    loadResult(map, off, out);
+    out.monitor = updateEntry(dp, map, off, dir, isTcp, info.tcpFlags);
+    return (out.ret = CtState.REPLY);
+  }
+  fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
+  off = map.lookup(key);
+  if (off >= 0) {
+    const flags = map.view.getUint16(off + CT_ENTRY.FLAGS, true);
+    const closing = flags & (CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING);
+    if (isTcp && closing && (info.tcpFlags & (TcpFlags.SYN | TcpFlags.ACK)) === TcpFlags.SYN) {
+      // A new SYN on a closing entry starts a new connection (was CT_REOPENED before 1.16).
+      out.monitor = TRACE_PAYLOAD_LEN;
+      return (out.ret = CtState.NEW);
+    }
+    loadResult(map, off, out);
+    out.monitor = updateEntry(dp, map, off, dir, isTcp, info.tcpFlags);
+    return (out.ret = CtState.ESTABLISHED);
+  }
+  out.monitor = TRACE_PAYLOAD_LEN;
+  return (out.ret = CtState.NEW);
+}
+
+export interface CtCreateOptions {
+  srcSecId: number;
+  revNatIndex: number;
+  fromTunnel: boolean;
+  proxyRedirect: boolean;
+}
+
+function initEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: number, isTcp: boolean, tcpFlags: number, o: CtCreateOptions): void {
+  const v = map.view;
+  const t = dp.cfg.ctTimeouts;
+  const now = dp.monoNow();
+  map.values.fill(0, off, off + CT_ENTRY.SIZE);
+  let flags = 0;
+  if (o.fromTunnel) flags |= CtEntryFlags.FROM_TUNNEL;
+  if (o.proxyRedirect) flags |= CtEntryFlags.PROXY_REDIRECT;
+  let lifetime = t.regularAny;
+  if (isTcp) {
+    if (tcpFlags & TcpFlags.SYN) lifetime = t.regularTcpSyn;
+    else {
+      flags |= CtEntryFlags.SEEN_NON_SYN;
+      lifetime = t.regularTcp;
+    }
+  }
+  v.setUint16(off + CT_ENTRY.FLAGS, flags, true);
+  v.setUint32(off + CT_ENTRY.LIFETIME, now + lifetime, true);
+  v.setUint16(off + CT_ENTRY.REV_NAT_INDEX, o.revNatIndex, false);
+  v.setUint32(off + CT_ENTRY.SRC_SEC_ID, o.srcSecId, true);
+  const seen = isTcp ? tcpFlags & 0xff : 0;
+  if (dir === CtDir.INGRESS) {
+    map.values[off + CT_ENTRY.RX_FLAGS_SEEN] = seen;
+    v.setUint32(off + CT_ENTRY.LAST_RX_REPORT, now, true);
+  } else {
+    map.values[off + CT_ENTRY.TX_FLAGS_SEEN] = seen;
+    v.setUint32(off + CT_ENTRY.LAST_TX_REPORT, now, true);
+  }
+}
+
+/**
+ * ct_create4(): the connection's entry (OUT on egress, IN on ingress) plus, for
+ * TCP/UDP, the "related" ICMP entry in the any map so ICMP errors find it.
+ * Returns 0 or -DROP_CT_CREATE_FAILED.
+ */
+export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCreateOptions): number {
+  const fwdFlag = dir === CtDir.EGRESS ? TupleFlags.OUT : TupleFlags.IN;
+  const map = ctMapFor(dp, info.proto);
+  const isTcp = info.proto === IpProto.TCP;
+  fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
+  const off = map.reserve(key, BPF_ANY);
+  if (off < 0) return -DropReason.CT_CREATE_FAILED;
+  initEntry(dp, map, off, dir, isTcp, info.tcpFlags, o);
+
+  if (info.proto === IpProto.TCP || info.proto === IpProto.UDP) {
+    fillCtKey(key, info.src, info.dst, 0, 0, IpProto.ICMP, fwdFlag | TupleFlags.RELATED);
+    const roff = dp.ctAny4.reserve(key, BPF_ANY);
+    if (roff < 0) return -DropReason.CT_CREATE_FAILED;
+    initEntry(dp, dp.ctAny4, roff, dir, false, 0, o);
+  }
+  return 0;
+}
+
+/** The service (SVC) entry per-packet LB keeps for a client → frontend flow: the chosen backend. */
+export function ctLookupService4(dp: NodeDatapath, info: Ip4Info): number {
+  const map = ctMapFor(dp, info.proto);
+  fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
+  return map.lookup(key);
+}
+
+export function ctCreateService4(dp: NodeDatapath, info: Ip4Info, backendId: number, revNatIndex: number): number {
+  const map = ctMapFor(dp, info.proto);
+  const isTcp = info.proto === IpProto.TCP;
+  fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
+  const off = map.reserve(key, BPF_ANY);
+  if (off < 0) return -DropReason.CT_CREATE_FAILED;
+  initEntry(dp, map, off, CtDir.EGRESS, isTcp, info.tcpFlags, { srcSecId: 0, revNatIndex, fromTunnel: false, proxyRedirect: false });
+  const t = dp.cfg.ctTimeouts;
+  if (!isTcp) map.view.setUint32(off + CT_ENTRY.LIFETIME, dp.monoNow() + t.serviceAny, true);
+  map.view.setUint32(off + CT_ENTRY.BACKEND_ID, backendId, true);
+  return 0;
+}
+
+/** Refresh a SVC entry on later packets of the flow. */
+export function ctTouchService4(dp: NodeDatapath, info: Ip4Info, off: number): void {
+  const map = ctMapFor(dp, info.proto);
+  updateEntry(dp, map, off, CtDir.EGRESS, info.proto === IpProto.TCP, info.tcpFlags);
+}

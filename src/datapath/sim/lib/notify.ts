@@ -1,0 +1,202 @@
+// Events into cilium_events (send_trace_notify, send_drop_notify,
+// send_policy_verdict_notify) and the cilium_metrics counters.
+
+import { writeU32BE } from '../../../bpf/bytes.js';
+import {
+  DROP_NOTIFY,
+  EVENT_ENVELOPE,
+  NOTIFY_HDR,
+  NOTIFY_VERSION,
+  POLICY_VERDICT_NOTIFY,
+  PV_AUDITED_SHIFT,
+  PV_MATCH_SHIFT,
+  TRACE_NOTIFY,
+  TRACE_PAYLOAD_LEN,
+  TRACE_SOCK_NOTIFY,
+} from '../../events.js';
+import { METRICS_KEY, METRICS_VALUE } from '../../maps.js';
+import { TcAct, type SkBuff } from '../../skb.js';
+import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
+import type { NodeDatapath } from '../node-datapath.js';
+
+const metricsKey = new Uint8Array(METRICS_KEY.SIZE);
+
+/** Begin an event record of `structSize` bytes plus `cap` packet bytes; returns the struct's offset or -1. */
+function beginEvent(dp: NodeDatapath, ctx: SkBuff, type: number, subtype: number, source: number, structSize: number, cap: number): number {
+  const ring = dp.events;
+  const o = ring.reserve(EVENT_ENVELOPE.SIZE + structSize + cap);
+  if (o < 0) return -1;
+  const v = dp.eventsView;
+  v.setFloat64(o + EVENT_ENVELOPE.TIME_MS, dp.clock.now(), true);
+  const s = o + EVENT_ENVELOPE.SIZE;
+  const d = ring.data;
+  d[s + NOTIFY_HDR.TYPE] = type;
+  d[s + NOTIFY_HDR.SUBTYPE] = subtype;
+  v.setUint16(s + NOTIFY_HDR.SOURCE, source, true);
+  v.setUint32(s + NOTIFY_HDR.HASH, ctx.hash, true);
+  v.setUint32(s + NOTIFY_HDR.LEN_ORIG, ctx.len, true);
+  v.setUint16(s + NOTIFY_HDR.LEN_CAP, cap, true);
+  v.setUint16(s + NOTIFY_HDR.VERSION, NOTIFY_VERSION, true);
+  if (cap > 0) d.set(ctx.buf.subarray(ctx.off, ctx.off + cap), s + structSize);
+  return s;
+}
+
+/** emit_trace_notify(): whether monitor aggregation lets this trace point through. */
+function traceAllowed(dp: NodeDatapath, obsPoint: number, monitor: number): boolean {
+  const agg = dp.cfg.monitorAggregation;
+  switch (obsPoint) {
+    case ObsPoint.FROM_LXC:
+    case ObsPoint.FROM_PROXY:
+    case ObsPoint.FROM_HOST:
+    case ObsPoint.FROM_STACK:
+    case ObsPoint.FROM_OVERLAY:
+    case ObsPoint.FROM_NETWORK:
+    case ObsPoint.FROM_CRYPTO:
+      return agg < MonitorAggregation.LOWEST;
+    default:
+      return !(agg >= MonitorAggregation.MEDIUM && monitor === 0);
+  }
+}
+
+/**
+ * send_trace_notify(). `monitor` is the CT report length (0 = nothing new to
+ * report); origIp is the packet's original source for to-endpoint/to-proxy.
+ */
+export function sendTraceNotify(
+  dp: NodeDatapath,
+  ctx: SkBuff,
+  obsPoint: number,
+  source: number,
+  srcLabel: number,
+  dstLabel: number,
+  dstId: number,
+  ifindex: number,
+  ctReason: number,
+  monitor: number,
+  origIp: number,
+): void {
+  if (!traceAllowed(dp, obsPoint, monitor)) return;
+  const cap = Math.min(ctx.len, monitor || TRACE_PAYLOAD_LEN);
+  const s = beginEvent(dp, ctx, MsgType.TRACE, obsPoint, source, TRACE_NOTIFY.SIZE, cap);
+  if (s < 0) return;
+  const v = dp.eventsView;
+  const d = dp.events.data;
+  v.setUint32(s + TRACE_NOTIFY.SRC_LABEL, srcLabel, true);
+  v.setUint32(s + TRACE_NOTIFY.DST_LABEL, dstLabel, true);
+  v.setUint16(s + TRACE_NOTIFY.DST_ID, dstId, true);
+  d[s + TRACE_NOTIFY.REASON] = ctReason;
+  d[s + TRACE_NOTIFY.FLAGS] = 0;
+  v.setUint32(s + TRACE_NOTIFY.IFINDEX, ifindex, true);
+  writeU32BE(d, s + TRACE_NOTIFY.ORIG_IP, origIp);
+  d.fill(0, s + TRACE_NOTIFY.ORIG_IP + 4, s + TRACE_NOTIFY.SIZE);
+  dp.events.commit();
+}
+
+/** Count a packet in cilium_metrics under (reason, direction, line, file). */
+export function updateMetrics(dp: NodeDatapath, bytes: number, dir: number, reason: number, line: number, file: number): void {
+  const k = metricsKey;
+  k[METRICS_KEY.REASON] = reason;
+  k[METRICS_KEY.DIR] = dir & 3;
+  k[METRICS_KEY.LINE] = line & 0xff;
+  k[METRICS_KEY.LINE + 1] = line >>> 8;
+  k[METRICS_KEY.FILE] = file;
+  const m = dp.metrics;
+  let o = m.lookup(k);
+  if (o < 0) o = m.reserve(k);
+  if (o < 0) return;
+  const v = m.view;
+  const count = v.getUint32(o + METRICS_VALUE.COUNT, true) + v.getUint32(o + METRICS_VALUE.COUNT + 4, true) * 0x1_0000_0000 + 1;
+  v.setUint32(o + METRICS_VALUE.COUNT, count >>> 0, true);
+  v.setUint32(o + METRICS_VALUE.COUNT + 4, Math.floor(count / 0x1_0000_0000), true);
+  const total = v.getUint32(o + METRICS_VALUE.BYTES, true) + v.getUint32(o + METRICS_VALUE.BYTES + 4, true) * 0x1_0000_0000 + bytes;
+  v.setUint32(o + METRICS_VALUE.BYTES, total >>> 0, true);
+  v.setUint32(o + METRICS_VALUE.BYTES + 4, Math.floor(total / 0x1_0000_0000), true);
+}
+
+/**
+ * send_drop_notify(): report the drop, count it, and return TC_ACT_SHOT.
+ * dstId is the endpoint at ingress, 0 for drops on the way out.
+ */
+export function sendDropNotify(
+  dp: NodeDatapath,
+  ctx: SkBuff,
+  source: number,
+  srcLabel: number,
+  dstLabel: number,
+  dstId: number,
+  reason: number,
+  file: number,
+  line: number,
+  metricDir: number,
+): number {
+  ctx.dropReason = reason;
+  updateMetrics(dp, ctx.len, metricDir, reason, line, file);
+  const cap = Math.min(ctx.len, TRACE_PAYLOAD_LEN);
+  const s = beginEvent(dp, ctx, MsgType.DROP, reason, source, DROP_NOTIFY.SIZE, cap);
+  if (s >= 0) {
+    const v = dp.eventsView;
+    const d = dp.events.data;
+    v.setUint32(s + DROP_NOTIFY.SRC_LABEL, srcLabel, true);
+    v.setUint32(s + DROP_NOTIFY.DST_LABEL, dstLabel, true);
+    v.setUint32(s + DROP_NOTIFY.DST_ID, dstId, true);
+    v.setUint16(s + DROP_NOTIFY.LINE, line, true);
+    d[s + DROP_NOTIFY.FILE] = file;
+    d[s + DROP_NOTIFY.EXT_ERROR] = 0;
+    v.setUint32(s + DROP_NOTIFY.IFINDEX, ctx.ifindex, true);
+    v.setUint32(s + DROP_NOTIFY.FLAGS, 0, true);
+    dp.events.commit();
+  }
+  return TcAct.SHOT;
+}
+
+/** send_policy_verdict_notify(): the policy map key that decided, the verdict and the rules' cookie. */
+export function sendPolicyVerdictNotify(
+  dp: NodeDatapath,
+  ctx: SkBuff,
+  source: number,
+  remoteLabel: number,
+  dport: number,
+  proto: number,
+  dir: number,
+  verdict: number,
+  matchType: number,
+  audited: boolean,
+  cookie: number,
+): void {
+  const cap = Math.min(ctx.len, TRACE_PAYLOAD_LEN);
+  const s = beginEvent(dp, ctx, MsgType.POLICY_VERDICT, 0, source, POLICY_VERDICT_NOTIFY.SIZE, cap);
+  if (s < 0) return;
+  const v = dp.eventsView;
+  const d = dp.events.data;
+  v.setUint32(s + POLICY_VERDICT_NOTIFY.REMOTE_LABEL, remoteLabel, true);
+  v.setInt32(s + POLICY_VERDICT_NOTIFY.VERDICT, verdict, true);
+  v.setUint16(s + POLICY_VERDICT_NOTIFY.DST_PORT, dport, true);
+  d[s + POLICY_VERDICT_NOTIFY.PROTO] = proto;
+  d[s + POLICY_VERDICT_NOTIFY.FLAGS] = (dir & 3) | (matchType << PV_MATCH_SHIFT) | ((audited ? 1 : 0) << PV_AUDITED_SHIFT);
+  d[s + POLICY_VERDICT_NOTIFY.AUTH_TYPE] = 0;
+  d.fill(0, s + POLICY_VERDICT_NOTIFY.AUTH_TYPE + 1, s + POLICY_VERDICT_NOTIFY.COOKIE);
+  v.setUint32(s + POLICY_VERDICT_NOTIFY.COOKIE, cookie, true);
+  v.setUint32(s + POLICY_VERDICT_NOTIFY.COOKIE + 4, 0, true);
+  dp.events.commit();
+}
+
+/** trace-sock event from the socket LB (pre/post translation). */
+export function sendTraceSockNotify(dp: NodeDatapath, xlatePoint: number, dstIp: number, dstPort: number, proto: number, sockCookie: number, cgroupId: number): void {
+  const ring = dp.events;
+  const o = ring.reserve(EVENT_ENVELOPE.SIZE + TRACE_SOCK_NOTIFY.SIZE);
+  if (o < 0) return;
+  const v = dp.eventsView;
+  const d = ring.data;
+  v.setFloat64(o + EVENT_ENVELOPE.TIME_MS, dp.clock.now(), true);
+  const s = o + EVENT_ENVELOPE.SIZE;
+  d.fill(0, s, s + TRACE_SOCK_NOTIFY.SIZE);
+  d[s + TRACE_SOCK_NOTIFY.TYPE] = MsgType.TRACE_SOCK;
+  d[s + TRACE_SOCK_NOTIFY.XLATE_POINT] = xlatePoint;
+  writeU32BE(d, s + TRACE_SOCK_NOTIFY.DST_IP, dstIp);
+  v.setUint16(s + TRACE_SOCK_NOTIFY.DST_PORT, dstPort, true);
+  d[s + TRACE_SOCK_NOTIFY.L4_PROTO] = proto;
+  v.setFloat64(s + TRACE_SOCK_NOTIFY.SOCK_COOKIE, 0, true);
+  v.setUint32(s + TRACE_SOCK_NOTIFY.SOCK_COOKIE, sockCookie >>> 0, true);
+  v.setUint32(s + TRACE_SOCK_NOTIFY.CGROUP_ID, cgroupId >>> 0, true);
+  ring.commit();
+}

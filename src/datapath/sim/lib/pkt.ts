@@ -1,0 +1,138 @@
+// What the programs read from a packet's headers, loaded once per program run
+// into a reused struct (revalidate_data + the CT tuple extraction in Cilium).
+
+import { readU16BE, readU32BE } from '../../../bpf/bytes.js';
+import { ETH, EtherType } from '../../../packet/ethernet.js';
+import { checkIpv4, IPV4, IPV4_FLAG_MF, IpProto } from '../../../packet/ipv4.js';
+import { TCP } from '../../../packet/tcp.js';
+import { ICMP, Icmpv4Type } from '../../../packet/icmpv4.js';
+import { DropReason } from '../../drop.js';
+import type { SkBuff } from '../../skb.js';
+
+export class Ip4Info {
+  /** Offset of the IPv4 header in ctx.buf. */
+  l3 = 0;
+  /** Offset of the L4 header in ctx.buf. */
+  l4 = 0;
+  /** Bytes from l4 to the end of the IP datagram. */
+  l4len = 0;
+  src = 0;
+  dst = 0;
+  proto = 0;
+  ttl = 0;
+  totalLen = 0;
+  /** Ports in host order; for ICMP echo the identifier stands in as a port. */
+  sport = 0;
+  dport = 0;
+  tcpFlags = 0;
+  icmpType = -1;
+  icmpCode = -1;
+  /** ICMP error: the quoted packet's tuple (as the original sender sent it). */
+  innerValid = false;
+  innerSrc = 0;
+  innerDst = 0;
+  innerProto = 0;
+  innerSport = 0;
+  innerDport = 0;
+}
+
+/** Ethertype of the frame, or -1 when there is no full Ethernet header. */
+export function ethProto(ctx: SkBuff): number {
+  if (ctx.len < ETH.HEADER_LEN) return -1;
+  return readU16BE(ctx.buf, ctx.off + ETH.ETHERTYPE);
+}
+
+export function isIpv4Frame(ctx: SkBuff): boolean {
+  return ethProto(ctx) === EtherType.IPv4;
+}
+
+/**
+ * Validate the IPv4 header and load addresses, ports and flags. Returns 0 or
+ * a drop reason: 134 invalid packet, 157 fragment, 135 truncated L4 header.
+ */
+export function loadIp4(ctx: SkBuff, info: Ip4Info): number {
+  const b = ctx.buf;
+  const l3 = ctx.off + ETH.HEADER_LEN;
+  const avail = ctx.len - ETH.HEADER_LEN;
+  if (avail < IPV4.MIN_HEADER_LEN || checkIpv4(b, l3, avail) !== 0) return DropReason.INVALID;
+  const ihl = (b[l3 + IPV4.VER_IHL] & 0x0f) * 4;
+  const totalLen = readU16BE(b, l3 + IPV4.TOTAL_LEN);
+  info.l3 = l3;
+  info.l4 = l3 + ihl;
+  info.l4len = totalLen - ihl;
+  info.totalLen = totalLen;
+  info.src = readU32BE(b, l3 + IPV4.SRC);
+  info.dst = readU32BE(b, l3 + IPV4.DST);
+  info.proto = b[l3 + IPV4.PROTOCOL];
+  info.ttl = b[l3 + IPV4.TTL];
+  info.sport = 0;
+  info.dport = 0;
+  info.tcpFlags = 0;
+  info.icmpType = -1;
+  info.icmpCode = -1;
+  info.innerValid = false;
+  const frag = readU16BE(b, l3 + IPV4.FLAGS_FRAG);
+  if (frag & (IPV4_FLAG_MF | 0x1fff)) return DropReason.FRAG_NOSUPPORT;
+  const l4 = info.l4;
+  switch (info.proto) {
+    case IpProto.TCP:
+      if (info.l4len < TCP.MIN_HEADER_LEN) return DropReason.CT_INVALID_HDR;
+      info.sport = readU16BE(b, l4);
+      info.dport = readU16BE(b, l4 + 2);
+      info.tcpFlags = b[l4 + TCP.FLAGS];
+      return 0;
+    case IpProto.UDP:
+    case IpProto.SCTP:
+      if (info.l4len < 8) return DropReason.CT_INVALID_HDR;
+      info.sport = readU16BE(b, l4);
+      info.dport = readU16BE(b, l4 + 2);
+      return 0;
+    case IpProto.ICMP:
+      return loadIcmp(b, l4, info);
+    default:
+      return 0;
+  }
+}
+
+function loadIcmp(b: Uint8Array, l4: number, info: Ip4Info): number {
+  if (info.l4len < 8) return DropReason.CT_INVALID_HDR;
+  const type = b[l4 + ICMP.TYPE];
+  info.icmpType = type;
+  info.icmpCode = b[l4 + ICMP.CODE];
+  if (type === Icmpv4Type.EchoRequest) {
+    info.sport = readU16BE(b, l4 + 4);
+  } else if (type === Icmpv4Type.EchoReply) {
+    info.dport = readU16BE(b, l4 + 4);
+  } else if (type === Icmpv4Type.DestinationUnreachable || type === Icmpv4Type.TimeExceeded) {
+    // The quoted header: the original packet, sent by the other side of the connection.
+    const in3 = l4 + 8;
+    if (info.l4len < 8 + IPV4.MIN_HEADER_LEN + 8) return DropReason.CT_INVALID_HDR;
+    const inIhl = (b[in3] & 0x0f) * 4;
+    if (inIhl < IPV4.MIN_HEADER_LEN || info.l4len < 8 + inIhl + 8) return DropReason.CT_INVALID_HDR;
+    info.innerValid = true;
+    info.innerSrc = readU32BE(b, in3 + IPV4.SRC);
+    info.innerDst = readU32BE(b, in3 + IPV4.DST);
+    info.innerProto = b[in3 + IPV4.PROTOCOL];
+    const in4 = in3 + inIhl;
+    if (info.innerProto === IpProto.ICMP) {
+      info.innerSport = readU16BE(b, in4 + 4);
+      info.innerDport = 0;
+    } else {
+      info.innerSport = readU16BE(b, in4);
+      info.innerDport = readU16BE(b, in4 + 2);
+    }
+  } else {
+    return DropReason.UNKNOWN_ICMP4_TYPE;
+  }
+  return 0;
+}
+
+/** A symmetric flow hash (the kernel's skb hash is symmetric, so both directions print the same `flow 0x…`). */
+export function flowHash(info: Ip4Info): number {
+  let h = (info.src ^ info.dst) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  h ^= (info.sport ^ info.dport) | (info.proto << 16);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  h ^= h >>> 13;
+  return h >>> 0 || 1;
+}

@@ -1,0 +1,348 @@
+// A node's kernel, as far as Cilium's datapath needs one: devices with tc
+// hooks (lxc veths, cilium_host, cilium_vxlan, eth0), what happens after a
+// program returns (redirect, pass up the stack, drop), the VXLAN driver's
+// encapsulation and decapsulation, and delivery into pod namespaces.
+
+import { ETH } from '../packet/ethernet.js';
+import { IPV4, IpProto } from '../packet/ipv4.js';
+import { isParseFailure } from '../packet/error.js';
+import { readU16 } from '../packet/checksum.js';
+import { parseVxlanOuter, VXLAN_ENCAP_OVERHEAD, VXLAN_PORT, vxlanFlowSourcePort, writeVxlanEncap } from '../packet/vxlan.js';
+import { readMac } from '../packet/mac.js';
+import { readU32BE } from '../bpf/bytes.js';
+import type { LpmTrieMap } from '../bpf/lpm.js';
+import { DEFAULT_HEADROOM, RedirectFlags, SkBuff, TcAct } from '../datapath/skb.js';
+import { LxcProgram, type EndpointConfig } from '../datapath/sim/bpf_lxc.js';
+import { OverlayProgram } from '../datapath/sim/bpf_overlay.js';
+import { HostProgram } from '../datapath/sim/bpf_host.js';
+import { SockProgram } from '../datapath/sim/bpf_sock.js';
+import { MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY } from '../datapath/sim/calls.js';
+import type { NodeDatapath, Prog } from '../datapath/sim/node-datapath.js';
+import type { Underlay, UnderlayPort } from './underlay.js';
+
+export type DeviceKind = 'ether' | 'veth' | 'vxlan' | 'host';
+
+export interface Device {
+  readonly ifindex: number;
+  readonly name: string;
+  readonly mac: number;
+  readonly kind: DeviceKind;
+  tcIngress: Prog | null;
+  tcEgress: Prog | null;
+  /** veth: hands a frame to the peer end inside the pod's namespace. */
+  peerReceive: ((frame: Uint8Array) => void) | null;
+}
+
+/** Where a frame was seen, for tests and capture (not used by programs). */
+export interface TapEvent {
+  node: string;
+  device: string;
+  direction: 'ingress' | 'egress';
+  frame: Uint8Array;
+  timeMs: number;
+}
+
+export interface KernelStats {
+  dropped: number;
+  /** Packets passed up the stack with nowhere to go. */
+  unroutable: number;
+  toHost: number;
+  toProxy: number;
+  deliveredToPods: number;
+  encapsulated: number;
+  decapsulated: number;
+}
+
+/** `lxc` + 12 hex digits, as Cilium names host-side veths. */
+export function lxcDeviceName(epId: number, podIp: number): string {
+  let h = Math.imul(epId ^ 0x9e3779b9, 0x85ebca6b) ^ podIp;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  const h2 = Math.imul(h ^ 0x27d4eb2f, 0x165667b1) >>> 0;
+  return 'lxc' + (h.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0')).slice(0, 12);
+}
+
+export class NodeKernel implements UnderlayPort {
+  readonly devices = new Map<number, Device>();
+  readonly endpoints = new Map<number, { cfg: EndpointConfig; prog: LxcProgram; device: Device }>();
+  readonly overlay: OverlayProgram;
+  readonly host: HostProgram;
+  readonly sock: SockProgram;
+  readonly eth0: Device;
+  readonly ciliumHost: Device;
+  readonly ciliumVxlan: Device;
+  readonly stats: KernelStats = { dropped: 0, unroutable: 0, toHost: 0, toProxy: 0, deliveredToPods: 0, encapsulated: 0, decapsulated: 0 };
+  /** The node's own network namespace (host stack): frames for the node IP or cilium_host. */
+  hostReceive: ((frame: Uint8Array) => void) | null = null;
+  /** The L7 proxy: packets marked for it are handed over here. */
+  proxyReceive: ((frame: Uint8Array, proxyPort: number) => void) | null = null;
+  tap: ((ev: TapEvent) => void) | null = null;
+  private readonly skb = new SkBuff();
+  private nextIfindex = 10;
+
+  constructor(
+    readonly dp: NodeDatapath,
+    readonly underlay: Underlay,
+    private readonly immediate = false,
+    readonly vethLatencyMs = 0.005,
+  ) {
+    const c = dp.cfg;
+    this.overlay = new OverlayProgram(dp);
+    this.host = new HostProgram(dp);
+    this.sock = new SockProgram(dp);
+    this.eth0 = this.addDevice({ ifindex: c.ifindex.eth0, name: 'eth0', mac: c.nodeMac, kind: 'ether', tcIngress: this.host.cil_from_netdev, tcEgress: this.host.cil_to_netdev, peerReceive: null });
+    this.ciliumHost = this.addDevice({ ifindex: c.ifindex.ciliumHost, name: 'cilium_host', mac: c.routerMac, kind: 'host', tcIngress: this.host.cil_from_host, tcEgress: this.host.cil_to_host, peerReceive: null });
+    this.addDevice({ ifindex: c.ifindex.ciliumNet, name: 'cilium_net', mac: c.routerMac + 1, kind: 'host', tcIngress: null, tcEgress: null, peerReceive: null });
+    this.ciliumVxlan = this.addDevice({ ifindex: c.ifindex.ciliumVxlan, name: 'cilium_vxlan', mac: c.routerMac + 2, kind: 'vxlan', tcIngress: this.overlay.cil_from_overlay, tcEgress: this.overlay.cil_to_overlay, peerReceive: null });
+    underlay.attach(this);
+  }
+
+  get name(): string {
+    return this.dp.cfg.nodeName;
+  }
+
+  get ip(): number {
+    return this.dp.cfg.nodeIp;
+  }
+
+  get mac(): number {
+    return this.dp.cfg.nodeMac;
+  }
+
+  private addDevice(d: Device): Device {
+    this.devices.set(d.ifindex, d);
+    if (d.ifindex >= this.nextIfindex) this.nextIfindex = d.ifindex + 1;
+    return d;
+  }
+
+  allocIfindex(): number {
+    return this.nextIfindex++;
+  }
+
+  deviceName(ifindex: number): string | undefined {
+    return this.devices.get(ifindex)?.name;
+  }
+
+  /**
+   * Create the endpoint's veth (host side lxc…), load its bpf_lxc programs,
+   * attach cil_from_container and publish handle_policy in cilium_call_policy.
+   */
+  attachEndpoint(cfg: EndpointConfig, policyMap: LpmTrieMap, podReceive: (frame: Uint8Array) => void, ifName?: string): Device {
+    const prog = new LxcProgram(this.dp, cfg, policyMap);
+    const device = this.addDevice({
+      ifindex: cfg.ifindex,
+      name: ifName ?? lxcDeviceName(cfg.id, cfg.ipv4),
+      mac: cfg.hostMac,
+      kind: 'veth',
+      tcIngress: prog.cil_from_container,
+      tcEgress: null,
+      peerReceive: podReceive,
+    });
+    this.endpoints.set(cfg.id, { cfg, prog, device });
+    this.dp.callPolicy.set(cfg.id, prog.handle_policy);
+    return device;
+  }
+
+  detachEndpoint(epId: number): void {
+    const e = this.endpoints.get(epId);
+    if (!e) return;
+    this.dp.callPolicy.delete(epId);
+    this.devices.delete(e.device.ifindex);
+    this.endpoints.delete(epId);
+  }
+
+  private schedule(delayMs: number, fn: () => void): void {
+    if (this.immediate) fn();
+    else this.dp.clock.setTimer(delayMs, fn);
+  }
+
+  private emitTap(device: Device, direction: 'ingress' | 'egress', ctx: SkBuff): void {
+    this.tap?.({ node: this.name, device: device.name, direction, frame: ctx.frame(), timeMs: this.dp.clock.now() });
+  }
+
+  /** A frame sent by the pod on eth0 arrives at the host side of its veth. */
+  podTransmit(ifindex: number, frame: Uint8Array): void {
+    this.schedule(this.vethLatencyMs, () => this.runIngress(ifindex, frame));
+  }
+
+  /** Synchronous entry for benchmarks and program tests: run tc ingress of a device on a frame now. */
+  runIngress(ifindex: number, frame: Uint8Array, frameOff = 0, frameLen = frame.length - frameOff): number {
+    const dev = this.devices.get(ifindex);
+    if (!dev) return TcAct.SHOT;
+    const ctx = this.skb.load(frame, frameOff, frameLen, DEFAULT_HEADROOM);
+    ctx.ifindex = ifindex;
+    if (this.tap) this.emitTap(dev, 'ingress', ctx);
+    const rc = dev.tcIngress ? dev.tcIngress(ctx) : TcAct.OK;
+    this.afterProgram(ctx, rc, dev);
+    return rc;
+  }
+
+  /** The node's host stack sends a frame toward pods or other nodes (via cilium_host). */
+  hostTransmit(frame: Uint8Array): void {
+    this.schedule(0, () => this.runIngress(this.ciliumHost.ifindex, frame));
+  }
+
+  private afterProgram(ctx: SkBuff, rc: number, dev: Device): void {
+    if (rc === TcAct.SHOT) {
+      this.stats.dropped++;
+      return;
+    }
+    if (rc === TcAct.REDIRECT) {
+      this.redirect(ctx);
+      return;
+    }
+    this.stackInput(ctx, dev);
+  }
+
+  private redirect(ctx: SkBuff): void {
+    const target = this.devices.get(ctx.redirectIfindex);
+    if (!target) {
+      this.stats.dropped++;
+      return;
+    }
+    switch (target.kind) {
+      case 'veth': {
+        // Egress of the host-side veth, or bpf_redirect_peer(): either way the pod receives it.
+        if (this.tap) this.emitTap(target, 'egress', ctx);
+        const rx = target.peerReceive;
+        const frame = ctx.frame();
+        this.stats.deliveredToPods++;
+        if (rx) this.schedule(ctx.redirectFlags & RedirectFlags.PEER ? 0 : this.vethLatencyMs, () => rx(frame));
+        return;
+      }
+      case 'vxlan':
+        this.vxlanTransmit(ctx, target);
+        return;
+      case 'ether':
+        this.eth0Transmit(ctx);
+        return;
+      default:
+        this.stackInput(ctx, target);
+    }
+  }
+
+  /** cilium_vxlan egress: tc egress program, then the VXLAN driver adds the outer headers. */
+  private vxlanTransmit(ctx: SkBuff, dev: Device): void {
+    ctx.ifindex = dev.ifindex;
+    const rc = dev.tcEgress ? dev.tcEgress(ctx) : TcAct.OK;
+    if (rc === TcAct.SHOT) {
+      this.stats.dropped++;
+      return;
+    }
+    if (!ctx.tunnelValid) {
+      this.stats.dropped++;
+      return;
+    }
+    const remoteMac = this.underlay.macOf(ctx.tunnelRemoteIpv4);
+    if (remoteMac === undefined || !ctx.pushHead(VXLAN_ENCAP_OVERHEAD)) {
+      this.stats.dropped++;
+      return;
+    }
+    writeVxlanEncap(ctx.buf, ctx.off, ctx.len - VXLAN_ENCAP_OVERHEAD, {
+      srcMac: this.mac,
+      dstMac: remoteMac,
+      srcIp: this.ip,
+      dstIp: ctx.tunnelRemoteIpv4,
+      srcPort: vxlanFlowSourcePort(ctx.hash),
+      vni: ctx.tunnelId,
+      ttl: ctx.tunnelTtl || 64,
+    });
+    this.stats.encapsulated++;
+    this.eth0Transmit(ctx);
+  }
+
+  /** eth0 egress: cil_to_netdev, then onto the wire. */
+  private eth0Transmit(ctx: SkBuff): void {
+    ctx.ifindex = this.eth0.ifindex;
+    const rc = this.eth0.tcEgress ? this.eth0.tcEgress(ctx) : TcAct.OK;
+    if (rc === TcAct.SHOT) {
+      this.stats.dropped++;
+      return;
+    }
+    if (this.tap) this.emitTap(this.eth0, 'egress', ctx);
+    this.underlay.send(ctx.frame());
+  }
+
+  /** A frame from the wire: cil_from_netdev, then the stack (VXLAN decap for UDP 8472 to us). */
+  receive(frame: Uint8Array): void {
+    const rc = this.runIngressNoDispatch(this.eth0, frame);
+    if (rc === TcAct.SHOT) {
+      this.stats.dropped++;
+      return;
+    }
+    const ctx = this.skb;
+    if (this.isVxlanForUs(ctx)) {
+      const d = parseVxlanOuter(ctx.buf, ctx.off, ctx.len);
+      if (isParseFailure(d)) {
+        this.stats.dropped++;
+        return;
+      }
+      const innerOff = d.innerOff;
+      ctx.len = d.innerLen;
+      ctx.off = innerOff;
+      ctx.tunnelValid = true;
+      ctx.tunnelId = d.vni;
+      ctx.tunnelRemoteIpv4 = d.srcIp;
+      ctx.ifindex = this.ciliumVxlan.ifindex;
+      this.stats.decapsulated++;
+      if (this.tap) this.emitTap(this.ciliumVxlan, 'ingress', ctx);
+      const rc2 = this.ciliumVxlan.tcIngress ? this.ciliumVxlan.tcIngress(ctx) : TcAct.OK;
+      this.afterProgram(ctx, rc2, this.ciliumVxlan);
+      return;
+    }
+    this.stackInput(ctx, this.eth0);
+  }
+
+  private runIngressNoDispatch(dev: Device, frame: Uint8Array): number {
+    const ctx = this.skb.load(frame, 0, frame.length, DEFAULT_HEADROOM);
+    ctx.ifindex = dev.ifindex;
+    if (this.tap) this.emitTap(dev, 'ingress', ctx);
+    return dev.tcIngress ? dev.tcIngress(ctx) : TcAct.OK;
+  }
+
+  private isVxlanForUs(ctx: SkBuff): boolean {
+    const b = ctx.buf;
+    const o = ctx.off;
+    if (ctx.len < VXLAN_ENCAP_OVERHEAD) return false;
+    if (readU16(b, o + ETH.ETHERTYPE) !== 0x0800) return false;
+    const ip = o + ETH.HEADER_LEN;
+    if (b[ip + IPV4.PROTOCOL] !== IpProto.UDP) return false;
+    if (readU32BE(b, ip + IPV4.DST) !== this.ip) return false;
+    const ihl = (b[ip] & 0x0f) * 4;
+    return readU16(b, ip + ihl + 2) === VXLAN_PORT;
+  }
+
+  /**
+   * What the kernel does with a packet a program passed up (TC_ACT_OK): the
+   * L7 proxy if marked for it, the host stack for the node's own addresses.
+   * Routing to the outside world (with masquerading) is not modelled yet.
+   */
+  private stackInput(ctx: SkBuff, _from: Device): void {
+    if ((ctx.mark & MARK_MAGIC_MASK) === MARK_MAGIC_TO_PROXY) {
+      this.stats.toProxy++;
+      const port = ctx.mark >>> 16;
+      const frame = ctx.frame();
+      const rx = this.proxyReceive;
+      if (rx) this.schedule(0, () => rx(frame, port));
+      else this.stats.dropped++;
+      return;
+    }
+    if (ctx.len < ETH.HEADER_LEN + IPV4.MIN_HEADER_LEN || readU16(ctx.buf, ctx.off + ETH.ETHERTYPE) !== 0x0800) {
+      this.stats.unroutable++;
+      return;
+    }
+    const dst = readU32BE(ctx.buf, ctx.off + ETH.HEADER_LEN + IPV4.DST);
+    if (dst === this.ip || dst === this.dp.cfg.routerIp) {
+      this.stats.toHost++;
+      const frame = ctx.frame();
+      const rx = this.hostReceive;
+      if (rx) this.schedule(0, () => rx(frame));
+      return;
+    }
+    this.stats.unroutable++;
+  }
+
+  /** The destination MAC of a frame (for tests). */
+  static dstMac(frame: Uint8Array): number {
+    return readMac(frame, ETH.DST);
+  }
+}
