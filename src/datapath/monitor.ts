@@ -1,7 +1,10 @@
 // Reading cilium_events: decode each record into a typed event, and print it
 // the way `cilium monitor` does at INFO verbosity (pkg/monitor/format).
 
-import { readU32BE } from '../bpf/bytes.js';
+import { readU16BE, readU32BE } from '../bpf/bytes.js';
+import { IpProto } from '../packet/ipv4.js';
+import { tcpFlagsToString } from '../packet/tcp.js';
+import { icmpv4TypeCodeName } from '../packet/icmpv4.js';
 import type { EventRing } from '../bpf/ringbuf.js';
 import { ipv4ToString } from '../packet/ip.js';
 import { connectionSummary, dissectFrame } from '../packet/dissect.js';
@@ -178,8 +181,29 @@ function hex(n: number): string {
   return '0x' + (n >>> 0).toString(16);
 }
 
+/**
+ * GetConnectionSummary over the captured prefix of a packet. Events carry at
+ * most 128 bytes, so the IP length usually exceeds the capture: read headers
+ * as far as they were captured instead of validating the whole datagram.
+ */
 function conn(packet: Uint8Array): string {
-  return connectionSummary(dissectFrame(packet, 0, packet.length));
+  const n = packet.length;
+  if (n >= 34 && packet[12] === 0x08 && packet[13] === 0x00 && packet[14] >> 4 === 4) {
+    const ihl = (packet[14] & 0x0f) * 4;
+    const src = ipv4ToString(readU32BE(packet, 26));
+    const dst = ipv4ToString(readU32BE(packet, 30));
+    const l4 = 14 + ihl;
+    const proto = packet[23];
+    const fragment = (readU16BE(packet, 20) & 0x1fff) !== 0;
+    if (!fragment && proto === IpProto.TCP && n >= l4 + 14) {
+      const flags = tcpFlagsToString(packet[l4 + 13]);
+      return `${src}:${readU16BE(packet, l4)} -> ${dst}:${readU16BE(packet, l4 + 2)} tcp${flags ? ' ' + flags : ''}`;
+    }
+    if (!fragment && proto === IpProto.UDP && n >= l4 + 4) return `${src}:${readU16BE(packet, l4)} -> ${dst}:${readU16BE(packet, l4 + 2)} udp`;
+    if (!fragment && proto === IpProto.ICMP && n >= l4 + 2) return `${src} -> ${dst} ${icmpv4TypeCodeName(packet[l4], packet[l4 + 1])}`;
+    return `${src} -> ${dst}`;
+  }
+  return connectionSummary(dissectFrame(packet, 0, n));
 }
 
 function traceSummary(ev: TraceEvent): string {

@@ -13,6 +13,11 @@ export const CB = { SRC_LABEL: 0, IFINDEX: 1, POLICY: 2, FROM_TUNNEL: 3, PROXY_M
 
 export const DEFAULT_HEADROOM = 64;
 
+/** Byte copy without allocating a subarray view (packets are small; views cost more than the loop). */
+export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
+  for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
+}
+
 export class SkBuff {
   buf: Uint8Array;
   /** Offset of the Ethernet header in buf. */
@@ -44,7 +49,8 @@ export class SkBuff {
   load(frame: Uint8Array, frameOff = 0, frameLen = frame.length - frameOff, headroom = DEFAULT_HEADROOM): this {
     const need = headroom + frameLen;
     if (this.buf.length < need) this.buf = new Uint8Array(Math.max(need, this.buf.length * 2));
-    this.buf.set(frame.subarray(frameOff, frameOff + frameLen), headroom);
+    if (frameOff === 0 && frameLen === frame.length) this.buf.set(frame, headroom);
+    else copyBytes(this.buf, headroom, frame, frameOff, frameLen);
     this.off = headroom;
     this.len = frameLen;
     this.resetMeta();

@@ -20,6 +20,8 @@ import { MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY } from '../datapath/sim/calls.js';
 import type { NodeDatapath, Prog } from '../datapath/sim/node-datapath.js';
 import type { Underlay, UnderlayPort } from './underlay.js';
 
+export type PeerReceive = (buf: Uint8Array, off: number, len: number) => void;
+
 export type DeviceKind = 'ether' | 'veth' | 'vxlan' | 'host';
 
 export interface Device {
@@ -29,8 +31,8 @@ export interface Device {
   readonly kind: DeviceKind;
   tcIngress: Prog | null;
   tcEgress: Prog | null;
-  /** veth: hands a frame to the peer end inside the pod's namespace. */
-  peerReceive: ((frame: Uint8Array) => void) | null;
+  /** veth: hands a frame to the peer end inside the pod's namespace (bytes valid during the call only). */
+  peerReceive: PeerReceive | null;
 }
 
 /** Where a frame was seen, for tests and capture (not used by programs). */
@@ -126,7 +128,7 @@ export class NodeKernel implements UnderlayPort {
    * Create the endpoint's veth (host side lxc…), load its bpf_lxc programs,
    * attach cil_from_container and publish handle_policy in cilium_call_policy.
    */
-  attachEndpoint(cfg: EndpointConfig, policyMap: LpmTrieMap, podReceive: (frame: Uint8Array) => void, ifName?: string): Device {
+  attachEndpoint(cfg: EndpointConfig, policyMap: LpmTrieMap, podReceive: PeerReceive, ifName?: string): Device {
     const prog = new LxcProgram(this.dp, cfg, policyMap);
     const device = this.addDevice({
       ifindex: cfg.ifindex,
@@ -204,9 +206,14 @@ export class NodeKernel implements UnderlayPort {
         // Egress of the host-side veth, or bpf_redirect_peer(): either way the pod receives it.
         if (this.tap) this.emitTap(target, 'egress', ctx);
         const rx = target.peerReceive;
-        const frame = ctx.frame();
         this.stats.deliveredToPods++;
-        if (rx) this.schedule(ctx.redirectFlags & RedirectFlags.PEER ? 0 : this.vethLatencyMs, () => rx(frame));
+        if (!rx) return;
+        if (this.immediate) {
+          rx(ctx.buf, ctx.off, ctx.len);
+          return;
+        }
+        const frame = ctx.frame();
+        this.dp.clock.setTimer(ctx.redirectFlags & RedirectFlags.PEER ? 0 : this.vethLatencyMs, () => rx(frame, 0, frame.length));
         return;
       }
       case 'vxlan':
@@ -259,12 +266,12 @@ export class NodeKernel implements UnderlayPort {
       return;
     }
     if (this.tap) this.emitTap(this.eth0, 'egress', ctx);
-    this.underlay.send(ctx.frame());
+    this.underlay.send(ctx.buf, ctx.off, ctx.len);
   }
 
   /** A frame from the wire: cil_from_netdev, then the stack (VXLAN decap for UDP 8472 to us). */
-  receive(frame: Uint8Array): void {
-    const rc = this.runIngressNoDispatch(this.eth0, frame);
+  receive(buf: Uint8Array, off = 0, len = buf.length - off): void {
+    const rc = this.runIngressNoDispatch(this.eth0, buf, off, len);
     if (rc === TcAct.SHOT) {
       this.stats.dropped++;
       return;
@@ -292,8 +299,8 @@ export class NodeKernel implements UnderlayPort {
     this.stackInput(ctx, this.eth0);
   }
 
-  private runIngressNoDispatch(dev: Device, frame: Uint8Array): number {
-    const ctx = this.skb.load(frame, 0, frame.length, DEFAULT_HEADROOM);
+  private runIngressNoDispatch(dev: Device, buf: Uint8Array, off: number, len: number): number {
+    const ctx = this.skb.load(buf, off, len, DEFAULT_HEADROOM);
     ctx.ifindex = dev.ifindex;
     if (this.tap) this.emitTap(dev, 'ingress', ctx);
     return dev.tcIngress ? dev.tcIngress(ctx) : TcAct.OK;

@@ -9,7 +9,8 @@ import type { Clock } from '../util/clock.js';
 export interface UnderlayPort {
   readonly ip: number;
   readonly mac: number;
-  receive(frame: Uint8Array): void;
+  /** A frame arrives; the bytes are only valid during the call (copy to keep them). */
+  receive(buf: Uint8Array, off: number, len: number): void;
 }
 
 export type WireTap = (frame: Uint8Array, timeMs: number) => void;
@@ -54,24 +55,29 @@ export class Underlay {
     };
   }
 
-  /** Put a frame on the wire. The array becomes the wire's. */
-  send(frame: Uint8Array): void {
-    for (const tap of this.taps) tap(frame, this.clock.now());
-    if (frame.length < ETH.HEADER_LEN) return;
-    const dst = readMac(frame, ETH.DST);
-    const targets: UnderlayPort[] = [];
-    if (dst === MAC_BROADCAST) targets.push(...this.byMac.values());
-    else {
-      const p = this.byMac.get(dst);
-      if (p) targets.push(p);
+  /** Put a frame on the wire (the bytes are copied if delivery is not immediate). */
+  send(buf: Uint8Array, off = 0, len = buf.length - off): void {
+    if (this.taps.length) {
+      const copy = buf.slice(off, off + len);
+      for (const tap of this.taps) tap(copy, this.clock.now());
     }
-    if (targets.length === 0) {
-      this.unclaimed++;
+    if (len < ETH.HEADER_LEN) return;
+    const dst = readMac(buf, off + ETH.DST);
+    if (dst !== MAC_BROADCAST) {
+      const p = this.byMac.get(dst);
+      if (p) this.deliver(p, buf, off, len);
+      else this.unclaimed++;
       return;
     }
-    for (const p of targets) {
-      if (this.immediate) p.receive(frame);
-      else this.clock.setTimer(this.latencyMs, () => p.receive(frame));
+    for (const p of this.byMac.values()) this.deliver(p, buf, off, len);
+  }
+
+  private deliver(p: UnderlayPort, buf: Uint8Array, off: number, len: number): void {
+    if (this.immediate) {
+      p.receive(buf, off, len);
+      return;
     }
+    const frame = buf.slice(off, off + len);
+    this.clock.setTimer(this.latencyMs, () => p.receive(frame, 0, frame.length));
   }
 }

@@ -15,7 +15,7 @@ import {
   TRACE_SOCK_NOTIFY,
 } from '../../events.js';
 import { METRICS_KEY, METRICS_VALUE } from '../../maps.js';
-import { TcAct, type SkBuff } from '../../skb.js';
+import { copyBytes, TcAct, type SkBuff } from '../../skb.js';
 import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 
@@ -37,7 +37,7 @@ function beginEvent(dp: NodeDatapath, ctx: SkBuff, type: number, subtype: number
   v.setUint32(s + NOTIFY_HDR.LEN_ORIG, ctx.len, true);
   v.setUint16(s + NOTIFY_HDR.LEN_CAP, cap, true);
   v.setUint16(s + NOTIFY_HDR.VERSION, NOTIFY_VERSION, true);
-  if (cap > 0) d.set(ctx.buf.subarray(ctx.off, ctx.off + cap), s + structSize);
+  if (cap > 0) copyBytes(d, s + structSize, ctx.buf, ctx.off, cap);
   return s;
 }
 

@@ -1,0 +1,138 @@
+// Packets per second through the simulated datapath, with events recorded:
+//  (a) a new connection's SYN across nodes: cil_from_container → CT new →
+//      egress policy → CT create → encap → cil_to_overlay/cil_to_netdev →
+//      wire → cil_from_netdev → decap → cil_from_overlay → handle_policy
+//      (ingress policy, CT create) → delivery into the pod;
+//  (b) the established path (CT hit on both nodes);
+//  (c) same-node delivery of new connections;
+//  and a parse-only loop over the same frames as the baseline.
+// Usage: node dist/bench/datapath.bench.js [--json]
+
+import { cpus } from 'node:os';
+import { World } from '../src/cluster/testbed.js';
+import { buildTcpFrame } from '../src/packet/build.js';
+import { TcpFlags } from '../src/packet/tcp.js';
+import { IpProto } from '../src/packet/ipv4.js';
+import { PolicyDir } from '../src/datapath/events.js';
+import { putPolicyEntry } from '../src/datapath/map-writer.js';
+import { SkBuff } from '../src/datapath/skb.js';
+import { Ip4Info, loadIp4 } from '../src/datapath/sim/lib/pkt.js';
+
+const json = process.argv.includes('--json');
+const CONNS = 50_000;
+
+function report(metric: string, value: number, unit: string, human: string): void {
+  if (json) console.log(JSON.stringify({ bench: 'datapath', metric, value: Number(value.toFixed(2)), unit }));
+  else console.log(human);
+}
+
+function setup(sameNode: boolean) {
+  let delivered = 0;
+  const w = new World({ immediate: true, podReceive: () => delivered++ });
+  const client = w.addPod('frontend', 0, '10.0.1.50', 12345);
+  // The server enforces ingress policy (allow the client on 8080/TCP), so verdict events are emitted too.
+  const server = w.addPod('backend', sameNode ? 0 : 1, sameNode ? '10.0.1.100' : '10.0.2.100', 23456, { enforce: PolicyDir.INGRESS });
+  putPolicyEntry(server.policyMap, { identity: 12345, egress: false, proto: IpProto.TCP, port: 8080, cookie: 1 });
+  const frames: Uint8Array[] = [];
+  for (let i = 0; i < CONNS; i++) {
+    frames.push(
+      buildTcpFrame({
+        srcMac: client.ep.mac,
+        dstMac: client.ep.hostMac,
+        srcIp: client.ip,
+        dstIp: server.ip,
+        srcPort: 10000 + i,
+        dstPort: 8080,
+        seq: 1000 + i,
+        flags: TcpFlags.SYN,
+        options: { mss: 1410, sackPermitted: true, windowScale: 7 },
+      }),
+    );
+  }
+  const ack = buildTcpFrame({ srcMac: client.ep.mac, dstMac: client.ep.hostMac, srcIp: client.ip, dstIp: server.ip, srcPort: 9999, dstPort: 8080, seq: 5, ack: 7, flags: TcpFlags.ACK, payload: new Uint8Array(64) });
+  return { w, client, server, frames, ack, delivered: () => delivered };
+}
+
+function drain(w: World): void {
+  for (const n of w.nodes) n.dp.events.consume(() => {});
+}
+
+function clearCt(w: World): void {
+  for (const n of w.nodes) {
+    n.dp.ct4.clear();
+    n.dp.ctAny4.clear();
+  }
+}
+
+/** ns per packet over `rounds` passes of the frames, CT cleared (untimed) between passes so every SYN is new. */
+function runNew(sameNode: boolean, rounds: number): { ns: number; lost: number; delivered: number } {
+  const s = setup(sameNode);
+  const k = s.w.nodes[0]!.kernel;
+  const ifindex = s.client.ep.ifindex;
+  let total = 0n;
+  let packets = 0;
+  for (let r = 0; r < rounds; r++) {
+    clearCt(s.w);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < s.frames.length; i++) {
+      k.runIngress(ifindex, s.frames[i]!);
+      if ((i & 127) === 127) drain(s.w);
+    }
+    drain(s.w);
+    total += process.hrtime.bigint() - t0;
+    packets += s.frames.length;
+  }
+  const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
+  return { ns: Number(total) / packets, lost, delivered: s.delivered() };
+}
+
+function runEstablished(n: number): number {
+  const s = setup(false);
+  const k = s.w.nodes[0]!.kernel;
+  const ifindex = s.client.ep.ifindex;
+  const syn = buildTcpFrame({ srcMac: s.client.ep.mac, dstMac: s.client.ep.hostMac, srcIp: s.client.ip, dstIp: s.server.ip, srcPort: 9999, dstPort: 8080, seq: 4, flags: TcpFlags.SYN });
+  k.runIngress(ifindex, syn);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    k.runIngress(ifindex, s.ack);
+    if ((i & 127) === 127) drain(s.w);
+  }
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
+function runParseOnly(frames: Uint8Array[], rounds: number): number {
+  const skb = new SkBuff();
+  const info = new Ip4Info();
+  let sink = 0;
+  const t0 = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < frames.length; i++) {
+      skb.load(frames[i]!);
+      sink += loadIp4(skb, info) + info.sport;
+    }
+  }
+  const ns = Number(process.hrtime.bigint() - t0) / (rounds * frames.length);
+  if (sink === -1) console.log('');
+  return ns;
+}
+
+// Warm up the JIT on every path first.
+runNew(false, 1);
+runNew(true, 1);
+runEstablished(50_000);
+runParseOnly(setup(false).frames, 2);
+
+const cross = runNew(false, 6);
+const est = runEstablished(300_000);
+const same = runNew(true, 6);
+const parse = runParseOnly(setup(false).frames, 6);
+
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
+if (!json) console.log(`datapath benchmark (one core; ${machine})`);
+report('cross_node_new', cross.ns, 'ns/packet', `(a) cross-node, new connection (SYN):  ${cross.ns.toFixed(0)} ns/packet  ${(1e3 / cross.ns).toFixed(2)} Mpps  ${(cross.ns / parse).toFixed(1)}x parse`);
+report('cross_node_new_pps', 1e9 / cross.ns, 'packets/s', `    events lost: ${cross.lost}, delivered: ${cross.delivered}`);
+report('established', est, 'ns/packet', `(b) cross-node, established (CT hit):   ${est.toFixed(0)} ns/packet  ${(1e3 / est).toFixed(2)} Mpps  ${(est / parse).toFixed(1)}x parse`);
+report('same_node_new', same.ns, 'ns/packet', `(c) same-node, new connection (SYN):   ${same.ns.toFixed(0)} ns/packet  ${(1e3 / same.ns).toFixed(2)} Mpps  ${(same.ns / parse).toFixed(1)}x parse`);
+report('parse_only', parse, 'ns/packet', `    parse-only baseline:               ${parse.toFixed(0)} ns/packet  ${(1e3 / parse).toFixed(2)} Mpps`);
+report('cross_node_vs_parse', cross.ns / parse, 'ratio', '');
+report('events_lost', cross.lost, 'events', '');
