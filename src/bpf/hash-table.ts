@@ -1,16 +1,33 @@
-// The storage engine under the hash-shaped maps (HASH, LRU_HASH, PERCPU_HASH,
-// LPM_TRIE): a fixed pool of `capacity` slots with keys and values in flat
-// byte arrays, chained into power-of-two buckets through Int32Arrays.
+// Storage under the hash-shaped maps (HASH, LRU_HASH, PERCPU_HASH, LPM_TRIE),
+// in two parts:
 //
-// Links are stored as slot+1 so that 0 means "none": the arrays then need no
-// fill at construction, and a big map (CT: 512k entries) costs only the pages
-// it touches, as the OS hands out zeroed memory lazily.
+// SlotPool: `capacity` fixed slots. Slot records in `keys` hold the key
+// (padded to 4 bytes) then `metaWords` Int32 words (`meta` views the same
+// buffer): word 0 is the key's hash, the rest belong to the map (the LRU
+// keeps its links there, so a hit reads key and links from one cache line).
+// Values sit in `values` at slot * valueStride and never move, so an offset
+// handed out stays valid until its entry is deleted.
 //
-// Each map class owns one HashTable (composition, not inheritance) so the
-// lookup loop always sees one object shape and V8 keeps it monomorphic.
+// SlotIndex: an open-addressing index of (hash, slot+1) Int32 pairs with
+// linear probing, at most half full, so one probe reads hash and slot
+// together. It is sized by the entries present, not max_entries, and doubles
+// as it fills: a 512k-entry CT map holding 100k tuples probes a 2 MB index,
+// not 8 MB, and memory is what decides lookup time at that size. Several
+// indexes can share one pool (the LPM map keeps one per prefix length, so
+// its rarely used short prefixes stay small and cache-resident).
+//
+// Empty is 0 everywhere (slot+1 encoding), so nothing is filled at creation
+// and a big preallocated map costs only the pages it touches. Each map owns
+// its pool and indexes (composition), so every hot loop sees one object shape.
 
 /** Default hash seed: fixed so iteration order and runs are reproducible. */
 export const DEFAULT_HASH_SEED = 0x2f0f_a1c3;
+
+/** Int32Array words are host order; the word-wise key compare assumes little-endian and falls back otherwise. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Index positions before the first growth (power of two). */
+const INITIAL_POSITIONS = 16;
 
 function nextPowerOfTwo(n: number): number {
   let p = 1;
@@ -52,75 +69,66 @@ export function hashBytes(b: Uint8Array, off: number, len: number, seed: number)
   return h;
 }
 
-export class HashTable {
+export class SlotPool {
   readonly keySize: number;
   /** Bytes per slot in `values` (valueSize, or the per-CPU stride times nCpus). */
   readonly valueStride: number;
   readonly capacity: number;
-  readonly seed: number;
+  /** Int32 words after the key in each record (word 0 = hash; the rest are the map's). */
+  readonly metaWords: number;
+  /** Bytes per slot record in `keys`. */
+  readonly recordStride: number;
+  /** recordStride / 4. */
+  readonly recordWords: number;
+  /** Word offset of meta word 0 inside a record. */
+  readonly keyWords: number;
+  /** Slot records: key bytes at slot * recordStride. */
   readonly keys: Uint8Array;
+  /** The same records as Int32 words. */
+  readonly meta: Int32Array;
   readonly values: Uint8Array;
   readonly view: DataView;
-  /** Full hash of each live slot's key, compared before the key bytes. */
-  readonly hashes: Int32Array;
-  /** Bucket chain (and free list) links, slot+1, 0 = end. */
-  readonly chain: Int32Array;
   /** 1 while a slot holds an entry; iteration walks this. */
   readonly live: Uint8Array;
-  /** First slot+1 of each bucket, 0 = empty. */
-  readonly heads: Int32Array;
-  readonly bucketMask: number;
+  /** Free list of deleted slots, slot+1, 0 = end. */
+  private readonly freeNext: Int32Array;
   count = 0;
   /** Slots at or above this index have never been used (so are still zero). */
   highWater = 0;
-  /** Head of the free list of deleted slots, slot+1, 0 = empty. */
-  freeHead = 0;
+  private freeHead = 0;
 
-  constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED) {
+  constructor(keySize: number, valueStride: number, capacity: number, metaWords = 1) {
     this.keySize = keySize;
     this.valueStride = valueStride;
     this.capacity = capacity;
-    this.seed = seed | 0;
-    this.keys = new Uint8Array(capacity * keySize);
+    this.metaWords = metaWords;
+    this.keyWords = (keySize + 3) >>> 2;
+    this.recordWords = this.keyWords + metaWords;
+    this.recordStride = this.recordWords * 4;
+    const records = new ArrayBuffer(capacity * this.recordStride);
+    this.keys = new Uint8Array(records);
+    this.meta = new Int32Array(records);
     this.values = new Uint8Array(capacity * valueStride);
     this.view = new DataView(this.values.buffer);
-    this.hashes = new Int32Array(capacity);
-    this.chain = new Int32Array(capacity);
     this.live = new Uint8Array(capacity);
-    const buckets = nextPowerOfTwo(capacity);
-    this.heads = new Int32Array(buckets);
-    this.bucketMask = buckets - 1;
+    this.freeNext = new Int32Array(capacity);
   }
 
-  hash(key: Uint8Array, keyOff: number): number {
-    return hashBytes(key, keyOff, this.keySize, this.seed);
+  get full(): boolean {
+    return this.count >= this.capacity;
   }
 
-  /** Slot holding `key` (whose hash is `h`), or -1. */
-  find(key: Uint8Array, keyOff: number, h: number): number {
-    const keys = this.keys;
-    const keySize = this.keySize;
-    const hashes = this.hashes;
-    const chain = this.chain;
-    let slot = this.heads[h & this.bucketMask] - 1;
-    while (slot >= 0) {
-      if (hashes[slot] === h) {
-        const base = slot * keySize;
-        let i = 0;
-        while (i < keySize && keys[base + i] === key[keyOff + i]) i++;
-        if (i === keySize) return slot;
-      }
-      slot = chain[slot] - 1;
-    }
-    return -1;
+  /** Hash stored with a slot's key. */
+  hashOf(slot: number): number {
+    return this.meta[slot * this.recordWords + this.keyWords];
   }
 
-  /** Take a free slot, store the key, zero the value and link it in. Caller checks `count < capacity`. */
-  insert(key: Uint8Array, keyOff: number, h: number): number {
+  /** Take a free slot, store key and hash, zero the value. Caller checks `full` first. */
+  alloc(key: Uint8Array, keyOff: number, h: number): number {
     let slot: number;
     if (this.freeHead !== 0) {
       slot = this.freeHead - 1;
-      this.freeHead = this.chain[slot];
+      this.freeHead = this.freeNext[slot];
       // A reused slot still holds the deleted entry's value.
       const v = slot * this.valueStride;
       this.values.fill(0, v, v + this.valueStride);
@@ -128,40 +136,26 @@ export class HashTable {
       slot = this.highWater++;
     }
     const keySize = this.keySize;
-    const base = slot * keySize;
+    const base = slot * this.recordStride;
     const keys = this.keys;
     for (let i = 0; i < keySize; i++) keys[base + i] = key[keyOff + i];
-    const bucket = h & this.bucketMask;
-    this.hashes[slot] = h;
-    this.chain[slot] = this.heads[bucket];
-    this.heads[bucket] = slot + 1;
+    this.meta[slot * this.recordWords + this.keyWords] = h;
     this.live[slot] = 1;
     this.count++;
     return slot;
   }
 
-  /** Unlink a live slot from its bucket and put it on the free list. Key and value bytes stay until reuse. */
-  remove(slot: number): void {
-    const chain = this.chain;
-    const bucket = this.hashes[slot] & this.bucketMask;
-    let link = this.heads[bucket];
-    if (link === slot + 1) {
-      this.heads[bucket] = chain[slot];
-    } else {
-      // Chains average under one entry, so walking to the predecessor is cheap.
-      while (chain[link - 1] !== slot + 1) link = chain[link - 1];
-      chain[link - 1] = chain[slot];
-    }
-    chain[slot] = this.freeHead;
+  /** Return a slot to the free list. Key and value bytes stay until reuse. */
+  free(slot: number): void {
+    this.freeNext[slot] = this.freeHead;
     this.freeHead = slot + 1;
     this.live[slot] = 0;
     this.count--;
   }
 
   clear(): void {
-    this.heads.fill(0);
     this.live.fill(0, 0, this.highWater);
-    this.chain.fill(0, 0, this.highWater);
+    // Slots handed out from highWater are assumed zero.
     this.values.fill(0, 0, this.highWater * this.valueStride);
     this.count = 0;
     this.highWater = 0;
@@ -176,19 +170,196 @@ export class HashTable {
     }
   }
 
-  clone(): HashTable {
-    const copy = new HashTable(this.keySize, this.valueStride, this.capacity, this.seed);
+  clone(): SlotPool {
+    const copy = new SlotPool(this.keySize, this.valueStride, this.capacity, this.metaWords);
     // Copy only the used prefix so untouched pages of the copy stay untouched.
     const used = this.highWater;
-    copy.keys.set(this.keys.subarray(0, used * this.keySize));
+    copy.keys.set(this.keys.subarray(0, used * this.recordStride));
     copy.values.set(this.values.subarray(0, used * this.valueStride));
-    copy.hashes.set(this.hashes.subarray(0, used));
-    copy.chain.set(this.chain.subarray(0, used));
     copy.live.set(this.live.subarray(0, used));
-    copy.heads.set(this.heads);
+    copy.freeNext.set(this.freeNext.subarray(0, used));
     copy.count = this.count;
     copy.highWater = this.highWater;
     copy.freeHead = this.freeHead;
     return copy;
+  }
+}
+
+export class SlotIndex {
+  /** (hash, slot+1) pairs; slot+1 = 0 marks an empty position. Replaced when it grows. */
+  private index: Int32Array;
+  private mask: number;
+  private readonly keys: Uint8Array;
+  private readonly meta: Int32Array;
+  private readonly keySize: number;
+  private readonly recordStride: number;
+  private readonly recordWords: number;
+  /** Entries indexed here. */
+  count = 0;
+
+  /** Growth stops by itself: a pool never holds more than `capacity` entries. */
+  constructor(pool: SlotPool, initial?: Int32Array) {
+    this.keys = pool.keys;
+    this.meta = pool.meta;
+    this.keySize = pool.keySize;
+    this.recordStride = pool.recordStride;
+    this.recordWords = pool.recordWords;
+    this.index = initial ?? new Int32Array(Math.min(INITIAL_POSITIONS, nextPowerOfTwo(pool.capacity * 2)) * 2);
+    this.mask = (this.index.length >> 1) - 1;
+  }
+
+  /** Slot holding `key` (whose hash is `h`), or -1; `keySize` may be cut to a prefix all entries share the rest of. */
+  find(key: Uint8Array, keyOff: number, h: number, keySize = this.keySize): number {
+    const index = this.index;
+    const mask = this.mask;
+    let p = h & mask;
+    while (true) {
+      const link = index[2 * p + 1];
+      if (link === 0) return -1;
+      if (index[2 * p] === h && this.keyMatches(link - 1, key, keyOff, keySize)) return link - 1;
+      p = (p + 1) & mask;
+    }
+  }
+
+  /**
+   * Compare a word at a time against the record (stored keys are 4-aligned
+   * and zero-padded, so a partial last word compares with zero high bytes).
+   * A byte compare costs twice the loads, and this is the hottest loop here.
+   */
+  private keyMatches(slot: number, key: Uint8Array, keyOff: number, keySize: number): boolean {
+    if (!LITTLE_ENDIAN) {
+      const base = slot * this.recordStride;
+      for (let i = 0; i < keySize; i++) if (this.keys[base + i] !== key[keyOff + i]) return false;
+      return true;
+    }
+    const meta = this.meta;
+    const base = slot * this.recordWords;
+    const fullWords = keySize >>> 2;
+    let o = keyOff;
+    for (let w = 0; w < fullWords; w++, o += 4) {
+      if ((key[o] | (key[o + 1] << 8) | (key[o + 2] << 16) | (key[o + 3] << 24)) !== meta[base + w]) return false;
+    }
+    const rest = keySize & 3;
+    if (rest === 0) return true;
+    let tail = key[o];
+    if (rest > 1) tail |= key[o + 1] << 8;
+    if (rest > 2) tail |= key[o + 2] << 16;
+    return tail === meta[base + fullWords];
+  }
+
+  add(slot: number, h: number): void {
+    // Keep the index at most half full.
+    if ((this.count + 1) * 2 > this.mask + 1) this.grow();
+    const index = this.index;
+    const mask = this.mask;
+    let p = h & mask;
+    while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+    index[2 * p] = h;
+    index[2 * p + 1] = slot + 1;
+    this.count++;
+  }
+
+  remove(slot: number, h: number): void {
+    const index = this.index;
+    const mask = this.mask;
+    let hole = h & mask;
+    while (index[2 * hole + 1] !== slot + 1) hole = (hole + 1) & mask;
+    // Backward-shift deletion: pull later entries of the probe run into the
+    // hole unless their home position lies cyclically in (hole, p].
+    let p = hole;
+    while (true) {
+      p = (p + 1) & mask;
+      const link = index[2 * p + 1];
+      if (link === 0) break;
+      const home = index[2 * p] & mask;
+      const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
+      if (stays) continue;
+      index[2 * hole] = index[2 * p];
+      index[2 * hole + 1] = link;
+      hole = p;
+    }
+    index[2 * hole] = 0;
+    index[2 * hole + 1] = 0;
+    this.count--;
+  }
+
+  clear(): void {
+    this.index.fill(0);
+    this.count = 0;
+  }
+
+  /** The same index over another pool with identical slots (for map clones). */
+  cloneFor(pool: SlotPool): SlotIndex {
+    const copy = new SlotIndex(pool, this.index.slice());
+    copy.count = this.count;
+    return copy;
+  }
+
+  /** Double the positions and re-place every entry from its stored hash. */
+  private grow(): void {
+    const old = this.index;
+    const positions = old.length; // pairs double: new positions = 2 * old positions
+    const index = new Int32Array(positions * 2);
+    const mask = positions - 1;
+    for (let q = 0; q < old.length; q += 2) {
+      const link = old[q + 1];
+      if (link === 0) continue;
+      const h = old[q];
+      let p = h & mask;
+      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+      index[2 * p] = h;
+      index[2 * p + 1] = link;
+    }
+    this.index = index;
+    this.mask = mask;
+  }
+}
+
+/** A pool with one index: what HASH, PERCPU_HASH and LRU_HASH are built on. */
+export class HashTable {
+  readonly pool: SlotPool;
+  readonly slots: SlotIndex;
+  readonly seed: number;
+
+  constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable) {
+    this.seed = seed | 0;
+    if (from) {
+      this.pool = from.pool.clone();
+      this.slots = from.slots.cloneFor(this.pool);
+    } else {
+      this.pool = new SlotPool(keySize, valueStride, capacity, metaWords);
+      this.slots = new SlotIndex(this.pool);
+    }
+  }
+
+  hash(key: Uint8Array, keyOff: number): number {
+    return hashBytes(key, keyOff, this.pool.keySize, this.seed);
+  }
+
+  /** Slot holding `key`, or -1. */
+  find(key: Uint8Array, keyOff: number, h: number): number {
+    return this.slots.find(key, keyOff, h);
+  }
+
+  /** Add a key known to be absent; caller checks `pool.full` first. */
+  insert(key: Uint8Array, keyOff: number, h: number): number {
+    const slot = this.pool.alloc(key, keyOff, h);
+    this.slots.add(slot, h);
+    return slot;
+  }
+
+  remove(slot: number): void {
+    this.slots.remove(slot, this.pool.hashOf(slot));
+    this.pool.free(slot);
+  }
+
+  clear(): void {
+    this.pool.clear();
+    this.slots.clear();
+  }
+
+  clone(): HashTable {
+    const p = this.pool;
+    return new HashTable(p.keySize, p.valueStride, p.capacity, this.seed, p.metaWords, this);
   }
 }

@@ -21,7 +21,7 @@ function reserveSlot(table: HashTable, key: Uint8Array, flags: number, keyOff: n
   const slot = table.find(key, keyOff, h);
   if (slot >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : slot;
   if (flags === BPF_EXIST) return -Errno.ENOENT;
-  if (table.count >= table.capacity) return -Errno.E2BIG;
+  if (table.pool.full) return -Errno.E2BIG;
   return table.insert(key, keyOff, h);
 }
 
@@ -44,12 +44,12 @@ export class HashMap implements KeyValueMap {
     checkSpec(this.spec, BpfMapType.HASH, 'hash map');
     this.valueSize = this.spec.valueSize;
     this.table = table ?? new HashTable(this.spec.keySize, this.spec.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
-    this.values = this.table.values;
-    this.view = this.table.view;
+    this.values = this.table.pool.values;
+    this.view = this.table.pool.view;
   }
 
   get count(): number {
-    return this.table.count;
+    return this.table.pool.count;
   }
 
   lookup(key: Uint8Array, keyOff = 0): number {
@@ -79,9 +79,9 @@ export class HashMap implements KeyValueMap {
   }
 
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, keySize } = this.table;
+    const { keys, recordStride } = this.table.pool;
     const valueSize = this.valueSize;
-    this.table.forEachSlot((slot) => cb(keys, slot * keySize, slot * valueSize));
+    this.table.pool.forEachSlot((slot) => cb(keys, slot * recordStride, slot * valueSize));
   }
 
   clone(): HashMap {
@@ -119,12 +119,12 @@ export class PerCpuHashMap implements KeyValueMap {
     this.cpuStride = perCpuStride(this.spec.valueSize);
     this.entryStride = this.cpuStride * this.nCpus;
     this.table = table ?? new HashTable(this.spec.keySize, this.entryStride, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
-    this.values = this.table.values;
-    this.view = this.table.view;
+    this.values = this.table.pool.values;
+    this.view = this.table.pool.view;
   }
 
   get count(): number {
-    return this.table.count;
+    return this.table.pool.count;
   }
 
   valueOffsetForCpu(valueOff: number, cpu: number): number {
@@ -173,9 +173,9 @@ export class PerCpuHashMap implements KeyValueMap {
 
   /** Each key once; the value offset is CPU 0's, use valueOffsetForCpu for the rest. */
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, keySize } = this.table;
+    const { keys, recordStride } = this.table.pool;
     const stride = this.entryStride;
-    this.table.forEachSlot((slot) => cb(keys, slot * keySize, slot * stride));
+    this.table.pool.forEachSlot((slot) => cb(keys, slot * recordStride, slot * stride));
   }
 
   clone(): PerCpuHashMap {

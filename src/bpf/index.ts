@@ -1,7 +1,7 @@
 // bpf/: BPF map kinds with the kernel's semantics, for the simulated datapath.
 export * from './types.js';
 export * from './bytes.js';
-export { DEFAULT_HASH_SEED, HashTable, hashBytes } from './hash-table.js';
+export { DEFAULT_HASH_SEED, HashTable, SlotIndex, SlotPool, hashBytes } from './hash-table.js';
 export { HashMap, PerCpuHashMap } from './hash.js';
 export type { HashMapOptions, PerCpuOptions } from './hash.js';
 export { LruHashMap } from './lru.js';

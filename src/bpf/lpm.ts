@@ -2,16 +2,17 @@
 // host (little-endian) order, then keySize-4 data bytes; prefixlen counts bits
 // from the start of the data.
 //
-// Instead of a trie, entries sit in one hash table keyed by (prefixlen, data
-// masked to prefixlen). A lookup masks the query down to each prefix length
-// present, longest first, and probes. Cilium's ipcache is almost all host
-// entries plus a handful of CIDRs, so a hit usually costs one probe and a miss
-// one probe per distinct length. The kernel's update/delete semantics are kept:
+// Instead of a trie: one hash index per prefix length present, over a shared
+// slot pool holding the canonical keys (prefixlen, data masked to prefixlen).
+// A lookup masks the query down to each present length, longest first, and
+// probes that length's index. Cilium's ipcache is almost all host entries plus
+// a handful of CIDRs, so a hit usually costs one probe, and the fallbacks to
+// CIDRs probe small indexes that stay in cache. The kernel's update/delete semantics are kept:
 // exact (prefixlen, masked data) match, -EINVAL for prefixlen beyond the data,
 // -ENOSPC when full.
 import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
-import { DEFAULT_HASH_SEED, HashTable, hashBytes } from './hash-table.js';
+import { DEFAULT_HASH_SEED, SlotIndex, SlotPool, hashBytes } from './hash-table.js';
 import { badUpdateFlags, copyInto } from './map-util.js';
 import { readU32LE } from './bytes.js';
 import type { HashMapOptions } from './hash.js';
@@ -20,23 +21,25 @@ import type { HashMapOptions } from './hash.js';
 const LPM_DATA_SIZE_MAX = 256;
 
 interface LpmState {
-  table: HashTable;
-  lengthCounts: Int32Array;
+  pool: SlotPool;
+  byLength: (SlotIndex | undefined)[];
   lengths: Int32Array;
   nLengths: number;
+  seed: number;
 }
 
 export class LpmTrieMap implements KeyValueMap {
   readonly spec: MapSpec;
-  readonly table: HashTable;
+  readonly pool: SlotPool;
   readonly values: Uint8Array;
   readonly view: DataView;
   /** Bits of data after the prefixlen word: the longest prefix allowed. */
   readonly maxPrefixLen: number;
   private readonly keySize: number;
   private readonly valueSize: number;
-  /** Entries per prefix length. */
-  private readonly lengthCounts: Int32Array;
+  readonly seed: number;
+  /** One index per prefix length that has been used. */
+  private readonly byLength: (SlotIndex | undefined)[];
   /** Prefix lengths that have entries, longest first. */
   private readonly lengths: Int32Array;
   private nLengths = 0;
@@ -55,21 +58,23 @@ export class LpmTrieMap implements KeyValueMap {
     this.maxPrefixLen = dataSize * 8;
     this.scratch = new Uint8Array(this.keySize);
     if (state) {
-      this.table = state.table;
-      this.lengthCounts = state.lengthCounts;
+      this.pool = state.pool;
+      this.byLength = state.byLength;
       this.lengths = state.lengths;
       this.nLengths = state.nLengths;
+      this.seed = state.seed;
     } else {
-      this.table = new HashTable(this.keySize, this.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
-      this.lengthCounts = new Int32Array(this.maxPrefixLen + 1);
+      this.pool = new SlotPool(this.keySize, this.valueSize, this.spec.maxEntries);
+      this.byLength = new Array<SlotIndex | undefined>(this.maxPrefixLen + 1).fill(undefined);
       this.lengths = new Int32Array(this.maxPrefixLen + 1);
+      this.seed = (options.seed ?? DEFAULT_HASH_SEED) | 0;
     }
-    this.values = this.table.values;
-    this.view = this.table.view;
+    this.values = this.pool.values;
+    this.view = this.pool.view;
   }
 
   get count(): number {
-    return this.table.count;
+    return this.pool.count;
   }
 
   /** Prefix lengths currently present, longest first (for dumps and tests). */
@@ -85,31 +90,27 @@ export class LpmTrieMap implements KeyValueMap {
     let limit = readU32LE(key, keyOff);
     if (limit > this.maxPrefixLen) limit = this.maxPrefixLen;
     const scratch = this.scratch;
-    const table = this.table;
+    const byLength = this.byLength;
+    const seed = this.seed;
     const lengths = this.lengths;
     const n = this.nLengths;
     let i = 0;
     while (i < n && lengths[i] > limit) i++;
     if (i === n) return -1;
-    // Copy the significant bytes once, then mask further down for each shorter length.
+    // Copy the significant bytes once, then mask further down for each shorter
+    // length. Bytes past a length's last data byte are never read: each index
+    // holds one length, so hashing and comparing `used` bytes is exact.
     const dataEnd = 4 + ((lengths[i] + 7) >>> 3);
     for (let b = 4; b < dataEnd; b++) scratch[b] = key[keyOff + b];
-    scratch.fill(0, dataEnd);
-    let zeroFrom = dataEnd;
     for (; i < n; i++) {
       const len = lengths[i];
       const used = 4 + ((len + 7) >>> 3);
-      if (used < zeroFrom) {
-        scratch.fill(0, used, zeroFrom);
-        zeroFrom = used;
-      }
       if ((len & 7) !== 0) scratch[used - 1] &= 0xff00 >>> (len & 7);
       scratch[0] = len;
       scratch[1] = len >>> 8;
       scratch[2] = 0;
       scratch[3] = 0;
-      const h = hashBytes(scratch, 0, used, table.seed);
-      const slot = table.find(scratch, 0, h);
+      const slot = (byLength[len] as SlotIndex).find(scratch, 0, hashBytes(scratch, 0, used, seed), used);
       if (slot >= 0) return slot * this.valueSize;
     }
     return -1;
@@ -119,7 +120,9 @@ export class LpmTrieMap implements KeyValueMap {
   lookupExact(key: Uint8Array, keyOff = 0): number {
     const used = this.canonicalize(key, keyOff);
     if (used < 0) return -1;
-    const slot = this.table.find(this.scratch, 0, hashBytes(this.scratch, 0, used, this.table.seed));
+    const slots = this.byLength[readU32LE(this.scratch, 0)];
+    if (slots === undefined) return -1;
+    const slot = slots.find(this.scratch, 0, hashBytes(this.scratch, 0, used, this.seed));
     return slot < 0 ? -1 : slot * this.valueSize;
   }
 
@@ -138,34 +141,39 @@ export class LpmTrieMap implements KeyValueMap {
   delete(key: Uint8Array, keyOff = 0): number {
     const used = this.canonicalize(key, keyOff);
     if (used < 0) return -Errno.EINVAL;
-    const table = this.table;
-    const slot = table.find(this.scratch, 0, hashBytes(this.scratch, 0, used, table.seed));
+    const len = readU32LE(this.scratch, 0);
+    const slots = this.byLength[len];
+    if (slots === undefined) return -Errno.ENOENT;
+    const h = hashBytes(this.scratch, 0, used, this.seed);
+    const slot = slots.find(this.scratch, 0, h);
     if (slot < 0) return -Errno.ENOENT;
-    table.remove(slot);
-    this.forgetLength(readU32LE(this.scratch, 0));
+    slots.remove(slot, h);
+    this.pool.free(slot);
+    if (slots.count === 0) this.forgetLength(len);
     return 0;
   }
 
   clear(): void {
-    this.table.clear();
-    this.lengthCounts.fill(0);
+    this.pool.clear();
+    this.byLength.fill(undefined);
     this.nLengths = 0;
   }
 
   /** Entries in canonical form: prefixlen (LE) then data masked to it, zero beyond. */
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys } = this.table;
-    const keySize = this.keySize;
+    const { keys, recordStride } = this.pool;
     const valueSize = this.valueSize;
-    this.table.forEachSlot((slot) => cb(keys, slot * keySize, slot * valueSize));
+    this.pool.forEachSlot((slot) => cb(keys, slot * recordStride, slot * valueSize));
   }
 
   clone(): LpmTrieMap {
+    const pool = this.pool.clone();
     return new LpmTrieMap({ ...this.spec }, {}, {
-      table: this.table.clone(),
-      lengthCounts: this.lengthCounts.slice(),
+      pool,
+      byLength: this.byLength.map((slots) => slots?.cloneFor(pool)),
       lengths: this.lengths.slice(),
       nLengths: this.nLengths,
+      seed: this.seed,
     });
   }
 
@@ -176,7 +184,8 @@ export class LpmTrieMap implements KeyValueMap {
     const scratch = this.scratch;
     const used = 4 + ((len + 7) >>> 3);
     for (let b = 0; b < used; b++) scratch[b] = key[keyOff + b];
-    scratch.fill(0, used);
+    // Stored keys are canonical: zero past the prefix.
+    for (let b = used; b < scratch.length; b++) scratch[b] = 0;
     if ((len & 7) !== 0) scratch[used - 1] &= 0xff00 >>> (len & 7);
     return used;
   }
@@ -185,16 +194,22 @@ export class LpmTrieMap implements KeyValueMap {
     if (badUpdateFlags(flags)) return -Errno.EINVAL;
     const used = this.canonicalize(key, keyOff);
     if (used < 0) return -Errno.EINVAL;
-    const table = this.table;
     const scratch = this.scratch;
-    const h = hashBytes(scratch, 0, used, table.seed);
-    const slot = table.find(scratch, 0, h);
-    if (slot >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : slot;
-    if (flags === BPF_EXIST) return -Errno.ENOENT;
-    if (table.count >= table.capacity) return -Errno.ENOSPC;
     const len = readU32LE(scratch, 0);
-    if (this.lengthCounts[len]++ === 0) this.addLength(len);
-    return table.insert(scratch, 0, h);
+    const h = hashBytes(scratch, 0, used, this.seed);
+    let slots = this.byLength[len];
+    const found = slots === undefined ? -1 : slots.find(scratch, 0, h);
+    if (found >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : found;
+    if (flags === BPF_EXIST) return -Errno.ENOENT;
+    if (this.pool.full) return -Errno.ENOSPC;
+    if (slots === undefined) {
+      slots = new SlotIndex(this.pool);
+      this.byLength[len] = slots;
+    }
+    if (slots.count === 0) this.addLength(len);
+    const slot = this.pool.alloc(scratch, 0, h);
+    slots.add(slot, h);
+    return slot;
   }
 
   private addLength(len: number): void {
@@ -208,7 +223,6 @@ export class LpmTrieMap implements KeyValueMap {
   }
 
   private forgetLength(len: number): void {
-    if (--this.lengthCounts[len] !== 0) return;
     const lengths = this.lengths;
     let i = 0;
     while (lengths[i] !== len) i++;

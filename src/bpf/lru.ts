@@ -3,18 +3,25 @@
 // updates all count as use (the kernel approximates this with per-CPU lists;
 // with one simulated CPU an exact LRU is the faithful model).
 //
-// Recency is an intrusive doubly linked list over slots (Int32Array prev/next,
-// slot+1 encoded like the hash chains), so every operation stays O(1).
+// Recency is an intrusive doubly linked list over slots, kept as two Int32
+// words in each slot's key record (HashTable.meta, slot+1 encoded), so a hit
+// reads the key and its own links from one cache line and every operation
+// stays O(1).
 import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
 import { DEFAULT_HASH_SEED, HashTable } from './hash-table.js';
 import { badUpdateFlags, copyInto } from './map-util.js';
 import type { HashMapOptions } from './hash.js';
 
+/** Meta words per record: the table's hash, then our two links. */
+const META_WORDS = 3;
+/** Link toward the most recently used end. */
+const NEWER = 1;
+/** Link toward the least recently used end. */
+const OLDER = 2;
+
 interface LruState {
   table: HashTable;
-  newer: Int32Array;
-  older: Int32Array;
   mostRecent: number;
   leastRecent: number;
   evictions: number;
@@ -28,10 +35,11 @@ export class LruHashMap implements KeyValueMap {
   /** Entries pushed out by inserts into a full map. */
   evictions = 0;
   private readonly valueSize: number;
-  /** Toward the most recently used end, slot+1. */
-  private readonly newer: Int32Array;
-  /** Toward the least recently used end, slot+1. */
-  private readonly older: Int32Array;
+  private readonly meta: Int32Array;
+  private readonly recordWords: number;
+  /** Word offset of meta word 0 in a record. */
+  private readonly metaBase: number;
+  /** Ends of the recency list, slot+1 (0 = empty list). */
   private mostRecent = 0;
   private leastRecent = 0;
 
@@ -43,23 +51,21 @@ export class LruHashMap implements KeyValueMap {
     this.valueSize = this.spec.valueSize;
     if (state) {
       this.table = state.table;
-      this.newer = state.newer;
-      this.older = state.older;
       this.mostRecent = state.mostRecent;
       this.leastRecent = state.leastRecent;
       this.evictions = state.evictions;
     } else {
-      const max = this.spec.maxEntries;
-      this.table = new HashTable(this.spec.keySize, this.valueSize, max, options.seed ?? DEFAULT_HASH_SEED);
-      this.newer = new Int32Array(max);
-      this.older = new Int32Array(max);
+      this.table = new HashTable(this.spec.keySize, this.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, META_WORDS);
     }
-    this.values = this.table.values;
-    this.view = this.table.view;
+    this.values = this.table.pool.values;
+    this.view = this.table.pool.view;
+    this.meta = this.table.pool.meta;
+    this.recordWords = this.table.pool.recordWords;
+    this.metaBase = this.table.pool.keyWords;
   }
 
   get count(): number {
-    return this.table.count;
+    return this.table.pool.count;
   }
 
   /** Value offset or -1; a hit makes the entry the most recently used. */
@@ -94,7 +100,7 @@ export class LruHashMap implements KeyValueMap {
     const table = this.table;
     const slot = table.find(key, keyOff, table.hash(key, keyOff));
     if (slot < 0) return -Errno.ENOENT;
-    this.unlinkRecency(slot);
+    this.unlink(slot);
     table.remove(slot);
     return 0;
   }
@@ -106,36 +112,33 @@ export class LruHashMap implements KeyValueMap {
   }
 
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, keySize } = this.table;
+    const { keys, recordStride } = this.table.pool;
     const valueSize = this.valueSize;
-    this.table.forEachSlot((slot) => cb(keys, slot * keySize, slot * valueSize));
+    this.table.pool.forEachSlot((slot) => cb(keys, slot * recordStride, slot * valueSize));
   }
 
-  /** Visit entries from most to least recently used (a deleted current entry is tolerated). */
+  /** Visit entries from most to least recently used (deleting the current entry is fine). */
   forEachByRecency(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, keySize } = this.table;
+    const { keys, recordStride } = this.table.pool;
     let link = this.mostRecent;
     while (link !== 0) {
       const slot = link - 1;
-      link = this.older[slot];
-      cb(keys, slot * keySize, slot * this.valueSize);
+      link = this.meta[this.word(slot, OLDER)];
+      cb(keys, slot * recordStride, slot * this.valueSize);
     }
   }
 
   clone(): LruHashMap {
-    const used = this.table.highWater;
-    const newer = new Int32Array(this.spec.maxEntries);
-    const older = new Int32Array(this.spec.maxEntries);
-    newer.set(this.newer.subarray(0, used));
-    older.set(this.older.subarray(0, used));
     return new LruHashMap({ ...this.spec }, {}, {
       table: this.table.clone(),
-      newer,
-      older,
       mostRecent: this.mostRecent,
       leastRecent: this.leastRecent,
       evictions: this.evictions,
     });
+  }
+
+  private word(slot: number, which: number): number {
+    return slot * this.recordWords + this.metaBase + which;
   }
 
   private reserveSlot(key: Uint8Array, flags: number, keyOff: number): number {
@@ -149,9 +152,9 @@ export class LruHashMap implements KeyValueMap {
       return slot;
     }
     if (flags === BPF_EXIST) return -Errno.ENOENT;
-    if (table.count >= table.capacity) {
+    if (table.pool.full) {
       const victim = this.leastRecent - 1;
-      this.unlinkRecency(victim);
+      this.unlink(victim);
       table.remove(victim);
       this.evictions++;
     }
@@ -161,25 +164,27 @@ export class LruHashMap implements KeyValueMap {
   }
 
   private touch(slot: number): void {
-    this.unlinkRecency(slot);
+    this.unlink(slot);
     this.pushMostRecent(slot);
   }
 
   private pushMostRecent(slot: number): void {
+    const meta = this.meta;
     const link = slot + 1;
-    this.newer[slot] = 0;
-    this.older[slot] = this.mostRecent;
-    if (this.mostRecent !== 0) this.newer[this.mostRecent - 1] = link;
+    meta[this.word(slot, NEWER)] = 0;
+    meta[this.word(slot, OLDER)] = this.mostRecent;
+    if (this.mostRecent !== 0) meta[this.word(this.mostRecent - 1, NEWER)] = link;
     else this.leastRecent = link;
     this.mostRecent = link;
   }
 
-  private unlinkRecency(slot: number): void {
-    const newer = this.newer[slot];
-    const older = this.older[slot];
-    if (newer !== 0) this.older[newer - 1] = older;
+  private unlink(slot: number): void {
+    const meta = this.meta;
+    const newer = meta[this.word(slot, NEWER)];
+    const older = meta[this.word(slot, OLDER)];
+    if (newer !== 0) meta[this.word(newer - 1, OLDER)] = older;
     else this.mostRecent = older;
-    if (older !== 0) this.newer[older - 1] = newer;
+    if (older !== 0) meta[this.word(older - 1, NEWER)] = newer;
     else this.leastRecent = newer;
   }
 }
