@@ -68,6 +68,15 @@ function benchConntrackLru(rng: Rng): void {
     for (let i = 0; i < OPS; i++) acc += ct.lookup(keys, order[i % present] * keySize);
     return acc;
   });
+  // A node with little traffic: 1k tuples, all in cache.
+  const fewKeys = 1000;
+  const fewCt = new LruHashMap({ name: 'cilium_ct4_global', keySize, valueSize: 56, maxEntries: 524288 });
+  for (let i = 0; i < fewKeys; i++) fewCt.reserve(keys, 0, i * keySize);
+  measure('lru_lookup_1k', OPS, () => {
+    let acc = 0;
+    for (let i = 0; i < OPS; i++) acc += fewCt.lookup(keys, order[i % present] % fewKeys * keySize);
+    return acc;
+  });
   // Misses: same tuples with the flags byte set (CT lookups for the reverse direction often miss).
   const missKeys = keys.slice();
   for (let i = 0; i < present; i++) missKeys[i * keySize + 13] = 1;

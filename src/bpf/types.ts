@@ -66,7 +66,9 @@ export interface MapSpec {
 /**
  * A map with byte keys and byte values. Values live in `values` at the offsets
  * the operations return; `view` is a DataView over the same bytes, for reading
- * and writing struct fields in place.
+ * and writing struct fields in place. `values` is allocated once and never
+ * replaced, and an entry's offset stays put until the entry is deleted (or
+ * evicted), like a kernel value pointer.
  */
 export interface KeyValueMap {
   readonly spec: MapSpec;
@@ -83,7 +85,11 @@ export interface KeyValueMap {
   /** 0 or -errno. */
   delete(key: Uint8Array, keyOff?: number): number;
   clear(): void;
-  /** Visit every entry; the callback may delete the entry it is given. */
+  /**
+   * Visit every entry; the callback may delete the entry it is given. `keys` is
+   * the map's own storage (records may hold more than the key): read
+   * `spec.keySize` bytes at `keyOff`, and copy them if you keep them.
+   */
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void;
   /** A deep copy that shares nothing with this map. */
   clone(): KeyValueMap;

@@ -123,6 +123,21 @@ test('clear empties the map and clone is independent', () => {
   assert.equal(m.update(u32Key(200), valueOf(8, 0)), -Errno.E2BIG);
 });
 
+test('value offsets stay put while the map grows its index and other keys come and go', () => {
+  const m = new HashMap(spec(20_000));
+  const first = m.reserve(u32Key(0xabcdef));
+  m.view.setUint32(first, 0x12345678, true);
+  for (let i = 0; i < 19_000; i++) assert.equal(m.update(u32Key(i), valueOf(8, i & 0xff)), 0);
+  for (let i = 0; i < 19_000; i += 3) assert.equal(m.delete(u32Key(i)), 0);
+  assert.equal(m.lookup(u32Key(0xabcdef)), first);
+  assert.equal(m.view.getUint32(first, true), 0x12345678);
+  for (let i = 0; i < 19_000; i++) {
+    const off = m.lookup(u32Key(i));
+    if (i % 3 === 0) assert.equal(off, -1);
+    else assert.equal(m.values[off], i & 0xff);
+  }
+});
+
 test('bad specs are refused at construction', () => {
   assert.throws(() => new HashMap({ name: 'x', keySize: 0, valueSize: 4, maxEntries: 1 }));
   assert.throws(() => new HashMap({ name: 'x', keySize: 4, valueSize: 4, maxEntries: 0 }));
