@@ -7,9 +7,9 @@
 // A lookup masks the query down to each present length, longest first, and
 // probes that length's index. Cilium's ipcache is almost all host entries plus
 // a handful of CIDRs, so a hit usually costs one probe, and the fallbacks to
-// CIDRs probe small indexes that stay in cache. The kernel's update/delete semantics are kept:
-// exact (prefixlen, masked data) match, -EINVAL for prefixlen beyond the data,
-// -ENOSPC when full.
+// CIDRs probe small indexes that stay in cache. The kernel's update/delete
+// semantics are kept: exact (prefixlen, masked data) match, -EINVAL for a
+// prefixlen beyond the data, -ENOSPC when full.
 import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
 import { DEFAULT_HASH_SEED, SlotIndex, SlotPool, hashBytes } from './hash-table.js';
@@ -35,9 +35,9 @@ export class LpmTrieMap implements KeyValueMap {
   readonly view: DataView;
   /** Bits of data after the prefixlen word: the longest prefix allowed. */
   readonly maxPrefixLen: number;
+  readonly seed: number;
   private readonly keySize: number;
   private readonly valueSize: number;
-  readonly seed: number;
   /** One index per prefix length that has been used. */
   private readonly byLength: (SlotIndex | undefined)[];
   /** Prefix lengths that have entries, longest first. */
