@@ -4,10 +4,9 @@
 // encapsulation and decapsulation, and delivery into pod namespaces.
 
 import { ETH } from '../packet/ethernet.js';
-import { IPV4, IpProto } from '../packet/ipv4.js';
-import { isParseFailure } from '../packet/error.js';
+import { checkIpv4, IPV4, IpProto } from '../packet/ipv4.js';
 import { readU16 } from '../packet/checksum.js';
-import { parseVxlanOuter, VXLAN_ENCAP_OVERHEAD, VXLAN_PORT, vxlanFlowSourcePort, writeVxlanEncap } from '../packet/vxlan.js';
+import { VXLAN_ENCAP_OVERHEAD, VXLAN_FLAG_I, VXLAN_PORT, vxlanFlowSourcePort, writeVxlanEncap, type VxlanOuter } from '../packet/vxlan.js';
 import { readMac } from '../packet/mac.js';
 import { readU32BE } from '../bpf/bytes.js';
 import type { LpmTrieMap } from '../bpf/lpm.js';
@@ -79,6 +78,8 @@ export class NodeKernel implements UnderlayPort {
   proxyReceive: ((frame: Uint8Array, proxyPort: number) => void) | null = null;
   tap: ((ev: TapEvent) => void) | null = null;
   private readonly skb = new SkBuff();
+  /** Reused outer-header description for the VXLAN driver (no allocation per packet). */
+  private readonly outer: VxlanOuter = { srcMac: 0, dstMac: 0, srcIp: 0, dstIp: 0, srcPort: 0, vni: 0, ttl: 64, ident: 0 };
   private nextIfindex = 10;
 
   constructor(
@@ -244,15 +245,15 @@ export class NodeKernel implements UnderlayPort {
       this.stats.dropped++;
       return;
     }
-    writeVxlanEncap(ctx.buf, ctx.off, ctx.len - VXLAN_ENCAP_OVERHEAD, {
-      srcMac: this.mac,
-      dstMac: remoteMac,
-      srcIp: this.ip,
-      dstIp: ctx.tunnelRemoteIpv4,
-      srcPort: vxlanFlowSourcePort(ctx.hash),
-      vni: ctx.tunnelId,
-      ttl: ctx.tunnelTtl || 64,
-    });
+    const outer = this.outer;
+    outer.srcMac = this.mac;
+    outer.dstMac = remoteMac;
+    outer.srcIp = this.ip;
+    outer.dstIp = ctx.tunnelRemoteIpv4;
+    outer.srcPort = vxlanFlowSourcePort(ctx.hash);
+    outer.vni = ctx.tunnelId;
+    outer.ttl = ctx.tunnelTtl || 64;
+    writeVxlanEncap(ctx.buf, ctx.off, ctx.len - VXLAN_ENCAP_OVERHEAD, outer);
     this.stats.encapsulated++;
     this.eth0Transmit(ctx);
   }
@@ -277,23 +278,27 @@ export class NodeKernel implements UnderlayPort {
       return;
     }
     const ctx = this.skb;
-    if (this.isVxlanForUs(ctx)) {
-      const d = parseVxlanOuter(ctx.buf, ctx.off, ctx.len);
-      if (isParseFailure(d)) {
-        this.stats.dropped++;
-        return;
-      }
-      const innerOff = d.innerOff;
-      ctx.len = d.innerLen;
-      ctx.off = innerOff;
+    const inner = this.vxlanInnerOffset(ctx);
+    if (inner > 0) {
+      // The VXLAN driver: strip the outer headers, keep VNI and the sender as tunnel metadata.
+      const b = ctx.buf;
+      const ip = ctx.off + ETH.HEADER_LEN;
+      const vni = ((b[inner - 4] << 16) | (b[inner - 3] << 8) | b[inner - 2]) >>> 0;
+      ctx.tunnelRemoteIpv4 = readU32BE(b, ip + IPV4.SRC);
+      ctx.len -= inner - ctx.off;
+      ctx.off = inner;
       ctx.tunnelValid = true;
-      ctx.tunnelId = d.vni;
-      ctx.tunnelRemoteIpv4 = d.srcIp;
+      ctx.tunnelId = vni;
       ctx.ifindex = this.ciliumVxlan.ifindex;
       this.stats.decapsulated++;
       if (this.tap) this.emitTap(this.ciliumVxlan, 'ingress', ctx);
       const rc2 = this.ciliumVxlan.tcIngress ? this.ciliumVxlan.tcIngress(ctx) : TcAct.OK;
       this.afterProgram(ctx, rc2, this.ciliumVxlan);
+      return;
+    }
+    if (inner < 0) {
+      // VXLAN for us that the driver rejects (bad outer header, no I flag, truncated).
+      this.stats.dropped++;
       return;
     }
     this.stackInput(ctx, this.eth0);
@@ -306,16 +311,27 @@ export class NodeKernel implements UnderlayPort {
     return dev.tcIngress ? dev.tcIngress(ctx) : TcAct.OK;
   }
 
-  private isVxlanForUs(ctx: SkBuff): boolean {
+  /**
+   * Where the inner frame starts if this is VXLAN (UDP 8472) addressed to this
+   * node; 0 when it is not VXLAN for us; -1 when it is but malformed.
+   */
+  private vxlanInnerOffset(ctx: SkBuff): number {
     const b = ctx.buf;
     const o = ctx.off;
-    if (ctx.len < VXLAN_ENCAP_OVERHEAD) return false;
-    if (readU16(b, o + ETH.ETHERTYPE) !== 0x0800) return false;
+    if (ctx.len < ETH.HEADER_LEN + IPV4.MIN_HEADER_LEN + 8) return 0;
+    if (readU16(b, o + ETH.ETHERTYPE) !== 0x0800) return 0;
     const ip = o + ETH.HEADER_LEN;
-    if (b[ip + IPV4.PROTOCOL] !== IpProto.UDP) return false;
-    if (readU32BE(b, ip + IPV4.DST) !== this.ip) return false;
+    if (b[ip + IPV4.PROTOCOL] !== IpProto.UDP) return 0;
+    if (readU32BE(b, ip + IPV4.DST) !== this.ip) return 0;
     const ihl = (b[ip] & 0x0f) * 4;
-    return readU16(b, ip + ihl + 2) === VXLAN_PORT;
+    const udp = ip + ihl;
+    if (ihl < IPV4.MIN_HEADER_LEN || udp + 8 > o + ctx.len || readU16(b, udp + 2) !== VXLAN_PORT) return 0;
+    if (checkIpv4(b, ip, ctx.len - ETH.HEADER_LEN) !== 0 || readU16(b, ip + IPV4.FLAGS_FRAG) & 0x3fff) return -1;
+    const ipEnd = ip + readU16(b, ip + IPV4.TOTAL_LEN);
+    const vx = udp + 8;
+    const inner = vx + 8;
+    if (inner + ETH.HEADER_LEN > ipEnd || !(b[vx] & VXLAN_FLAG_I)) return -1;
+    return inner;
   }
 
   /**
