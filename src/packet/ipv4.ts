@@ -237,6 +237,15 @@ export function checkIpv4(buf: Uint8Array, off: number, len: number): number {
   return checkIpv4Impl(buf, off, len, true, true);
 }
 
+/**
+ * Structure only (version, header and total length, options), no checksum:
+ * what a tc program's revalidate_data() checks. The kernel verifies the
+ * checksum later, in ip_rcv, which redirected packets never reach.
+ */
+export function checkIpv4Structure(buf: Uint8Array, off: number, len: number): number {
+  return checkIpv4Impl(buf, off, len, false, true);
+}
+
 function checkIpv4Impl(buf: Uint8Array, off: number, len: number, verifySum: boolean, checkTotalLen: boolean): number {
   if (len < IPV4.MIN_HEADER_LEN) return ParseErrorCode.Truncated;
   const verIhl = buf[off + IPV4.VER_IHL];

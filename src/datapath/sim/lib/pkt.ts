@@ -3,7 +3,7 @@
 
 import { readU16BE, readU32BE } from '../../../bpf/bytes.js';
 import { ETH, EtherType } from '../../../packet/ethernet.js';
-import { checkIpv4, IPV4, IPV4_FLAG_MF, IpProto } from '../../../packet/ipv4.js';
+import { checkIpv4Structure, IPV4, IPV4_FLAG_MF, IpProto } from '../../../packet/ipv4.js';
 import { TCP } from '../../../packet/tcp.js';
 import { ICMP, Icmpv4Type } from '../../../packet/icmpv4.js';
 import { DropReason } from '../../drop.js';
@@ -54,7 +54,7 @@ export function loadIp4(ctx: SkBuff, info: Ip4Info): number {
   const b = ctx.buf;
   const l3 = ctx.off + ETH.HEADER_LEN;
   const avail = ctx.len - ETH.HEADER_LEN;
-  if (avail < IPV4.MIN_HEADER_LEN || checkIpv4(b, l3, avail) !== 0) return DropReason.INVALID;
+  if (avail < IPV4.MIN_HEADER_LEN || checkIpv4Structure(b, l3, avail) !== 0) return DropReason.INVALID;
   const ihl = (b[l3 + IPV4.VER_IHL] & 0x0f) * 4;
   const totalLen = readU16BE(b, l3 + IPV4.TOTAL_LEN);
   info.l3 = l3;
