@@ -77,9 +77,12 @@ function updateEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: numbe
   let flags = v.getUint16(off + CT_ENTRY.FLAGS, true);
   let lifetime: number;
   if (isTcp) {
-    if (tcpFlags & TcpFlags.RST) {
+    // An RST closes both sides only before both SYNs were seen (a refused connection); otherwise, like a FIN, its own side.
+    const rxSyn = (map.values[off + CT_ENTRY.RX_FLAGS_SEEN] | (dir === CtDir.INGRESS ? tcpFlags : 0)) & TcpFlags.SYN;
+    const txSyn = (map.values[off + CT_ENTRY.TX_FLAGS_SEEN] | (dir === CtDir.INGRESS ? 0 : tcpFlags)) & TcpFlags.SYN;
+    if (tcpFlags & TcpFlags.RST && !(rxSyn && txSyn)) {
       flags |= CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING;
-    } else if (tcpFlags & TcpFlags.FIN) {
+    } else if (tcpFlags & (TcpFlags.FIN | TcpFlags.RST)) {
       flags |= dir === CtDir.INGRESS ? CtEntryFlags.RX_CLOSING : CtEntryFlags.TX_CLOSING;
     }
     if (!(tcpFlags & TcpFlags.SYN)) flags |= CtEntryFlags.SEEN_NON_SYN;
@@ -217,7 +220,8 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCre
     fillCtKey(key, info.src, info.dst, 0, 0, IpProto.ICMP, fwdFlag | TupleFlags.RELATED);
     const roff = dp.ctAny4.reserve(key, BPF_ANY);
     if (roff < 0) return -DropReason.CT_CREATE_FAILED;
-    initEntry(dp, dp.ctAny4, roff, dir, false, 0, o);
+    // Cilium writes the same ct_entry under both keys: the companion carries the flow's lifetime and flags seen.
+    initEntry(dp, dp.ctAny4, roff, dir, isTcp, info.tcpFlags, o);
   }
   return 0;
 }
