@@ -194,7 +194,8 @@ function conn(packet: Uint8Array): string {
     const dst = ipv4ToString(readU32BE(packet, 30));
     const l4 = 14 + ihl;
     const proto = packet[23];
-    const fragment = (readU16BE(packet, 20) & 0x1fff) !== 0;
+    // MF or a fragment offset: gopacket stops at IPv4 (LayerTypeFragment), so no ports, as in dissectFrame.
+    const fragment = (readU16BE(packet, 20) & 0x3fff) !== 0;
     if (!fragment && proto === IpProto.TCP && n >= l4 + 14) {
       const flags = tcpFlagsToString(packet[l4 + 13]);
       return `${src}:${readU16BE(packet, l4)} -> ${dst}:${readU16BE(packet, l4 + 2)} tcp${flags ? ' ' + flags : ''}`;
