@@ -56,6 +56,7 @@ const NO_OPTIONS: TcpOptions = {};
 const DEFAULT_PEER_MSS = 536;
 const TS_OPTION_BYTES = 12;
 const MAX_WINDOW_SHIFT = 14;
+const INVALID_ACK_INTERVAL_MS = 500;
 
 function noop(): void {}
 
@@ -154,6 +155,7 @@ export class TcpSocket {
   // ACK policy.
   private segsSinceAck = 0;
   private ackNow = false;
+  private invalidAckAt = -Infinity;
 
   // Reused for every segment we send.
   private readonly repr: TcpRepr;
@@ -402,7 +404,7 @@ export class TcpSocket {
 
     if (!this.seqAcceptable(seg.seq, segLen)) {
       if (!(f & RST)) {
-        this.ackNow = true;
+        this.ackInvalid();
         if (this.st === 'TIME_WAIT' && f & FIN) this.rtxTimer.arm(this.cfg.timeWaitMs);
       }
       return;
@@ -411,7 +413,7 @@ export class TcpSocket {
     if (f & RST) {
       // RFC 5961: only an exact hit resets; an in-window guess gets a challenge ACK.
       if (seg.seq !== this.rcvNxt) {
-        this.ackNow = true;
+        this.ackInvalid();
         return;
       }
       this.onReset();
@@ -423,7 +425,7 @@ export class TcpSocket {
         this.sendSyn(); // our SYN-ACK was lost; the peer repeated its SYN
         return;
       }
-      this.ackNow = true; // RFC 5961 challenge ACK
+      this.ackInvalid(); // RFC 5961 challenge ACK
       return;
     }
 
@@ -490,7 +492,7 @@ export class TcpSocket {
   /** The ACK half of a segment in a synchronized state; false when the segment must be dropped. */
   private processAck(seg: TcpRepr, segLen: number): boolean {
     if (seqGt(seg.ack, this.sndMax)) {
-      this.ackNow = true; // acknowledges something we never sent
+      this.ackInvalid(); // acknowledges something we never sent
       return false;
     }
     const newWnd = seg.window << this.sndWscale;
@@ -795,6 +797,18 @@ export class TcpSocket {
   private sendAck(): void {
     if (this.st === 'CLOSED' || this.st === 'SYN_SENT') return;
     this.emit(this.sndNxt, ACK, EMPTY);
+  }
+
+  /**
+   * ACK in answer to an invalid segment, at most one per 500 ms (Linux
+   * tcp_invalid_ratelimit): two desynchronised ends would otherwise bounce
+   * ACKs at each other forever.
+   */
+  private ackInvalid(): void {
+    const now = this.host.clock.now();
+    if (now - this.invalidAckAt < INVALID_ACK_INTERVAL_MS) return;
+    this.invalidAckAt = now;
+    this.ackNow = true;
   }
 
   private flushAck(): void {
