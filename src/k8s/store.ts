@@ -1,0 +1,545 @@
+// Object storage: SQLite (better-sqlite3, WAL), one transaction per write, one
+// global resourceVersion counter, and an in-memory change log that watches
+// replay from. A write that fails (validation happens before, conflicts and
+// missing objects here) leaves the database and the log exactly as they were.
+
+import Database from 'better-sqlite3';
+import type { Clock } from '../util/clock.js';
+import type { Rng } from '../util/rng.js';
+import { RESOURCES, groupResource, storageKey, type ResourceInfo } from './resources.js';
+import type { FieldSelector, LabelSelector } from './selectors.js';
+import { selectableFieldsOf } from './selectors.js';
+import { alreadyExists, badRequest, conflict, expired, notFound, StatusError } from './status.js';
+import { clone, deepFreeze, isPlainObject, jsonEqual } from './json.js';
+import type { KubeObject, WatchEventType } from './types.js';
+
+export interface StoreOptions {
+  /** A file path, or ':memory:' for tests. */
+  path: string;
+  clock: Clock;
+  /** Source of uids and generated names; its draws are persisted so a reopened store never repeats a uid. */
+  rng: Rng;
+  /** How many changes a watch can replay; older resourceVersions answer 410 Expired. */
+  eventLogSize?: number;
+}
+
+export interface StoreEvent {
+  readonly type: WatchEventType;
+  readonly resource: ResourceInfo;
+  /** Frozen: listeners share it. Clone before editing. */
+  readonly object: KubeObject;
+  /** The object before this change (MODIFIED and DELETED), for selector transitions. */
+  readonly previous?: KubeObject;
+  readonly resourceVersion: number;
+}
+
+export interface ListQuery {
+  namespace?: string;
+  labelSelector?: LabelSelector;
+  fieldSelector?: FieldSelector;
+  limit?: number;
+  /** The `continue` token from a previous page. */
+  continue?: string;
+}
+
+export interface ListPage {
+  items: KubeObject[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
+
+export interface DeleteOptions {
+  propagationPolicy?: PropagationPolicy;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
+/** Characters Kubernetes uses for generated name suffixes: no vowels, no look-alike digits. */
+const NAME_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const NAME_SUFFIX_LENGTH = 5;
+const MAX_GENERATED_PREFIX = 63 - NAME_SUFFIX_LENGTH;
+
+/** Counts draws so a reopened store can skip past every value already handed out. */
+class CountingRandom {
+  draws = 0;
+  constructor(private readonly rng: Rng) {}
+  u32(): number {
+    this.draws++;
+    return this.rng.u32();
+  }
+  below(n: number): number {
+    return Math.floor((this.u32() / 0x1_0000_0000) * n);
+  }
+}
+
+class DryRunAbort extends Error {
+  constructor(readonly result: KubeObject) {
+    super('dry run');
+  }
+}
+
+/** RFC 3339 with whole seconds, as Kubernetes stamps metav1.Time. */
+export function rfc3339Seconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function metaOf(o: KubeObject): KubeObject['metadata'] {
+  return o.metadata;
+}
+
+/** Everything but metadata and status: what a "spec change" means for metadata.generation. */
+function specPart(o: KubeObject): unknown {
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (k !== 'metadata' && k !== 'status') rest[k] = v;
+  return rest;
+}
+
+export class Store {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private readonly random: CountingRandom;
+  private readonly logSize: number;
+  private rv: number;
+  /** Every change with resourceVersion > logStart is in `log`, oldest first. */
+  private log: StoreEvent[] = [];
+  private logStart: number;
+  private listeners = new Set<(e: StoreEvent) => void>();
+  /** Events of the write in progress; published only after its transaction commits. */
+  private pending: StoreEvent[] = [];
+  private nextRv = 0;
+  private closed = false;
+
+  constructor(opts: StoreOptions) {
+    this.clock = opts.clock;
+    this.logSize = Math.max(1, opts.eventLogSize ?? 10_000);
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS objects (
+        resource TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        resource_version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (resource, namespace, name)
+      ) WITHOUT ROWID;
+      CREATE UNIQUE INDEX IF NOT EXISTS objects_by_uid ON objects (uid);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('resource_version', 0), ('rng_draws', 0);
+    `);
+    this.rv = this.metaValue('resource_version');
+    this.logStart = this.rv;
+    this.random = new CountingRandom(opts.rng);
+    const draws = this.metaValue('rng_draws');
+    for (let i = 0; i < draws; i++) this.random.u32();
+  }
+
+  private metaValue(key: string): number {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined;
+    return row?.value ?? 0;
+  }
+
+  /** The resourceVersion of the latest committed change. */
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    this.db.close();
+  }
+
+  // ---- reads ----------------------------------------------------------------
+
+  get(resource: ResourceInfo, namespace: string | undefined, name: string): KubeObject | undefined {
+    const row = this.db
+      .prepare('SELECT body FROM objects WHERE resource = ? AND namespace = ? AND name = ?')
+      .get(storageKey(resource), resource.namespaced ? (namespace ?? '') : '', name) as { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as KubeObject) : undefined;
+  }
+
+  /** Objects of a resource in (namespace, name) order, filtered by selectors, optionally paged. */
+  list(resource: ResourceInfo, query: ListQuery = {}): ListPage {
+    const key = storageKey(resource);
+    const ns = resource.namespaced ? query.namespace : undefined;
+    let after: { namespace: string; name: string } | undefined;
+    if (query.continue) after = decodeContinue(query.continue);
+    const params: unknown[] = [key];
+    let sql = 'SELECT namespace, name, body FROM objects WHERE resource = ?';
+    if (ns) {
+      sql += ' AND namespace = ?';
+      params.push(ns);
+    }
+    if (after) {
+      sql += ' AND (namespace, name) > (?, ?)';
+      params.push(after.namespace, after.name);
+    }
+    sql += ' ORDER BY namespace, name';
+    const items: KubeObject[] = [];
+    let more = false;
+    for (const row of this.db.prepare(sql).iterate(...params) as IterableIterator<{ namespace: string; name: string; body: string }>) {
+      const obj = JSON.parse(row.body) as KubeObject;
+      if (query.labelSelector && !query.labelSelector.matches(metaOf(obj).labels)) continue;
+      if (query.fieldSelector && !query.fieldSelector.matches(selectableFieldsOf(resource, obj))) continue;
+      if (query.limit !== undefined && query.limit > 0 && items.length >= query.limit) {
+        more = true;
+        break;
+      }
+      items.push(obj);
+    }
+    const page: ListPage = { items, resourceVersion: String(this.rv) };
+    if (more) {
+      const last = items[items.length - 1]!;
+      page.continue = encodeContinue(metaOf(last).namespace ?? '', metaOf(last).name ?? '');
+    }
+    return page;
+  }
+
+  /** A free name `<prefix><5 random characters>` (prefix cut to 58 characters, as Kubernetes does). */
+  generateName(resource: ResourceInfo, namespace: string | undefined, prefix: string): string {
+    const base = prefix.slice(0, MAX_GENERATED_PREFIX);
+    for (;;) {
+      let suffix = '';
+      for (let i = 0; i < NAME_SUFFIX_LENGTH; i++) suffix += NAME_SUFFIX_ALPHABET[this.random.below(NAME_SUFFIX_ALPHABET.length)];
+      const name = base + suffix;
+      if (!this.get(resource, namespace, name)) return name;
+    }
+  }
+
+  /** A UUID v4 (random bits from the injected generator). */
+  newUid(): string {
+    const bytes: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const w = this.random.u32();
+      bytes.push(w >>> 24, (w >>> 16) & 0xff, (w >>> 8) & 0xff, w & 0xff);
+    }
+    bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+    bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+    const hex = bytes.map((b) => b.toString(16).padStart(2, '0')).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  /** Every stored row and counter as text: equal dumps mean equal stores. */
+  dump(): string {
+    const rows = this.db
+      .prepare('SELECT resource, namespace, name, uid, resource_version, body FROM objects ORDER BY resource, namespace, name')
+      .all();
+    const meta = this.db.prepare('SELECT key, value FROM meta ORDER BY key').all();
+    return JSON.stringify({ rows, meta });
+  }
+
+  /** How many objects of each resource are stored (for status pages and tests). */
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.db.prepare('SELECT resource, COUNT(*) AS n FROM objects GROUP BY resource').all() as { resource: string; n: number }[]) {
+      out[r.resource] = r.n;
+    }
+    return out;
+  }
+
+  // ---- writes ---------------------------------------------------------------
+
+  /**
+   * Store a new object. Fills uid, creationTimestamp, resourceVersion and
+   * generation; generates the name from metadata.generateName when no name is
+   * given. Throws StatusError AlreadyExists.
+   */
+  create(resource: ResourceInfo, input: KubeObject, opts: WriteOptions = {}): KubeObject {
+    return this.write(opts, () => {
+      const obj = clone(input);
+      const meta = metaOf(obj);
+      const ns = resource.namespaced ? (meta.namespace ?? '') : '';
+      if (resource.namespaced) meta.namespace = ns;
+      else delete meta.namespace;
+      if (!meta.name && meta.generateName) meta.name = this.generateName(resource, ns, meta.generateName);
+      const name = meta.name ?? '';
+      if (this.get(resource, ns, name)) throw new StatusError(alreadyExists(groupResource(resource), name));
+      meta.uid = this.newUid();
+      meta.creationTimestamp = rfc3339Seconds(this.clock.wallNow());
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+      delete meta.selfLink;
+      delete meta.managedFields;
+      if (resource.tracksGeneration) meta.generation = 1;
+      else delete meta.generation;
+      return this.put(resource, obj, 'ADDED');
+    });
+  }
+
+  /**
+   * Replace an object. If the incoming metadata.resourceVersion is set it must
+   * equal the stored one (optimistic concurrency). Identity fields are kept
+   * from the stored object; generation moves when anything outside metadata
+   * and status changes. An update that changes nothing writes nothing. An
+   * object being deleted whose last finalizer is removed is deleted.
+   */
+  update(resource: ResourceInfo, input: KubeObject, opts: WriteOptions = {}): KubeObject {
+    return this.write(opts, () => {
+      const obj = clone(input);
+      const meta = metaOf(obj);
+      const ns = resource.namespaced ? (meta.namespace ?? '') : '';
+      const name = meta.name ?? '';
+      const old = this.get(resource, ns, name);
+      if (!old) throw new StatusError(notFound(groupResource(resource), name));
+      const oldMeta = metaOf(old);
+      if (meta.resourceVersion && meta.resourceVersion !== oldMeta.resourceVersion) {
+        throw new StatusError(conflict(groupResource(resource), name));
+      }
+      if (resource.namespaced) meta.namespace = ns;
+      else delete meta.namespace;
+      meta.uid = oldMeta.uid!;
+      meta.creationTimestamp = oldMeta.creationTimestamp!;
+      for (const f of ['deletionTimestamp', 'deletionGracePeriodSeconds'] as const) {
+        if (oldMeta[f] !== undefined) (meta as Record<string, unknown>)[f] = oldMeta[f];
+        else delete meta[f];
+      }
+      delete meta.selfLink;
+      delete meta.managedFields;
+      if (resource.tracksGeneration) {
+        const before = oldMeta.generation ?? 1;
+        meta.generation = jsonEqual(specPart(obj), specPart(old)) ? before : before + 1;
+      } else {
+        delete meta.generation;
+      }
+      meta.resourceVersion = oldMeta.resourceVersion!;
+      if (jsonEqual(obj, old)) return old;
+      if (meta.deletionTimestamp && !(meta.finalizers ?? []).length) return this.remove(resource, obj, old);
+      return this.put(resource, obj, 'MODIFIED', old);
+    });
+  }
+
+  /**
+   * Delete an object. With finalizers it is only marked (deletionTimestamp)
+   * until they are removed. Dependents (objects whose ownerReferences name its
+   * uid) are deleted too, unless the policy is Orphan, which unlinks them.
+   * Deleting a namespace deletes everything in it. Returns the object as last
+   * stored. Throws StatusError NotFound or Conflict (failed preconditions).
+   */
+  delete(resource: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KubeObject {
+    return this.write(opts, () => {
+      const ns = resource.namespaced ? (namespace ?? '') : '';
+      const current = this.get(resource, ns, name);
+      if (!current) throw new StatusError(notFound(groupResource(resource), name));
+      const meta = metaOf(current);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== meta.uid) {
+        throw new StatusError(
+          conflict(groupResource(resource), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`),
+        );
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
+        throw new StatusError(
+          conflict(
+            groupResource(resource),
+            name,
+            `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`,
+          ),
+        );
+      }
+      return this.deleteWithDependents(resource, current, opts.propagationPolicy ?? 'Background', new Set());
+    });
+  }
+
+  private deleteWithDependents(resource: ResourceInfo, obj: KubeObject, policy: PropagationPolicy, visited: Set<string>): KubeObject {
+    const meta = metaOf(obj);
+    // Owner references can form cycles; each object is handled once per delete.
+    visited.add(meta.uid ?? '');
+    if (resource.kind === 'Namespace') {
+      for (const r of RESOURCES) {
+        if (!r.namespaced) continue;
+        for (const item of this.list(r, { namespace: meta.name ?? '' }).items) {
+          if (this.get(r, metaOf(item).namespace, metaOf(item).name ?? '')) this.markOrRemove(r, item);
+        }
+      }
+    }
+    for (const dep of this.dependentsOf(meta.uid ?? '', meta.namespace ?? '')) {
+      const still = this.get(dep.resource, metaOf(dep.object).namespace, metaOf(dep.object).name ?? '');
+      if (!still || visited.has(metaOf(still).uid ?? '')) continue;
+      if (policy === 'Orphan') {
+        const orphan = clone(still);
+        const m = metaOf(orphan);
+        m.ownerReferences = (m.ownerReferences ?? []).filter((r) => r.uid !== meta.uid);
+        if (!m.ownerReferences.length) delete m.ownerReferences;
+        this.put(dep.resource, orphan, 'MODIFIED', still);
+      } else {
+        this.deleteWithDependents(dep.resource, still, policy, visited);
+      }
+    }
+    const fresh = this.get(resource, meta.namespace, meta.name ?? '');
+    return fresh ? this.markOrRemove(resource, fresh) : obj;
+  }
+
+  /** Objects that name `uid` as an owner: same namespace, or cluster-scoped. */
+  private dependentsOf(uid: string, namespace: string): { resource: ResourceInfo; object: KubeObject }[] {
+    if (!uid) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT resource, body FROM objects
+         WHERE (namespace = ? OR namespace = '')
+           AND EXISTS (SELECT 1 FROM json_each(objects.body, '$.metadata.ownerReferences') AS ref
+                       WHERE json_extract(ref.value, '$.uid') = ?)
+         ORDER BY resource, namespace, name`,
+      )
+      .all(namespace, uid) as { resource: string; body: string }[];
+    const out: { resource: ResourceInfo; object: KubeObject }[] = [];
+    for (const row of rows) {
+      const resource = RESOURCES.find((r) => storageKey(r) === row.resource);
+      if (resource) out.push({ resource, object: JSON.parse(row.body) as KubeObject });
+    }
+    return out;
+  }
+
+  /** With finalizers: stamp deletionTimestamp (once). Without: remove now. */
+  private markOrRemove(resource: ResourceInfo, obj: KubeObject): KubeObject {
+    const meta = metaOf(obj);
+    if ((meta.finalizers ?? []).length) {
+      if (meta.deletionTimestamp) return obj;
+      const marked = clone(obj);
+      metaOf(marked).deletionTimestamp = rfc3339Seconds(this.clock.wallNow());
+      metaOf(marked).deletionGracePeriodSeconds = 0;
+      return this.put(resource, marked, 'MODIFIED', obj);
+    }
+    return this.remove(resource, obj, obj);
+  }
+
+  private allocateRv(): number {
+    this.nextRv += 1;
+    return this.nextRv;
+  }
+
+  private put(resource: ResourceInfo, obj: KubeObject, type: 'ADDED' | 'MODIFIED', previous?: KubeObject): KubeObject {
+    const meta = metaOf(obj);
+    const rv = this.allocateRv();
+    meta.resourceVersion = String(rv);
+    this.db
+      .prepare(
+        `INSERT INTO objects (resource, namespace, name, uid, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (resource, namespace, name) DO UPDATE SET uid = excluded.uid,
+           resource_version = excluded.resource_version, body = excluded.body`,
+      )
+      .run(storageKey(resource), meta.namespace ?? '', meta.name ?? '', meta.uid ?? '', rv, JSON.stringify(obj));
+    this.record(type, resource, obj, previous, rv);
+    return obj;
+  }
+
+  private remove(resource: ResourceInfo, obj: KubeObject, previous: KubeObject): KubeObject {
+    const meta = metaOf(obj);
+    this.db
+      .prepare('DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?')
+      .run(storageKey(resource), meta.namespace ?? '', meta.name ?? '');
+    // The deletion is a change of its own: the DELETED event carries a new resourceVersion.
+    const rv = this.allocateRv();
+    const gone = clone(obj);
+    metaOf(gone).resourceVersion = String(rv);
+    this.record('DELETED', resource, gone, previous, rv);
+    return gone;
+  }
+
+  private record(type: WatchEventType, resource: ResourceInfo, obj: KubeObject, previous: KubeObject | undefined, rv: number): void {
+    const e: StoreEvent = { type, resource, object: deepFreeze(clone(obj)), resourceVersion: rv };
+    this.pending.push(previous ? { ...e, previous: deepFreeze(clone(previous)) } : e);
+  }
+
+  /** Run one write in one transaction; publish its events only after commit. */
+  private write(opts: WriteOptions, body: () => KubeObject): KubeObject {
+    if (this.closed) throw new Error('store is closed');
+    this.pending = [];
+    this.nextRv = this.rv;
+    const drawsBefore = this.random.draws;
+    const tx = this.db.transaction(() => {
+      const result = body();
+      if (this.nextRv !== this.rv) {
+        this.db.prepare("UPDATE meta SET value = ? WHERE key = 'resource_version'").run(this.nextRv);
+      }
+      if (this.random.draws !== drawsBefore || this.nextRv !== this.rv) {
+        this.db.prepare("UPDATE meta SET value = ? WHERE key = 'rng_draws'").run(this.random.draws);
+      }
+      if (opts.dryRun) throw new DryRunAbort(result);
+      return result;
+    });
+    let result: KubeObject;
+    try {
+      result = tx();
+    } catch (err) {
+      this.pending = [];
+      if (err instanceof DryRunAbort) {
+        const preview = clone(err.result);
+        delete metaOf(preview).resourceVersion;
+        return preview;
+      }
+      throw err;
+    }
+    this.rv = this.nextRv;
+    const events = this.pending;
+    this.pending = [];
+    for (const e of events) this.publish(e);
+    return result;
+  }
+
+  private publish(e: StoreEvent): void {
+    this.log.push(e);
+    if (this.log.length > this.logSize) {
+      const dropped = this.log.shift()!;
+      this.logStart = dropped.resourceVersion;
+    }
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(e);
+      } catch (err) {
+        process.emitWarning(`podpath store: a watch listener threw: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+
+  // ---- watch ----------------------------------------------------------------
+
+  /**
+   * Deliver every change after `fromResourceVersion` (replayed from the log,
+   * then live), or only future changes when it is undefined. Throws StatusError
+   * 410 Expired when the log no longer reaches back that far. Returns a
+   * function that stops the subscription.
+   */
+  watch(fromResourceVersion: number | undefined, listener: (e: StoreEvent) => void): () => void {
+    if (fromResourceVersion !== undefined) {
+      if (fromResourceVersion < this.logStart) {
+        throw new StatusError(expired(`too old resource version: ${fromResourceVersion} (${this.logStart})`));
+      }
+      for (const e of this.log) if (e.resourceVersion > fromResourceVersion) listener(e);
+    }
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** The oldest resourceVersion a watch can still start from. */
+  get oldestWatchableResourceVersion(): number {
+    return this.logStart;
+  }
+}
+
+function encodeContinue(namespace: string, name: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, ns: namespace, n: name })).toString('base64url');
+}
+
+function decodeContinue(token: string): { namespace: string; name: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (isPlainObject(parsed) && typeof parsed['ns'] === 'string' && typeof parsed['n'] === 'string') {
+      return { namespace: parsed['ns'], name: parsed['n'] };
+    }
+  } catch {
+    // fall through to the error below
+  }
+  throw new StatusError(badRequest(`invalid continue token: ${token}`));
+}
