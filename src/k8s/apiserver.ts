@@ -1,0 +1,1025 @@
+// The apiserver: Kubernetes REST semantics over the store. Every write goes
+// decode → defaults → admission hooks → validation → store, so a rejected
+// request changes nothing and says which field is wrong. The same pipeline is
+// reachable in-process (methods returning ApiResult) and over HTTP (a
+// node:http handler on a private unix socket, or token-guarded loopback TCP).
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, chmodSync, statSync, unlinkSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { applyDefaults } from './defaults.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
+import { clone, isPlainObject, type JsonObject } from './json.js';
+import { openApiGroupVersion, openApiRoot } from './openapi.js';
+import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
+import {
+  apiVersionOf,
+  groupKind,
+  groupResource,
+  lookupResource,
+  resourceForPath,
+  type ResourceInfo,
+} from './resources.js';
+import {
+  FieldSelector,
+  LabelSelector,
+  parseFieldSelector,
+  parseLabelSelector,
+  selectableFieldsOf,
+  unsupportedFieldError,
+} from './selectors.js';
+import {
+  badRequest,
+  forbidden,
+  internalError,
+  invalid,
+  methodNotAllowed,
+  notAcceptable,
+  notFound,
+  pathNotFound,
+  StatusError,
+  tooLarge,
+  unauthorized,
+  unprocessable,
+  unsupportedMediaType,
+  conflict,
+  type Status,
+} from './status.js';
+import type { PropagationPolicy, Store, StoreEvent } from './store.js';
+import type { ApiResult, KubeList, KubeObject, WatchEvent } from './types.js';
+import { decode, validate, type FieldValidation } from './validation/index.js';
+import { fieldNotSupported, renderFieldErrors, type FieldError } from './validation/field.js';
+
+export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE';
+
+export interface AdmissionInfo {
+  resource: ResourceInfo;
+  /** 'status' for writes through the status subresource. */
+  subresource?: string;
+  dryRun: boolean;
+}
+
+/**
+ * Runs before every store write, after defaulting. It may edit `obj` in place
+ * (a mutating defaulter) and may return field errors to reject the request
+ * (answered as 422 Invalid, or 403 Forbidden for DELETE).
+ */
+export type AdmissionHook = (op: AdmissionOperation, obj: KubeObject, oldObj: KubeObject | undefined, info: AdmissionInfo) => FieldError[] | void;
+
+export interface WriteRequestOptions {
+  dryRun?: boolean;
+  /** Unknown fields: 'Strict' (default here, and what kubectl sends) rejects, 'Warn' drops with a warning, 'Ignore' drops. */
+  fieldValidation?: FieldValidation;
+}
+
+export interface UpdateRequestOptions extends WriteRequestOptions {
+  subresource?: 'status';
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic';
+
+export interface ListRequestOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface WatchRequestOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Absent, '' or '0': start with ADDED events for every current object. A number: replay changes after it. */
+  resourceVersion?: string;
+  /** Send a BOOKMARK marking the end of the initial ADDED events (the WatchList protocol). */
+  sendInitialEvents?: boolean;
+}
+
+export interface DeleteRequestOptions {
+  propagationPolicy?: PropagationPolicy;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+export interface ApiServerOptions {
+  store: Store;
+  clock: Clock;
+  /** Create default, kube-system, kube-public and kube-node-lease when missing (default true). */
+  bootstrapNamespaces?: boolean;
+  /** Largest request body accepted, in bytes (default 3 MiB, as Kubernetes). */
+  maxBodyBytes?: number;
+}
+
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+const UNDELETABLE_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+const PATCH_MEDIA_TYPES = [
+  'application/json-patch+json',
+  'application/merge-patch+json',
+  'application/apply-patch+yaml',
+  'application/strategic-merge-patch+json',
+];
+const NAMESPACES = lookupResource('namespaces')!;
+
+/** Turn thrown StatusErrors into data at the public boundary. */
+function attempt<T>(fn: () => T): ApiResult<T> {
+  try {
+    return { ok: true, obj: fn() };
+  } catch (err) {
+    if (err instanceof StatusError) return { ok: false, status: err.status };
+    return { ok: false, status: internalError(err) };
+  }
+}
+
+function fail(status: Status): never {
+  throw new StatusError(status);
+}
+
+function metaOf(o: JsonObject): JsonObject {
+  if (!isPlainObject(o['metadata'])) o['metadata'] = {};
+  return o['metadata'] as JsonObject;
+}
+
+function nameOf(o: JsonObject): string {
+  const n = metaOf(o)['name'];
+  return typeof n === 'string' ? n : '';
+}
+
+function parseSelectors(resource: ResourceInfo, labelText?: string, fieldText?: string): { labels: LabelSelector; fields: FieldSelector } {
+  let labels = LabelSelector.everything;
+  let fields = FieldSelector.everything;
+  if (labelText) {
+    const parsed = parseLabelSelector(labelText);
+    if (!parsed.ok) fail(badRequest(parsed.error));
+    labels = parsed.value;
+  }
+  if (fieldText) {
+    const parsed = parseFieldSelector(fieldText);
+    if (!parsed.ok) fail(badRequest(parsed.error));
+    const unsupported = unsupportedFieldError(resource, parsed.value);
+    if (unsupported) fail(badRequest(unsupported));
+    fields = parsed.value;
+  }
+  return { labels, fields };
+}
+
+export class ApiServer {
+  readonly store: Store;
+  private readonly clock: Clock;
+  private readonly maxBodyBytes: number;
+  private readonly admission: AdmissionHook[] = [];
+  private readonly servers = new Set<Server>();
+  private readonly openWatches = new Set<() => void>();
+
+  constructor(opts: ApiServerOptions) {
+    this.store = opts.store;
+    this.clock = opts.clock;
+    this.maxBodyBytes = opts.maxBodyBytes ?? 3 * 1024 * 1024;
+    if (opts.bootstrapNamespaces ?? true) {
+      for (const name of SYSTEM_NAMESPACES) {
+        if (!this.store.get(NAMESPACES, undefined, name)) {
+          const made = this.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+          if (!made.ok) throw new Error(`cannot create namespace ${name}: ${made.status.message}`);
+        }
+      }
+    }
+  }
+
+  /** Register a hook that sees (and may edit or reject) every write before it is stored. Hooks run in the order added. */
+  addAdmission(hook: AdmissionHook): void {
+    this.admission.push(hook);
+  }
+
+  // ---- in-process API ---------------------------------------------------------
+
+  get(resource: ResourceInfo, namespace: string | undefined, name: string): ApiResult<KubeObject> {
+    return attempt(() => this.mustGet(resource, namespace, name));
+  }
+
+  list(resource: ResourceInfo, opts: ListRequestOptions = {}): ApiResult<KubeList> {
+    return attempt(() => {
+      const { labels, fields } = parseSelectors(resource, opts.labelSelector, opts.fieldSelector);
+      const page = this.store.list(resource, {
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        labelSelector: labels,
+        fieldSelector: fields,
+        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+        ...(opts.continue ? { continue: opts.continue } : {}),
+      });
+      const list: KubeList = {
+        apiVersion: apiVersionOf(resource),
+        kind: resource.listKind,
+        metadata: { resourceVersion: page.resourceVersion },
+        items: page.items,
+      };
+      if (page.continue) list.metadata.continue = page.continue;
+      return list;
+    });
+  }
+
+  create(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions = {}): ApiResult<KubeObject> {
+    const warnings: string[] = [];
+    const result = attempt(() => this.doCreate(resource, namespace, body, opts, warnings));
+    return result.ok && warnings.length ? { ...result, warnings } : result;
+  }
+
+  update(
+    resource: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: UpdateRequestOptions = {},
+  ): ApiResult<KubeObject> {
+    const warnings: string[] = [];
+    const result = attempt(() => this.doUpdate(resource, namespace, name, body, opts, warnings));
+    return result.ok && warnings.length ? { ...result, warnings } : result;
+  }
+
+  patch(
+    resource: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patchBody: unknown,
+    opts: UpdateRequestOptions = {},
+  ): ApiResult<KubeObject> {
+    const warnings: string[] = [];
+    const result = attempt(() => {
+      const current = this.mustGet(resource, namespace, name);
+      const patched = this.applyPatch(resource, current, type, patchBody);
+      return this.doUpdate(resource, namespace, name, patched, opts, warnings);
+    });
+    return result.ok && warnings.length ? { ...result, warnings } : result;
+  }
+
+  delete(resource: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteRequestOptions = {}): ApiResult<KubeObject> {
+    return attempt(() => this.doDelete(resource, namespace, name, opts));
+  }
+
+  /** Delete everything a list with the same options would return; answers with the deleted objects. */
+  deleteCollection(resource: ResourceInfo, opts: ListRequestOptions & DeleteRequestOptions = {}): ApiResult<KubeList> {
+    return attempt(() => {
+      const { labels, fields } = parseSelectors(resource, opts.labelSelector, opts.fieldSelector);
+      const page = this.store.list(resource, {
+        ...(opts.namespace ? { namespace: opts.namespace } : {}),
+        labelSelector: labels,
+        fieldSelector: fields,
+      });
+      const deleted: KubeObject[] = [];
+      for (const item of page.items) {
+        const meta = item.metadata;
+        if (!this.store.get(resource, meta.namespace, meta.name ?? '')) continue;
+        const deleteOpts: DeleteRequestOptions = {};
+        if (opts.propagationPolicy) deleteOpts.propagationPolicy = opts.propagationPolicy;
+        if (opts.dryRun) deleteOpts.dryRun = true;
+        deleted.push(this.doDelete(resource, meta.namespace, meta.name ?? '', deleteOpts));
+      }
+      return {
+        apiVersion: apiVersionOf(resource),
+        kind: resource.listKind,
+        metadata: { resourceVersion: String(this.store.resourceVersion) },
+        items: deleted,
+      };
+    });
+  }
+
+  /**
+   * Stream changes to `onEvent`. Objects that move into the selectors arrive as
+   * ADDED and objects that move out as DELETED, as Kubernetes watches do.
+   * Event objects are frozen; clone before editing.
+   */
+  watch(resource: ResourceInfo, opts: WatchRequestOptions, onEvent: (e: WatchEvent) => void): ApiResult<WatchHandle> {
+    return attempt(() => this.doWatch(resource, opts, onEvent));
+  }
+
+  // ---- pipeline -----------------------------------------------------------------
+
+  private mustGet(resource: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
+    const obj = this.store.get(resource, namespace, name);
+    if (!obj) fail(notFound(groupResource(resource), name));
+    return obj;
+  }
+
+  /** Decode a body and reconcile its namespace with the request's. */
+  private decodeBody(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions, warnings: string[]): JsonObject {
+    const decoded = decode(resource, body, opts.fieldValidation ?? 'Strict');
+    if (!decoded.ok) fail(decoded.status);
+    warnings.push(...decoded.warnings);
+    const obj = decoded.obj;
+    const meta = metaOf(obj);
+    // Empty maps and lists in metadata are omitted when Kubernetes serializes them; do the same.
+    for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+      const v = meta[f];
+      if ((Array.isArray(v) && v.length === 0) || (isPlainObject(v) && Object.keys(v).length === 0)) delete meta[f];
+    }
+    if (resource.namespaced) {
+      const given = typeof meta['namespace'] === 'string' ? meta['namespace'] : '';
+      if (namespace) {
+        if (given && given !== namespace) fail(badRequest('the namespace of the provided object does not match the namespace sent on the request'));
+        meta['namespace'] = namespace;
+      }
+    } else {
+      // Cluster-scoped objects have no namespace; a stray one is dropped, as the apiserver does.
+      delete meta['namespace'];
+    }
+    return obj;
+  }
+
+  private requireNamespace(resource: ResourceInfo, obj: JsonObject): void {
+    if (!resource.namespaced) return;
+    const ns = metaOf(obj)['namespace'];
+    if (typeof ns !== 'string' || ns === '') return; // validation reports the missing namespace
+    const found = this.store.get(NAMESPACES, undefined, ns);
+    if (!found) fail(notFound(groupResource(NAMESPACES), ns));
+    if (found.metadata.deletionTimestamp) {
+      fail(
+        forbidden(
+          groupResource(resource),
+          nameOf(obj),
+          `unable to create new content in namespace ${ns} because it is being terminated`,
+        ),
+      );
+    }
+  }
+
+  private admit(op: AdmissionOperation, obj: KubeObject, old: KubeObject | undefined, info: AdmissionInfo): FieldError[] {
+    const errors: FieldError[] = [];
+    for (const hook of this.admission) {
+      const result = hook(op, obj, old, info);
+      if (result && result.length) errors.push(...result);
+    }
+    return errors;
+  }
+
+  private doCreate(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions, warnings: string[]): KubeObject {
+    const obj = this.decodeBody(resource, namespace, body, opts, warnings);
+    const meta = metaOf(obj);
+    if (meta['resourceVersion']) fail(badRequest('resourceVersion should not be set on objects to be created'));
+    this.requireNamespace(resource, obj);
+    // With a status subresource, status is owned by controllers and starts empty (Nodes keep what the kubelet reports).
+    if (resource.subresources.includes('status') && resource.kind !== 'Node') delete obj['status'];
+    if (!meta['name'] && typeof meta['generateName'] === 'string' && meta['generateName']) {
+      const prefix = meta['generateName'];
+      meta['name'] = this.store.generateName(resource, meta['namespace'] as string | undefined, prefix);
+    }
+    applyDefaults(resource, obj);
+    const candidate = obj as KubeObject;
+    const info: AdmissionInfo = { resource, dryRun: opts.dryRun ?? false };
+    const hookErrors = this.admit('CREATE', candidate, undefined, info);
+    const errors = [...validate(resource, obj), ...hookErrors];
+    if (errors.length) fail(invalid(groupKind(resource), nameOf(obj), errors));
+    return this.store.create(resource, candidate, { dryRun: opts.dryRun ?? false });
+  }
+
+  private doUpdate(
+    resource: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: UpdateRequestOptions,
+    warnings: string[],
+  ): KubeObject {
+    const subresource = opts.subresource;
+    if (subresource && !resource.subresources.includes(subresource)) fail(pathNotFound());
+    const incoming = this.decodeBody(resource, namespace, body, opts, warnings);
+    const meta = metaOf(incoming);
+    if (!meta['name']) meta['name'] = name;
+    if (meta['name'] !== name) {
+      fail(badRequest(`the name of the object (${String(meta['name'])}) does not match the name on the URL (${name})`));
+    }
+    const old = this.mustGet(resource, namespace, name);
+    const givenRv = meta['resourceVersion'];
+    if (typeof givenRv === 'string' && givenRv !== '' && givenRv !== old.metadata.resourceVersion) {
+      fail(conflict(groupResource(resource), name));
+    }
+
+    let obj: JsonObject;
+    if (subresource === 'status') {
+      // Through /status only status changes; everything else stays as stored.
+      obj = clone(old) as JsonObject;
+      if (incoming['status'] === undefined) delete obj['status'];
+      else obj['status'] = incoming['status'];
+      if (typeof givenRv === 'string') metaOf(obj)['resourceVersion'] = givenRv;
+    } else {
+      obj = incoming;
+      if (resource.subresources.includes('status')) {
+        if (old['status'] === undefined) delete obj['status'];
+        else obj['status'] = clone(old['status']);
+      }
+      if (resource.kind === 'Service') keepAllocatedServiceValues(obj, old);
+    }
+    applyDefaults(resource, obj);
+    const candidate = obj as KubeObject;
+    const info: AdmissionInfo = { resource, dryRun: opts.dryRun ?? false, ...(subresource ? { subresource } : {}) };
+    const hookErrors = this.admit('UPDATE', candidate, old, info);
+    const errors = [...validate(resource, obj, old as JsonObject), ...hookErrors];
+    if (errors.length) fail(invalid(groupKind(resource), name, errors));
+    return this.store.update(resource, candidate, { dryRun: opts.dryRun ?? false });
+  }
+
+  private applyPatch(resource: ResourceInfo, current: KubeObject, type: PatchType, patchBody: unknown): unknown {
+    switch (type) {
+      case 'merge':
+        return mergePatch(current, patchBody);
+      case 'json': {
+        const r = jsonPatch(current, patchBody);
+        if (!r.ok) fail(unprocessable(`the server rejected our request due to an error in our request: ${r.error}`));
+        return r.value;
+      }
+      case 'strategic': {
+        // Custom resources have no Go types to carry patch strategies, so Kubernetes refuses this for them.
+        if (resource.customResource) fail(unsupportedMediaType(PATCH_MEDIA_TYPES.filter((t) => !t.includes('strategic'))));
+        const r = strategicMergePatch(current, patchBody, resource.kind);
+        if (!r.ok) fail(unprocessable(`the server rejected our request due to an error in our request: ${r.error}`));
+        return r.value;
+      }
+    }
+  }
+
+  private doDelete(resource: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteRequestOptions): KubeObject {
+    const current = this.mustGet(resource, namespace, name);
+    if (resource === NAMESPACES && UNDELETABLE_NAMESPACES.has(name)) {
+      fail(forbidden(groupResource(resource), name, 'this namespace may not be deleted'));
+    }
+    const info: AdmissionInfo = { resource, dryRun: opts.dryRun ?? false };
+    const hookErrors = this.admit('DELETE', clone(current), undefined, info);
+    if (hookErrors.length) fail(forbidden(groupResource(resource), name, renderFieldErrors(hookErrors)));
+    const storeOpts: Parameters<Store['delete']>[3] = {};
+    if (opts.propagationPolicy) storeOpts.propagationPolicy = opts.propagationPolicy;
+    if (opts.preconditions) storeOpts.preconditions = opts.preconditions;
+    if (opts.dryRun) storeOpts.dryRun = true;
+    return this.store.delete(resource, namespace, name, storeOpts);
+  }
+
+  private doWatch(resource: ResourceInfo, opts: WatchRequestOptions, onEvent: (e: WatchEvent) => void): WatchHandle {
+    const { labels, fields } = parseSelectors(resource, opts.labelSelector, opts.fieldSelector);
+    const namespace = resource.namespaced ? opts.namespace : undefined;
+    const rvText = opts.resourceVersion ?? '';
+    if (rvText !== '' && !/^\d+$/.test(rvText)) fail(badRequest(`invalid resource version: ${JSON.stringify(rvText)}`));
+    const matches = (o: KubeObject | undefined): boolean =>
+      o !== undefined &&
+      (!namespace || o.metadata.namespace === namespace) &&
+      labels.matches(o.metadata.labels) &&
+      fields.matches(selectableFieldsOf(resource, o));
+
+    const listener = (e: StoreEvent): void => {
+      if (e.resource !== resource) return;
+      const now = matches(e.object);
+      if (e.type === 'ADDED') {
+        if (now) onEvent({ type: 'ADDED', object: e.object });
+      } else if (e.type === 'DELETED') {
+        if (now || matches(e.previous)) onEvent({ type: 'DELETED', object: e.object });
+      } else {
+        const before = matches(e.previous);
+        if (now && before) onEvent({ type: 'MODIFIED', object: e.object });
+        else if (now) onEvent({ type: 'ADDED', object: e.object });
+        else if (before) onEvent({ type: 'DELETED', object: e.object });
+      }
+    };
+
+    let from: number;
+    if (rvText === '' || rvText === '0') {
+      // Start from the present: the current objects as ADDED, then every later change.
+      const page = this.store.list(resource, { ...(namespace ? { namespace } : {}), labelSelector: labels, fieldSelector: fields });
+      for (const item of page.items) onEvent({ type: 'ADDED', object: item });
+      from = Number(page.resourceVersion);
+      if (opts.sendInitialEvents) onEvent({ type: 'BOOKMARK', object: initialEventsEnd(resource, from) });
+    } else {
+      from = Number(rvText);
+    }
+    const unsubscribe = this.store.watch(from, listener);
+    return { stop: unsubscribe };
+  }
+
+  // ---- HTTP -----------------------------------------------------------------
+
+  /** The node:http request handler (no authentication: use it behind the private socket or listenTcp's token check). */
+  readonly handler: RequestListener = (req, res) => {
+    this.serve(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, internalError(err));
+      else res.end();
+    });
+  };
+
+  /**
+   * Serve on a unix socket that only this user can use: the socket lives in a
+   * directory of mode 0700 (created if missing, refused if others can enter
+   * it) and is chmod'ed to 0600 as soon as it exists. A stale socket file
+   * left by a crashed daemon is replaced; a live one is an error.
+   */
+  async listen(socketPath: string): Promise<void> {
+    const dir = dirname(socketPath);
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
+    }
+    const st = statSync(dir);
+    if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+    if ((st.mode & 0o077) !== 0) {
+      throw new Error(`socket directory ${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}); use a directory of mode 0700`);
+    }
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+      throw new Error(`socket directory ${dir} belongs to another user`);
+    }
+    if (existsSync(socketPath)) {
+      if (!lstatSync(socketPath).isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
+      if (await socketAnswers(socketPath)) throw new Error(`${socketPath} is in use by a running server`);
+      unlinkSync(socketPath);
+    }
+    const server = createServer(this.handler);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(socketPath, 0o600);
+    this.servers.add(server);
+  }
+
+  /** Serve on 127.0.0.1:`port` (0 = any free port), requiring `Authorization: Bearer <token>`. Resolves to the port. */
+  async listenTcp(port: number, token: string): Promise<number> {
+    if (!token) throw new Error('listenTcp needs a non-empty token');
+    const expected = createHash('sha256').update(token).digest();
+    const server = createServer((req, res) => {
+      const header = req.headers.authorization ?? '';
+      const m = /^Bearer\s+(.+)$/i.exec(header);
+      const given = createHash('sha256')
+        .update(m ? m[1]!.trim() : '')
+        .digest();
+      if (!m || !timingSafeEqual(given, expected)) {
+        // Unauthenticated bodies are discarded unread, but the answer waits for their end (see serve()).
+        req.on('end', () => sendJson(res, 401, unauthorized()));
+        req.resume();
+        return;
+      }
+      this.handler(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.servers.add(server);
+    const addr = server.address();
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  /** Stop listening, end open watches and close connections. The store stays open (its owner closes it). */
+  async close(): Promise<void> {
+    for (const end of [...this.openWatches]) end();
+    const servers = [...this.servers];
+    this.servers.clear();
+    await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeAllConnections();
+          }),
+      ),
+    );
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Read the whole body before answering anything: answering early leaves the
+    // client writing into a connection the server is about to drop.
+    let raw: Buffer;
+    try {
+      raw = await readRaw(req, this.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof StatusError) sendJson(res, err.status.code, err.status);
+      else res.destroy();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://podpath.local');
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    const format = negotiate(req.headers.accept);
+    if (path === '/healthz' || path === '/readyz' || path === '/livez') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+      return;
+    }
+    const reply = (code: number, body: unknown, warnings: string[] = []): void => {
+      if (warnings.length) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+      send(res, code, body, format ?? 'json');
+    };
+    const answer = <T>(result: ApiResult<T>, okCode = 200): void => {
+      if (result.ok) reply(okCode, result.obj, result.warnings ?? []);
+      else reply(result.status.code, result.status);
+    };
+
+    let segments: string[];
+    try {
+      segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      sendJson(res, 400, badRequest(`malformed path ${JSON.stringify(path)}`));
+      return;
+    }
+    const discovery = this.discoveryDoc(segments, req);
+    if (discovery === null) {
+      // Unserved paths answer 404 whatever the client accepts (kubectl probes /openapi/v2 in protobuf only).
+      sendJson(res, 404, pathNotFound());
+      return;
+    }
+    if (!format) {
+      sendJson(res, 406, notAcceptable(['application/json', 'application/yaml']));
+      return;
+    }
+    if (discovery !== undefined) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') reply(405, methodNotAllowed());
+      else reply(200, discovery);
+      return;
+    }
+
+    const route = parseRoute(segments);
+    if (!route) {
+      reply(404, pathNotFound());
+      return;
+    }
+    const { resource, namespace, name, subresource } = route;
+    const q = url.searchParams;
+    const method = req.method ?? 'GET';
+    try {
+      const dryRun = parseDryRun(q.getAll('dryRun'));
+      const fieldValidation = parseFieldValidation(q.get('fieldValidation'));
+      const writeOpts: WriteRequestOptions = { fieldValidation, ...(dryRun ? { dryRun } : {}) };
+
+      if (name === undefined) {
+        // Collection.
+        if (method === 'GET') {
+              if (q.get('watch') === 'true' || q.get('watch') === '1') {
+            this.serveWatch(req, res, resource, namespace, q);
+            return;
+          }
+          const limit = q.get('limit');
+          answer(
+            this.list(resource, {
+              ...(namespace ? { namespace } : {}),
+              labelSelector: q.get('labelSelector') ?? '',
+              fieldSelector: q.get('fieldSelector') ?? '',
+              ...(limit && /^\d+$/.test(limit) ? { limit: Number(limit) } : {}),
+              ...(q.get('continue') ? { continue: q.get('continue')! } : {}),
+            }),
+          );
+          return;
+        }
+        if (method === 'POST') {
+          if (resource.namespaced && !namespace) {
+                  reply(405, methodNotAllowed());
+            return;
+          }
+          const body = readBody(req, raw, 'object');
+          answer(this.create(resource, namespace, body, writeOpts), 201);
+          return;
+        }
+        if (method === 'DELETE') {
+          const deleteOpts = readDeleteOptions(raw, q);
+          answer(
+            this.deleteCollection(resource, {
+              ...deleteOpts,
+              ...(namespace ? { namespace } : {}),
+              labelSelector: q.get('labelSelector') ?? '',
+              fieldSelector: q.get('fieldSelector') ?? '',
+            }),
+          );
+          return;
+        }
+          reply(405, methodNotAllowed());
+        return;
+      }
+
+      const updateOpts: UpdateRequestOptions = { ...writeOpts, ...(subresource === 'status' ? { subresource: 'status' as const } : {}) };
+      switch (method) {
+        case 'GET':
+        case 'HEAD':
+              answer(this.get(resource, namespace, name));
+          return;
+        case 'PUT': {
+          const body = readBody(req, raw, 'object');
+          answer(this.update(resource, namespace, name, body, updateOpts));
+          return;
+        }
+        case 'PATCH': {
+          const type = patchTypeOf(req.headers['content-type']);
+          if (!type) {
+                  reply(415, unsupportedMediaType(PATCH_MEDIA_TYPES));
+            return;
+          }
+          const body = readBody(req, raw, 'patch');
+          answer(this.patch(resource, namespace, name, type, body, updateOpts));
+          return;
+        }
+        case 'DELETE': {
+          if (subresource) {
+                  reply(405, methodNotAllowed());
+            return;
+          }
+          const deleteOpts = readDeleteOptions(raw, q);
+          const result = this.delete(resource, namespace, name, deleteOpts);
+          // 202 when finalizers keep the object around for now, as Kubernetes answers.
+          answer(result, result.ok && result.obj.metadata.deletionTimestamp && this.store.get(resource, namespace, name) ? 202 : 200);
+          return;
+        }
+        default:
+              reply(405, methodNotAllowed());
+      }
+    } catch (err) {
+      if (err instanceof StatusError) reply(err.status.code, err.status);
+      else reply(500, internalError(err));
+    }
+  }
+
+  /** undefined: not a discovery path; null: a discovery path for something not served. */
+  private discoveryDoc(segments: string[], req: IncomingMessage): object | null | undefined {
+    if (segments.length === 1 && segments[0] === 'version') return SERVER_VERSION;
+    if (segments[0] === 'openapi' && segments[1] === 'v3') {
+      if (segments.length === 2) return openApiRoot();
+      if (segments[2] === 'api' && segments.length === 4) return openApiGroupVersion('', segments[3]!) ?? null;
+      if (segments[2] === 'apis' && segments.length === 5) return openApiGroupVersion(segments[3]!, segments[4]!) ?? null;
+      return null;
+    }
+    if (segments[0] === 'openapi') return null;
+    if (segments[0] === 'api') {
+      if (segments.length === 1) return apiVersions(req.headers.host ?? 'localhost');
+      if (segments.length === 2) return apiResourceList('', segments[1]!) ?? null;
+      return undefined;
+    }
+    if (segments[0] === 'apis') {
+      if (segments.length === 1) return apiGroupList();
+      if (segments.length === 2) return apiGroup(segments[1]!) ?? null;
+      if (segments.length === 3) return apiResourceList(segments[1]!, segments[2]!) ?? null;
+    }
+    return segments.length === 0 ? null : undefined;
+  }
+
+  private serveWatch(req: IncomingMessage, res: ServerResponse, resource: ResourceInfo, namespace: string | undefined, q: URLSearchParams): void {
+    let streaming = false;
+    const early: WatchEvent[] = [];
+    const write = (e: WatchEvent): void => {
+      res.write(`${JSON.stringify(e)}\n`);
+    };
+    const result = this.watch(
+      resource,
+      {
+        ...(namespace ? { namespace } : {}),
+        labelSelector: q.get('labelSelector') ?? '',
+        fieldSelector: q.get('fieldSelector') ?? '',
+        resourceVersion: q.get('resourceVersion') ?? '',
+        sendInitialEvents: q.get('sendInitialEvents') === 'true',
+      },
+      (e) => (streaming ? write(e) : early.push(e)),
+    );
+    if (!result.ok) {
+      sendJson(res, result.status.code, result.status);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    for (const e of early) write(e);
+    streaming = true;
+
+    let timer: TimerHandle | undefined;
+    const end = (): void => {
+      result.obj.stop();
+      if (timer) this.clock.clearTimer(timer);
+      timer = undefined;
+      this.openWatches.delete(end);
+      if (!res.writableEnded) res.end();
+    };
+    this.openWatches.add(end);
+    const timeout = q.get('timeoutSeconds');
+    if (timeout && /^\d+$/.test(timeout) && Number(timeout) > 0) timer = this.clock.setTimer(Number(timeout) * 1000, end);
+    res.on('close', end);
+    req.on('close', end);
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------
+
+/** Services keep the cluster IP and node ports already allocated when an update leaves them empty. */
+function keepAllocatedServiceValues(obj: JsonObject, old: KubeObject): void {
+  const spec = isPlainObject(obj['spec']) ? obj['spec'] : undefined;
+  const oldSpec = isPlainObject(old['spec']) ? old['spec'] : undefined;
+  if (!spec || !oldSpec || spec['type'] === 'ExternalName') return;
+  if ((spec['clusterIP'] === undefined || spec['clusterIP'] === '') && oldSpec['clusterIP']) {
+    spec['clusterIP'] = oldSpec['clusterIP'];
+    if (spec['clusterIPs'] === undefined && oldSpec['clusterIPs'] !== undefined) spec['clusterIPs'] = clone(oldSpec['clusterIPs']);
+  }
+  const oldPorts = Array.isArray(oldSpec['ports']) ? oldSpec['ports'].filter(isPlainObject) : [];
+  const ports = Array.isArray(spec['ports']) ? spec['ports'].filter(isPlainObject) : [];
+  for (const p of ports) {
+    if (p['nodePort'] !== undefined && p['nodePort'] !== 0) continue;
+    const same = oldPorts.find((o) => o['port'] === p['port'] && (o['protocol'] ?? 'TCP') === (p['protocol'] ?? 'TCP'));
+    if (same?.['nodePort']) p['nodePort'] = same['nodePort'];
+  }
+}
+
+function initialEventsEnd(resource: ResourceInfo, rv: number): KubeObject {
+  return {
+    apiVersion: apiVersionOf(resource),
+    kind: resource.kind,
+    metadata: { resourceVersion: String(rv), annotations: { 'k8s.io/initial-events-end': 'true' } },
+  };
+}
+
+interface Route {
+  resource: ResourceInfo;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+/** Map `/api/v1/...` and `/apis/<group>/<version>/...` to a resource, namespace, name and subresource. */
+function parseRoute(segments: string[]): Route | undefined {
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segments[0] === 'api' && segments.length >= 3) {
+    group = '';
+    version = segments[1]!;
+    rest = segments.slice(2);
+  } else if (segments[0] === 'apis' && segments.length >= 4) {
+    group = segments[1]!;
+    version = segments[2]!;
+    rest = segments.slice(3);
+  } else {
+    return undefined;
+  }
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const scoped = resourceForPath(group, version, rest[2]!);
+    if (scoped?.namespaced) {
+      namespace = rest[1]!;
+      rest = rest.slice(2);
+    }
+  }
+  const resource = resourceForPath(group, version, rest[0]!);
+  if (!resource || rest.length > 3) return undefined;
+  const name = rest[1];
+  const subresource = rest[2];
+  if (subresource !== undefined && !resource.subresources.includes(subresource)) return undefined;
+  if (resource.namespaced && name !== undefined && namespace === undefined) return undefined;
+  const route: Route = { resource };
+  if (namespace !== undefined) route.namespace = namespace;
+  if (name !== undefined) route.name = name;
+  if (subresource !== undefined) route.subresource = subresource;
+  return route;
+}
+
+type Format = 'json' | 'yaml';
+
+/** Pick a response format from an Accept header; undefined when nothing we speak is acceptable. */
+function negotiate(accept: string | undefined): Format | undefined {
+  if (!accept || accept.trim() === '') return 'json';
+  for (const range of accept.split(',')) {
+    const [type, ...params] = range.split(';').map((s) => s.trim().toLowerCase());
+    // Alternative representations (Table, PartialObjectMetadata, aggregated discovery) are not served; skip to the next choice.
+    if (params.some((p) => p.startsWith('as='))) continue;
+    if (type === 'application/json' || type === '*/*' || type === 'application/*') return 'json';
+    if (type === 'application/yaml') return 'yaml';
+  }
+  return undefined;
+}
+
+function send(res: ServerResponse, code: number, body: unknown, format: Format): void {
+  if (format === 'yaml') {
+    res.writeHead(code, { 'Content-Type': 'application/yaml', 'Cache-Control': 'no-cache, private' });
+    res.end(stringifyYaml(body));
+  } else {
+    sendJson(res, code, body);
+  }
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+function patchTypeOf(contentType: string | undefined): PatchType | undefined {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  switch (type) {
+    case 'application/merge-patch+json':
+      return 'merge';
+    case 'application/json-patch+json':
+      return 'json';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Read a request body of at most `limit` bytes. A larger body is drained and
+ * discarded (so the client sees the 413 instead of a broken pipe), up to a
+ * hard cap past which the connection is cut.
+ */
+function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size > 4 * limit) req.destroy();
+    });
+    req.on('end', () => (size > limit ? reject(new StatusError(tooLarge(limit))) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}
+
+/** Parse a JSON (or, for objects, YAML) body. */
+function readBody(req: IncomingMessage, raw: Buffer, purpose: 'object' | 'patch'): unknown {
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (purpose === 'object' && type !== 'application/json' && type !== 'application/yaml' && type !== '') {
+    fail(unsupportedMediaType(['application/json', 'application/yaml']));
+  }
+  const text = raw.toString('utf8');
+  if (text.trim() === '') fail(badRequest('the request body is empty'));
+  try {
+    return type === 'application/yaml' ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    fail(badRequest(`couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+function parseDryRun(values: string[]): boolean {
+  for (const v of values) if (v !== 'All') fail(invalidRequestParam('dryRun', v, ['All']));
+  return values.length > 0;
+}
+
+function parseFieldValidation(v: string | null): FieldValidation {
+  if (v === null || v === '') return 'Strict';
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  return fail(invalidRequestParam('fieldValidation', v, ['Ignore', 'Strict', 'Warn']));
+}
+
+function invalidRequestParam(field: string, value: string, supported: string[]): Status {
+  return badRequest(renderFieldErrors([fieldNotSupported(field, value, supported)]));
+}
+
+/** DeleteOptions from the body (kubectl sends them there) and the query string. */
+function readDeleteOptions(raw: Buffer, q: URLSearchParams): DeleteRequestOptions {
+  const text = raw.toString('utf8');
+  let body: JsonObject = {};
+  if (text.trim() !== '') {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (isPlainObject(parsed)) body = parsed;
+    } catch (err) {
+      fail(badRequest(`couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
+  const opts: DeleteRequestOptions = {};
+  let policy = q.get('propagationPolicy') ?? (typeof body['propagationPolicy'] === 'string' ? body['propagationPolicy'] : undefined);
+  if (policy === undefined && (q.get('orphanDependents') === 'true' || body['orphanDependents'] === true)) policy = 'Orphan';
+  if (policy !== undefined) {
+    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
+      fail(
+        invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', [
+          fieldNotSupported('propagationPolicy', policy, ['Background', 'Foreground', 'Orphan']),
+        ]),
+      );
+    }
+    opts.propagationPolicy = policy;
+  }
+  if (isPlainObject(body['preconditions'])) {
+    const p = body['preconditions'];
+    opts.preconditions = {
+      ...(typeof p['uid'] === 'string' ? { uid: p['uid'] } : {}),
+      ...(typeof p['resourceVersion'] === 'string' ? { resourceVersion: p['resourceVersion'] } : {}),
+    };
+  }
+  const bodyDryRun = Array.isArray(body['dryRun']) ? body['dryRun'].filter((x): x is string => typeof x === 'string') : [];
+  if (parseDryRun([...q.getAll('dryRun'), ...bodyDryRun])) opts.dryRun = true;
+  return opts;
+}
+
+/** True when something accepts connections on the socket. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection(path);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
