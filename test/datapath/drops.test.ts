@@ -47,6 +47,8 @@ const FLOW: Flow = { src: CLIENT.ip, dst: SERVER.ip, sport: 43210, dport: 8080 }
 const CONN = '10.0.1.50:43210 -> 10.0.2.100:8080 tcp SYN';
 
 interface ExpectedDrop {
+  /** The monitor's text when an extended error is appended (`<text>, <ext>`). */
+  monitorText?: string;
   code: number;
   text: string;
   /** `to endpoint N` */
@@ -76,7 +78,7 @@ function expectDrop(b: Bench, r: RunResult, e: ExpectedDrop): void {
   const fileLine = e.line === undefined ? `${e.file}:\\d+` : `${e.file}:${e.line}`;
   const conn = e.conn ?? CONN;
   const re = new RegExp(
-    `^xx drop \\(${esc(e.text)}\\) flow 0x[0-9a-f]+ to endpoint ${e.dstId}, ifindex ${e.ifindex}, file ${fileLine}, , identity ${e.src}->${e.dst}: ${esc(conn)}$`,
+    `^xx drop \\(${esc(e.monitorText ?? e.text)}\\) flow 0x[0-9a-f]+ to endpoint ${e.dstId}, ifindex ${e.ifindex}, file ${fileLine}, , identity ${e.src}->${e.dst}: ${esc(conn)}$`,
   );
   assert.match(line, re);
   assert.equal(b.metric(e.code), 1, 'cilium_metrics counts the drop under its reason');
@@ -201,7 +203,7 @@ test('full CT map (hash, no LRU eviction) → 155 CT: Map insertion failed', () 
   }
   assert.equal(b.dp.ct4.count, 2);
   const r = b.fromContainer(client, tcp({ ...FLOW, sport: 40003 }, TCP_SYN));
-  expectDrop(b, r, { code: 155, text: 'CT: Map insertion failed', dstId: 0, file: 'bpf_lxc.c', src: '12345', dst: '23456', ifindex: 14, conn: '10.0.1.50:40003 -> 10.0.2.100:8080 tcp SYN' });
+  expectDrop(b, r, { code: 155, text: 'CT: Map insertion failed', monitorText: 'CT: Map insertion failed, -7', dstId: 0, file: 'bpf_lxc.c', src: '12345', dst: '23456', ifindex: 14, conn: '10.0.1.50:40003 -> 10.0.2.100:8080 tcp SYN' });
   // Existing connections still pass.
   assert.equal(b.fromContainer(client, tcp({ ...FLOW, sport: 40001 }, 0x10)).rc, TcAct.REDIRECT);
 });

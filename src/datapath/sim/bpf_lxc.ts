@@ -20,7 +20,7 @@ import { CB, RedirectFlags, TcAct, type SkBuff } from '../skb.js';
 import { CtState, ObsPoint } from '../trace.js';
 import { CallSlot, DropLine, MARK_MAGIC_TO_PROXY } from './calls.js';
 import { lookupEndpoint, lookupIpcache, IpcacheResult, lookupTunnel } from './lib/maps.js';
-import { CtLookupResult, ctCreate4, ctCreateService4, ctLookup4, ctLookupService4, ctTouchService4 } from './lib/conntrack.js';
+import { CtLookupResult, ctCreate4, ctCreateError, ctCreateService4, ctLookup4, ctLookupService4, ctTouchService4 } from './lib/conntrack.js';
 import { decTtl, makeIcmpUnreachable, rewriteAddrPort, rewriteMacs } from './lib/l3.js';
 import {
   backendActive,
@@ -97,7 +97,9 @@ export class LxcProgram {
   }
 
   private drop(ctx: SkBuff, dstLabel: number, dstId: number, reason: number, line: number, dir: number, srcLabel = this.ep.identity): number {
-    return sendDropNotify(this.dp, ctx, this.ep.id, srcLabel, dstLabel, dstId, reason, SourceFile.BPF_LXC, line, dir);
+    // A failed CT insert carries the map's errno as the extended error (`CT: Map insertion failed, -7`).
+    const ext = reason === DropReason.CT_CREATE_FAILED ? ctCreateError.errno : 0;
+    return sendDropNotify(this.dp, ctx, this.ep.id, srcLabel, dstLabel, dstId, reason, SourceFile.BPF_LXC, line, dir, ext);
   }
 
   // ---- egress: packets leaving the pod -------------------------------------

@@ -75,12 +75,16 @@ function updateEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: numbe
   const t = dp.cfg.ctTimeouts;
   const now = dp.monoNow();
   let flags = v.getUint16(off + CT_ENTRY.FLAGS, true);
+  const bothClosing = CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING;
+  // ct_entry_alive(): a closed entry is no longer refreshed or reported.
+  if ((flags & bothClosing) === bothClosing) return 0;
   let lifetime: number;
   if (isTcp) {
     // An RST closes both sides only before both SYNs were seen (a refused connection); otherwise, like a FIN, its own side.
     const rxSyn = (map.values[off + CT_ENTRY.RX_FLAGS_SEEN] | (dir === CtDir.INGRESS ? tcpFlags : 0)) & TcpFlags.SYN;
     const txSyn = (map.values[off + CT_ENTRY.TX_FLAGS_SEEN] | (dir === CtDir.INGRESS ? 0 : tcpFlags)) & TcpFlags.SYN;
-    if (tcpFlags & TcpFlags.RST && !(rxSyn && txSyn)) {
+    if ((tcpFlags & TcpFlags.RST && !(rxSyn && txSyn)) || (dir === CtDir.SERVICE && tcpFlags & (TcpFlags.FIN | TcpFlags.RST))) {
+      // A service entry closes both ways at once.
       flags |= CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING;
     } else if (tcpFlags & (TcpFlags.FIN | TcpFlags.RST)) {
       flags |= dir === CtDir.INGRESS ? CtEntryFlags.RX_CLOSING : CtEntryFlags.TX_CLOSING;
@@ -180,19 +184,13 @@ function initEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: number,
   let flags = 0;
   if (o.fromTunnel) flags |= CtEntryFlags.FROM_TUNNEL;
   if (o.proxyRedirect) flags |= CtEntryFlags.PROXY_REDIRECT;
-  let lifetime = t.regularAny;
-  if (isTcp) {
-    if (tcpFlags & TcpFlags.SYN) lifetime = t.regularTcpSyn;
-    else {
-      flags |= CtEntryFlags.SEEN_NON_SYN;
-      lifetime = t.regularTcp;
-    }
-  }
+  // ct_create4() counts the creating packet as a SYN: new TCP entries start with the SYN timeout.
+  const lifetime = isTcp ? t.regularTcpSyn : t.regularAny;
   v.setUint16(off + CT_ENTRY.FLAGS, flags, true);
   v.setUint32(off + CT_ENTRY.LIFETIME, now + lifetime, true);
   v.setUint16(off + CT_ENTRY.REV_NAT_INDEX, o.revNatIndex, false);
   v.setUint32(off + CT_ENTRY.SRC_SEC_ID, o.srcSecId, true);
-  const seen = isTcp ? tcpFlags & 0xff : 0;
+  const seen = isTcp ? (tcpFlags | TcpFlags.SYN) & 0xff : 0;
   if (dir === CtDir.INGRESS) {
     map.values[off + CT_ENTRY.RX_FLAGS_SEEN] = seen;
     v.setUint32(off + CT_ENTRY.LAST_RX_REPORT, now, true);
@@ -201,6 +199,9 @@ function initEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: number,
     v.setUint32(off + CT_ENTRY.LAST_TX_REPORT, now, true);
   }
 }
+
+/** The map's errno from the last failed CT insert: the drop event's extended error. */
+export const ctCreateError = { errno: 0 };
 
 /**
  * ct_create4(): the connection's entry (OUT on egress, IN on ingress) plus, for
@@ -213,13 +214,19 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCre
   const isTcp = info.proto === IpProto.TCP;
   fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
   const off = map.reserve(key, BPF_ANY);
-  if (off < 0) return -DropReason.CT_CREATE_FAILED;
+  if (off < 0) {
+    ctCreateError.errno = off;
+    return -DropReason.CT_CREATE_FAILED;
+  }
   initEntry(dp, map, off, dir, isTcp, info.tcpFlags, o);
 
   if (info.proto === IpProto.TCP || info.proto === IpProto.UDP) {
     fillCtKey(key, info.src, info.dst, 0, 0, IpProto.ICMP, fwdFlag | TupleFlags.RELATED);
     const roff = dp.ctAny4.reserve(key, BPF_ANY);
-    if (roff < 0) return -DropReason.CT_CREATE_FAILED;
+    if (roff < 0) {
+      ctCreateError.errno = roff;
+      return -DropReason.CT_CREATE_FAILED;
+    }
     // Cilium writes the same ct_entry under both keys: the companion carries the flow's lifetime and flags seen.
     initEntry(dp, dp.ctAny4, roff, dir, isTcp, info.tcpFlags, o);
   }
@@ -249,5 +256,5 @@ export function ctCreateService4(dp: NodeDatapath, info: Ip4Info, backendId: num
 /** Refresh a SVC entry on later packets of the flow. */
 export function ctTouchService4(dp: NodeDatapath, info: Ip4Info, off: number): void {
   const map = ctMapFor(dp, info.proto);
-  updateEntry(dp, map, off, CtDir.EGRESS, info.proto === IpProto.TCP, info.tcpFlags);
+  updateEntry(dp, map, off, CtDir.SERVICE, info.proto === IpProto.TCP, info.tcpFlags);
 }

@@ -128,6 +128,7 @@ export function sendDropNotify(
   file: number,
   line: number,
   metricDir: number,
+  extError = 0,
 ): number {
   ctx.dropReason = reason;
   updateMetrics(dp, ctx.len, metricDir, reason, line, file);
@@ -141,7 +142,7 @@ export function sendDropNotify(
     v.setUint32(s + DROP_NOTIFY.DST_ID, dstId, true);
     v.setUint16(s + DROP_NOTIFY.LINE, line, true);
     d[s + DROP_NOTIFY.FILE] = file;
-    d[s + DROP_NOTIFY.EXT_ERROR] = 0;
+    v.setInt8(s + DROP_NOTIFY.EXT_ERROR, extError);
     v.setUint32(s + DROP_NOTIFY.IFINDEX, ctx.ifindex, true);
     v.setUint32(s + DROP_NOTIFY.FLAGS, 0, true);
     dp.events.commit();
