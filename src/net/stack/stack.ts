@@ -318,7 +318,10 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
   /** The namespace goes away (pod deleted): connections are reset, sockets closed, frames ignored. */
   shutdown(): void {
     this.guard(() => {
-      for (const s of this.tcpSockets()) s.destroy();
+      for (const s of this.tcpSockets()) {
+        s.destroy();
+        s.killTimeWait();
+      }
       for (const l of [...this.tcpListeners.values()]) l.close();
       for (const u of [...this.udpSockets.values()]) u.close();
       for (const p of this.pings.values()) if (p.timer) this.clock.clearTimer(p.timer);

@@ -402,6 +402,11 @@ export class TcpSocket {
     const f = seg.flags;
     const segLen = seg.payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
 
+    if (this.st === 'SYN_RECEIVED' && (f & (SYN | ACK | RST)) === SYN && seg.seq === this.irs) {
+      this.sendSyn(); // the peer repeated its SYN: our SYN-ACK was lost
+      return;
+    }
+
     if (!this.seqAcceptable(seg.seq, segLen)) {
       if (!(f & RST)) {
         this.ackInvalid();
@@ -421,10 +426,6 @@ export class TcpSocket {
     }
 
     if (f & SYN) {
-      if (this.st === 'SYN_RECEIVED' && seg.seq === this.irs) {
-        this.sendSyn(); // our SYN-ACK was lost; the peer repeated its SYN
-        return;
-      }
       this.ackInvalid(); // RFC 5961 challenge ACK
       return;
     }

@@ -378,3 +378,47 @@ test('write before the handshake completes is sent once established', () => {
   assert.ok(clock.runUntil(() => c.state === 'TIME_WAIT' || c.state === 'FIN_WAIT_2'));
   assert.deepEqual([...concat(got)], [1, 2, 3]);
 });
+
+test('delayed ACK: a lone segment is acknowledged after 40 ms, a reply written in onData carries the ACK', () => {
+  const { clock, net, client, server } = pair();
+  let s: TcpSocket | undefined;
+  server.tcpListen(80, (sock) => (s = sock));
+  const c = client.tcpConnect(server.ip, 80);
+  const cw = watch(c, clock);
+  assert.ok(clock.runUntil(() => cw.connected && !!s));
+  const sd: Uint8Array[] = [];
+  s!.onData = (d) => sd.push(d);
+  const t0 = clock.now();
+  c.write(new Uint8Array([1]));
+  clock.advance(100);
+  const acks = net.framesFrom('server', (d) => d.tcp?.flags === ACK && d.tcp.payload.length === 0);
+  assert.equal(acks.length, 1);
+  assert.equal(acks[0]!.at - t0, 1 + 40, 'arrives after 1 ms, acknowledged 40 ms later');
+
+  // Request/response: the response segment acknowledges the request, no separate ACK.
+  s!.onData = (d) => s!.write(d);
+  const before = net.sent.length;
+  c.write(new Uint8Array([2]));
+  clock.advance(100);
+  const serverFrames = net.sent.slice(before).filter((f) => f.from === 'server');
+  assert.equal(serverFrames.length, 1);
+  assert.equal(serverFrames[0]!.d.tcp!.payload.length, 1);
+});
+
+test('shutdown() resets connections, closes sockets and leaves no timers behind', () => {
+  const { clock, net, client, server } = pair();
+  const accepted: TcpSocket[] = [];
+  server.tcpListen(80, (s) => accepted.push(s));
+  const c = client.tcpConnect(server.ip, 80);
+  const cw = watch(c, clock);
+  assert.ok(clock.runUntil(() => cw.connected && accepted.length === 1));
+  server.shutdown();
+  clock.runUntilIdle();
+  assert.equal(cw.err?.code, 'ECONNRESET');
+  assert.equal(server.tcpSockets().length, 0);
+  assert.deepEqual(server.listeningPorts(), []);
+  assert.equal(clock.pending, 0);
+  const n = net.sent.length;
+  server.receive(net.sent[0]!.frame);
+  assert.equal(net.sent.length, n, 'a stack that is down sends nothing');
+});
