@@ -148,7 +148,8 @@ export class KubeClient implements KubeApi {
   constructor(private readonly conn: ClientConnection) {}
 
   private options(method: string, path: string, headers: Record<string, string>): RequestOptions {
-    const base: RequestOptions = { method, path, headers: { Accept: 'application/json', ...headers } };
+    // A fresh connection per request: a pooled keep-alive socket may belong to a server that has since restarted.
+    const base: RequestOptions = { method, path, headers: { Accept: 'application/json', ...headers }, agent: false };
     if ('socketPath' in this.conn) return { ...base, socketPath: this.conn.socketPath };
     return {
       ...base,

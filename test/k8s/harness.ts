@@ -35,11 +35,11 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'podpath-'));
 }
 
-export async function startApiServer(opts: { seed?: number; dbPath?: string; dir?: string } = {}): Promise<Harness> {
+export async function startApiServer(opts: { seed?: number; dbPath?: string; dir?: string; eventLogSize?: number } = {}): Promise<Harness> {
   const dir = opts.dir ?? tempDir();
   const socketPath = join(dir, 'apiserver.sock');
   const clock = new VirtualClock();
-  const store = new Store({ path: opts.dbPath ?? ':memory:', clock, rng: new Rng(opts.seed ?? 7) });
+  const store = new Store({ path: opts.dbPath ?? ':memory:', clock, rng: new Rng(opts.seed ?? 7), ...(opts.eventLogSize ? { eventLogSize: opts.eventLogSize } : {}) });
   const api = new ApiServer({ store, clock });
   await api.listen(socketPath);
   const client = new KubeClient({ socketPath });
