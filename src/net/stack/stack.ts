@@ -1,7 +1,7 @@
 // The network stack inside one network namespace (a pod, a node's host
 // namespace, an external host): one eth0, a default route via the gateway,
-// ARP for the gateway, and TCP/UDP/ICMP sockets. It turns socket calls into
-// real Ethernet/IPv4 frames and back.
+// ARP for the gateway, lo for its own address and 127/8, and TCP/UDP/ICMP
+// sockets. It turns socket calls into real Ethernet/IPv4 frames and back.
 //
 // Re-entrancy: a frame handed to receive() while the stack is already busy
 // (a transmit callback that delivers synchronously back into this stack, or
@@ -11,7 +11,7 @@
 
 import type { Clock, TimerHandle } from '../../util/clock.js';
 import type { Rng } from '../../util/rng.js';
-import { readU16, writeU16 } from '../../packet/checksum.js';
+import { readU16, readU32, writeU16 } from '../../packet/checksum.js';
 import { isParseFailure, ParseErrorCode, type ParseFailure } from '../../packet/error.js';
 import { ETH, EtherType } from '../../packet/ethernet.js';
 import { ArpOp, ARP, emitArp, parseArp } from '../../packet/arp.js';
@@ -142,6 +142,12 @@ function unreachableErrno(code: number): { errno: number; fatal: boolean } {
   }
 }
 
+const LOOPBACK_IP = 0x7f000001;
+
+function isLoopbackAddress(ip: number): boolean {
+  return ip >>> 24 === 127;
+}
+
 function remoteKey(ip: number, port: number): number {
   return ip * 65536 + port;
 }
@@ -231,6 +237,7 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
       }
       sock.remoteIp = hook.ip;
       sock.remotePort = hook.port;
+      sock.localIp = this.sourceAddressFor(hook.ip);
       const key = remoteKey(hook.ip, hook.port);
       let port = opts.srcPort ?? 0;
       if (port !== 0) {
@@ -348,10 +355,20 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
     }
     this.depth++;
     try {
-      this.processFrame(frame);
+      this.processFrame(frame, false);
     } finally {
       this.depth--;
     }
+  }
+
+  /** lo: traffic to our own address or 127/8 never touches eth0 (nor Cilium), as in Linux. */
+  private loopback(frame: Uint8Array): void {
+    writeMac(frame, ETH.DST, this.mac);
+    this.stats.loopbackFrames++;
+    this.clock.setTimer(0, () => {
+      if (this.down) return;
+      this.guard(() => this.processFrame(frame, true));
+    });
   }
 
   private drainBacklog(): void {
@@ -361,8 +378,8 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
     for (const f of frames) this.receive(f);
   }
 
-  private processFrame(frame: Uint8Array): void {
-    this.stats.rxFrames++;
+  private processFrame(frame: Uint8Array, fromLoopback: boolean): void {
+    if (!fromLoopback) this.stats.rxFrames++;
     if (frame.length < ETH.HEADER_LEN) {
       this.stats.rxMalformed++;
       return;
@@ -373,7 +390,7 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
       return;
     }
     const ethertype = readU16(frame, ETH.ETHERTYPE);
-    if (ethertype === EtherType.IPv4) this.receiveIpv4(frame, dstMac);
+    if (ethertype === EtherType.IPv4) this.receiveIpv4(frame, dstMac, fromLoopback);
     else if (ethertype === EtherType.ARP) this.receiveArp(frame);
     else this.stats.rxUnknownEtherType++;
   }
@@ -383,13 +400,15 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
     else this.stats.rxMalformed++;
   }
 
-  private receiveIpv4(frame: Uint8Array, dstMac: number): void {
+  private receiveIpv4(frame: Uint8Array, dstMac: number, fromLoopback: boolean): void {
     const ip = parseIpv4(frame, ETH.HEADER_LEN, frame.length - ETH.HEADER_LEN);
     if (isParseFailure(ip)) {
       this.countParseFailure(ip);
       return;
     }
-    if (ip.dst !== this.ip || dstMac !== this.mac) {
+    // 127/8 arriving on eth0 is a martian; only lo carries it.
+    const forUs = ip.dst === this.ip || (fromLoopback && isLoopbackAddress(ip.dst));
+    if (!forUs || dstMac !== this.mac) {
       this.stats.rxNotForUs++;
       return;
     }
@@ -465,7 +484,7 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
     switch (msg.kind) {
       case 'echoRequest':
         this.stats.icmpEchoRepliesSent++;
-        this.sendIcmp(ip.src, { kind: 'echoReply', ident: msg.ident, seq: msg.seq, data: msg.data });
+        this.sendIcmp(ip.src, { kind: 'echoReply', ident: msg.ident, seq: msg.seq, data: msg.data }, ip.dst);
         return;
       case 'echoReply': {
         const key = msg.ident * 65536 + msg.seq;
@@ -551,8 +570,9 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
     if (this.down) return -Errno.ENETUNREACH;
     if (payload.length > this.mtu - IPV4.MIN_HEADER_LEN - UDP.HEADER_LEN) return -Errno.EMSGSIZE;
     const l4Len = UDP.HEADER_LEN + payload.length;
-    const frame = this.newIpv4Frame(this.ip, dstIp, IpProto.UDP, l4Len);
-    emitUdp({ srcPort, dstPort, payload }, frame, FRAME_HEADERS, this.ip, dstIp);
+    const srcIp = this.sourceAddressFor(dstIp);
+    const frame = this.newIpv4Frame(srcIp, dstIp, IpProto.UDP, l4Len);
+    emitUdp({ srcPort, dstPort, payload }, frame, FRAME_HEADERS, srcIp, dstIp);
     this.stats.udpDatagramsOut++;
     this.route(frame);
     return payload.length;
@@ -580,10 +600,10 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
     );
   }
 
-  private sendIcmp(dstIp: number, msg: Icmpv4Repr): void {
+  private sendIcmp(dstIp: number, msg: Icmpv4Repr, srcIp = this.sourceAddressFor(dstIp)): void {
     if (this.down) return;
     const l4Len = icmpv4Len(msg);
-    const frame = this.newIpv4Frame(this.ip, dstIp, IpProto.ICMP, l4Len, msg.kind === 'echoRequest');
+    const frame = this.newIpv4Frame(srcIp, dstIp, IpProto.ICMP, l4Len, msg.kind === 'echoRequest');
     emitIcmpv4(msg, frame, FRAME_HEADERS);
     this.stats.icmpOut++;
     this.route(frame);
@@ -594,7 +614,7 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
     const innerHeaderLen = l4Off - ETH.HEADER_LEN;
     const room = ICMP_ERROR_MAX_BYTES - IPV4.MIN_HEADER_LEN - ICMP.HEADER_LEN - innerHeaderLen;
     const quoted = frame.subarray(l4Off, l4Off + Math.min(offender.payloadLen, room));
-    this.sendIcmp(offender.src, { kind: 'dstUnreachable', code, header: offender, data: quoted });
+    this.sendIcmp(offender.src, { kind: 'dstUnreachable', code, header: offender, data: quoted }, offender.dst);
   }
 
   /**
@@ -618,8 +638,13 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
     return frame;
   }
 
-  /** The default route: everything goes to the gateway's MAC, resolved by ARP if needed. */
+  /** Local addresses go to lo; the default route sends everything else to the gateway's MAC (ARP if needed). */
   private route(frame: Uint8Array): void {
+    const dst = readU32(frame, ETH.HEADER_LEN + IPV4.DST);
+    if (dst === this.ip || isLoopbackAddress(dst)) {
+      this.loopback(frame);
+      return;
+    }
     if (this.gwMac !== undefined) {
       writeMac(frame, ETH.DST, this.gwMac);
       this.txFrame(frame);
@@ -735,6 +760,11 @@ export class NetStack implements TcpHost, TcpListenerHost, UdpHost {
 
   defer(fn: () => void): void {
     this.clock.setTimer(0, () => this.guard(fn));
+  }
+
+  /** Source address Linux would pick: 127.0.0.1 on lo's 127/8 route, else eth0's address. */
+  sourceAddressFor(dstIp: number): number {
+    return isLoopbackAddress(dstIp) ? LOOPBACK_IP : this.ip;
   }
 
   private registerTcp(sock: TcpSocket): void {

@@ -35,6 +35,8 @@ export interface SockHooks {
 export interface StackStats {
   rxFrames: number;
   txFrames: number;
+  /** Frames to our own address or 127/8, delivered over lo instead of eth0. */
+  loopbackFrames: number;
   /** Frames for another MAC or IP (silently ignored, as a NIC filter would). */
   rxNotForUs: number;
   /** Truncated or malformed headers at any layer. */
@@ -76,6 +78,7 @@ export function newStackStats(): StackStats {
   return {
     rxFrames: 0,
     txFrames: 0,
+    loopbackFrames: 0,
     rxNotForUs: 0,
     rxMalformed: 0,
     rxBadChecksum: 0,
