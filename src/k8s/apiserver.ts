@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, chmodSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { dirname } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -27,6 +28,8 @@ import {
 import {
   FieldSelector,
   LabelSelector,
+  selectorFromObject,
+  type LabelSelectorObject,
   parseFieldSelector,
   parseLabelSelector,
   selectableFieldsOf,
@@ -51,14 +54,15 @@ import {
 } from './status.js';
 import type { PropagationPolicy, Store, StoreEvent } from './store.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from './types.js';
-import { decode, validate, type FieldValidation } from './validation/index.js';
+import { decode, scaleSchema, validate, validateScale, type FieldValidation, type Scale } from './validation/index.js';
+import { decodeObject } from './validation/decode.js';
 import { fieldNotSupported, renderFieldErrors, type FieldError } from './validation/field.js';
 
 export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE';
 
 export interface AdmissionInfo {
   resource: ResourceInfo;
-  /** 'status' for writes through the status subresource. */
+  /** 'status' or 'scale' for writes through those subresources. */
   subresource?: string;
   dryRun: boolean;
 }
@@ -77,7 +81,8 @@ export interface WriteRequestOptions {
 }
 
 export interface UpdateRequestOptions extends WriteRequestOptions {
-  subresource?: 'status';
+  /** 'status' writes only status; 'scale' takes an autoscaling/v1 Scale and writes spec.replicas. */
+  subresource?: 'status' | 'scale';
 }
 
 export type PatchType = 'merge' | 'json' | 'strategic';
@@ -200,8 +205,13 @@ export class ApiServer {
 
   // ---- in-process API ---------------------------------------------------------
 
-  get(resource: ResourceInfo, namespace: string | undefined, name: string): ApiResult<KubeObject> {
-    return attempt(() => this.mustGet(resource, namespace, name));
+  /** An object, or its autoscaling/v1 Scale view with subresource 'scale'. */
+  get(resource: ResourceInfo, namespace: string | undefined, name: string, subresource?: 'status' | 'scale'): ApiResult<KubeObject> {
+    return attempt(() => {
+      if (subresource && !resource.subresources.includes(subresource)) fail(pathNotFound());
+      const obj = this.mustGet(resource, namespace, name);
+      return subresource === 'scale' ? scaleOf(obj) : obj;
+    });
   }
 
   list(resource: ResourceInfo, opts: ListRequestOptions = {}): ApiResult<KubeList> {
@@ -239,7 +249,11 @@ export class ApiServer {
     opts: UpdateRequestOptions = {},
   ): ApiResult<KubeObject> {
     const warnings: string[] = [];
-    const result = attempt(() => this.doUpdate(resource, namespace, name, body, opts, warnings));
+    const result = attempt(() =>
+      opts.subresource === 'scale'
+        ? this.doScaleUpdate(resource, namespace, name, body, opts, warnings)
+        : this.doUpdate(resource, namespace, name, body, opts, warnings),
+    );
     return result.ok && warnings.length ? { ...result, warnings } : result;
   }
 
@@ -253,6 +267,11 @@ export class ApiServer {
   ): ApiResult<KubeObject> {
     const warnings: string[] = [];
     const result = attempt(() => {
+      if (opts.subresource === 'scale') {
+        if (!resource.subresources.includes('scale')) fail(pathNotFound());
+        const patched = this.applyPatch(SCALE, scaleOf(this.mustGet(resource, namespace, name)), type, patchBody);
+        return this.doScaleUpdate(resource, namespace, name, patched, opts, warnings);
+      }
       const current = this.mustGet(resource, namespace, name);
       const patched = this.applyPatch(resource, current, type, patchBody);
       return this.doUpdate(resource, namespace, name, patched, opts, warnings);
@@ -386,6 +405,7 @@ export class ApiServer {
     body: unknown,
     opts: UpdateRequestOptions,
     warnings: string[],
+    viaSubresource?: string,
   ): KubeObject {
     const subresource = opts.subresource;
     if (subresource && !resource.subresources.includes(subresource)) fail(pathNotFound());
@@ -418,11 +438,40 @@ export class ApiServer {
     }
     applyDefaults(resource, obj);
     const candidate = obj as KubeObject;
-    const info: AdmissionInfo = { resource, dryRun: opts.dryRun ?? false, ...(subresource ? { subresource } : {}) };
+    const admittedAs = viaSubresource ?? subresource;
+    const info: AdmissionInfo = { resource, dryRun: opts.dryRun ?? false, ...(admittedAs ? { subresource: admittedAs } : {}) };
     const hookErrors = this.admit('UPDATE', candidate, old, info);
     const errors = [...validate(resource, obj, old as JsonObject), ...hookErrors];
     if (errors.length) fail(invalid(groupKind(resource), name, errors));
     return this.store.update(resource, candidate, { dryRun: opts.dryRun ?? false });
+  }
+
+  /** Write spec.replicas from an autoscaling/v1 Scale; answers with the new Scale. */
+  private doScaleUpdate(
+    resource: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: UpdateRequestOptions,
+    warnings: string[],
+  ): KubeObject {
+    if (!resource.subresources.includes('scale')) fail(pathNotFound());
+    const decoded = decodeObject(SCALE, scaleSchema, body, opts.fieldValidation ?? 'Strict');
+    if (!decoded.ok) fail(decoded.status);
+    warnings.push(...decoded.warnings);
+    const scale = decoded.obj as Scale;
+    const given = scale.metadata?.name;
+    if (given && given !== name) fail(badRequest(`the name of the object (${given}) does not match the name on the URL (${name})`));
+    const errors = validateScale(scale);
+    if (errors.length) fail(invalid(groupKind(SCALE), name, errors));
+    const old = this.mustGet(resource, namespace, name);
+    const rv = scale.metadata?.resourceVersion;
+    if (rv && rv !== old.metadata.resourceVersion) fail(conflict(groupResource(resource), name));
+    const next = clone(old) as JsonObject;
+    const spec = isPlainObject(next['spec']) ? next['spec'] : (next['spec'] = {});
+    (spec as JsonObject)['replicas'] = scale.spec?.replicas ?? 0;
+    const { subresource: _scale, ...mainOpts } = opts;
+    return scaleOf(this.doUpdate(resource, namespace, name, next, mainOpts, warnings, 'scale'));
   }
 
   private applyPatch(resource: ResourceInfo, current: KubeObject, type: PatchType, patchBody: unknown): unknown {
@@ -546,11 +595,16 @@ export class ApiServer {
     this.servers.add(server);
   }
 
-  /** Serve on 127.0.0.1:`port` (0 = any free port), requiring `Authorization: Bearer <token>`. Resolves to the port. */
-  async listenTcp(port: number, token: string): Promise<number> {
+  /**
+   * Serve on 127.0.0.1:`port` (0 = any free port), requiring `Authorization:
+   * Bearer <token>`. Resolves to the port. Pass `tls` (PEM key and
+   * certificate) to serve HTTPS: real kubectl only sends a bearer token over
+   * TLS, so it needs this; podpath's own client works either way.
+   */
+  async listenTcp(port: number, token: string, opts: { tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<number> {
     if (!token) throw new Error('listenTcp needs a non-empty token');
     const expected = createHash('sha256').update(token).digest();
-    const server = createServer((req, res) => {
+    const guarded: RequestListener = (req, res) => {
       const header = req.headers.authorization ?? '';
       const m = /^Bearer\s+(.+)$/i.exec(header);
       const given = createHash('sha256')
@@ -563,7 +617,8 @@ export class ApiServer {
         return;
       }
       this.handler(req, res);
-    });
+    };
+    const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, guarded) : createServer(guarded);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {
@@ -648,96 +703,85 @@ export class ApiServer {
       reply(404, pathNotFound());
       return;
     }
-    const { resource, namespace, name, subresource } = route;
-    const q = url.searchParams;
-    const method = req.method ?? 'GET';
     try {
+      const q = url.searchParams;
       const dryRun = parseDryRun(q.getAll('dryRun'));
       const fieldValidation = parseFieldValidation(q.get('fieldValidation'));
       const writeOpts: WriteRequestOptions = { fieldValidation, ...(dryRun ? { dryRun } : {}) };
-
-      if (name === undefined) {
-        // Collection.
-        if (method === 'GET') {
-              if (q.get('watch') === 'true' || q.get('watch') === '1') {
-            this.serveWatch(req, res, resource, namespace, q);
-            return;
-          }
-          const limit = q.get('limit');
-          answer(
-            this.list(resource, {
-              ...(namespace ? { namespace } : {}),
-              labelSelector: q.get('labelSelector') ?? '',
-              fieldSelector: q.get('fieldSelector') ?? '',
-              ...(limit && /^\d+$/.test(limit) ? { limit: Number(limit) } : {}),
-              ...(q.get('continue') ? { continue: q.get('continue')! } : {}),
-            }),
-          );
-          return;
-        }
-        if (method === 'POST') {
-          if (resource.namespaced && !namespace) {
-                  reply(405, methodNotAllowed());
-            return;
-          }
-          const body = readBody(req, raw, 'object');
-          answer(this.create(resource, namespace, body, writeOpts), 201);
-          return;
-        }
-        if (method === 'DELETE') {
-          const deleteOpts = readDeleteOptions(raw, q);
-          answer(
-            this.deleteCollection(resource, {
-              ...deleteOpts,
-              ...(namespace ? { namespace } : {}),
-              labelSelector: q.get('labelSelector') ?? '',
-              fieldSelector: q.get('fieldSelector') ?? '',
-            }),
-          );
-          return;
-        }
-          reply(405, methodNotAllowed());
-        return;
-      }
-
-      const updateOpts: UpdateRequestOptions = { ...writeOpts, ...(subresource === 'status' ? { subresource: 'status' as const } : {}) };
-      switch (method) {
-        case 'GET':
-        case 'HEAD':
-              answer(this.get(resource, namespace, name));
-          return;
-        case 'PUT': {
-          const body = readBody(req, raw, 'object');
-          answer(this.update(resource, namespace, name, body, updateOpts));
-          return;
-        }
-        case 'PATCH': {
-          const type = patchTypeOf(req.headers['content-type']);
-          if (!type) {
-                  reply(415, unsupportedMediaType(PATCH_MEDIA_TYPES));
-            return;
-          }
-          const body = readBody(req, raw, 'patch');
-          answer(this.patch(resource, namespace, name, type, body, updateOpts));
-          return;
-        }
-        case 'DELETE': {
-          if (subresource) {
-                  reply(405, methodNotAllowed());
-            return;
-          }
-          const deleteOpts = readDeleteOptions(raw, q);
-          const result = this.delete(resource, namespace, name, deleteOpts);
-          // 202 when finalizers keep the object around for now, as Kubernetes answers.
-          answer(result, result.ok && result.obj.metadata.deletionTimestamp && this.store.get(resource, namespace, name) ? 202 : 200);
-          return;
-        }
-        default:
-              reply(405, methodNotAllowed());
-      }
+      const request: HttpRequest = { req, res, raw, q, method: req.method ?? 'GET', writeOpts, answer };
+      if (route.name === undefined) this.serveCollection(request, route);
+      else this.serveObject(request, route, route.name);
     } catch (err) {
       if (err instanceof StatusError) reply(err.status.code, err.status);
       else reply(500, internalError(err));
+    }
+  }
+
+  /** GET (list or watch), POST (create) and DELETE (deletecollection) on a collection URL. */
+  private serveCollection(r: HttpRequest, route: Route): void {
+    const { resource, namespace } = route;
+    const selectors = { labelSelector: r.q.get('labelSelector') ?? '', fieldSelector: r.q.get('fieldSelector') ?? '' };
+    const scope = namespace ? { namespace } : {};
+    switch (r.method) {
+      case 'GET': {
+        if (r.q.get('watch') === 'true' || r.q.get('watch') === '1') {
+          this.serveWatch(r.req, r.res, resource, namespace, r.q);
+          return;
+        }
+        const limit = r.q.get('limit');
+        const cont = r.q.get('continue');
+        r.answer(
+          this.list(resource, {
+            ...scope,
+            ...selectors,
+            ...(limit && /^\d+$/.test(limit) ? { limit: Number(limit) } : {}),
+            ...(cont ? { continue: cont } : {}),
+          }),
+        );
+        return;
+      }
+      case 'POST':
+        // Namespaced objects are created under /namespaces/<ns>/, never in the all-namespaces collection.
+        if (resource.namespaced && !namespace) fail(methodNotAllowed());
+        r.answer(this.create(resource, namespace, readBody(r.req, r.raw, 'object'), r.writeOpts), 201);
+        return;
+      case 'DELETE':
+        r.answer(this.deleteCollection(resource, { ...readDeleteOptions(r.raw, r.q), ...scope, ...selectors }));
+        return;
+      default:
+        fail(methodNotAllowed());
+    }
+  }
+
+  /** GET, PUT, PATCH and DELETE on one object or one of its subresources. */
+  private serveObject(r: HttpRequest, route: Route, name: string): void {
+    const { resource, namespace, subresource } = route;
+    const sub = subresource === 'status' || subresource === 'scale' ? subresource : undefined;
+    const updateOpts: UpdateRequestOptions = { ...r.writeOpts, ...(sub ? { subresource: sub } : {}) };
+    switch (r.method) {
+      case 'GET':
+      case 'HEAD':
+        r.answer(this.get(resource, namespace, name, sub));
+        return;
+      case 'PUT':
+        r.answer(this.update(resource, namespace, name, readBody(r.req, r.raw, 'object'), updateOpts));
+        return;
+      case 'PATCH': {
+        const type = patchTypeOf(r.req.headers['content-type']);
+        if (!type) fail(unsupportedMediaType(PATCH_MEDIA_TYPES));
+        r.answer(this.patch(resource, namespace, name, type, readBody(r.req, r.raw, 'patch'), updateOpts));
+        return;
+      }
+      case 'DELETE': {
+        if (subresource) fail(methodNotAllowed());
+        const result = this.delete(resource, namespace, name, readDeleteOptions(r.raw, r.q));
+        // 202 while finalizers keep the object around, as Kubernetes answers.
+        const pending = result.ok && result.obj.metadata.deletionTimestamp !== undefined && this.store.get(resource, namespace, name) !== undefined;
+        r.answer(result, pending ? 202 : 200);
+        return;
+      }
+      default:
+        fail(methodNotAllowed());
     }
   }
 
@@ -832,6 +876,56 @@ function initialEventsEnd(resource: ResourceInfo, rv: number): KubeObject {
     kind: resource.kind,
     metadata: { resourceVersion: String(rv), annotations: { 'k8s.io/initial-events-end': 'true' } },
   };
+}
+
+/** autoscaling/v1 Scale, described like a resource so decoding and errors can name it. */
+const SCALE: ResourceInfo = Object.freeze({
+  group: 'autoscaling',
+  version: 'v1',
+  kind: 'Scale',
+  listKind: 'ScaleList',
+  plural: 'scale',
+  singular: 'scale',
+  namespaced: true,
+  shortNames: [],
+  categories: [],
+  verbs: ['get', 'patch', 'update'],
+  subresources: [],
+  customResource: false,
+  tracksGeneration: false,
+  selectableFields: [],
+});
+
+/** The Scale view of a Deployment or ReplicaSet. */
+function scaleOf(obj: KubeObject): KubeObject {
+  const spec = isPlainObject(obj['spec']) ? obj['spec'] : {};
+  const status = isPlainObject(obj['status']) ? obj['status'] : {};
+  const meta = obj.metadata;
+  const selector = isPlainObject(spec['selector']) ? selectorFromObject(spec['selector'] as LabelSelectorObject).toString() : '';
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: meta.name ?? '',
+      ...(meta.namespace ? { namespace: meta.namespace } : {}),
+      uid: meta.uid ?? '',
+      resourceVersion: meta.resourceVersion ?? '',
+      creationTimestamp: meta.creationTimestamp ?? '',
+    },
+    spec: { replicas: typeof spec['replicas'] === 'number' ? spec['replicas'] : 0 },
+    status: { replicas: typeof status['replicas'] === 'number' ? status['replicas'] : 0, selector },
+  };
+}
+
+/** One HTTP request on a resource URL, with its body already read. */
+interface HttpRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  raw: Buffer;
+  q: URLSearchParams;
+  method: string;
+  writeOpts: WriteRequestOptions;
+  answer: <T>(result: ApiResult<T>, okCode?: number) => void;
 }
 
 interface Route {

@@ -3,7 +3,8 @@
 // in-process for controllers living in the daemon. Both speak the same
 // interface and answer { ok: true, obj } | { ok: false, status }.
 
-import { request, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { ApiServer, PatchType, WatchRequestOptions } from './apiserver.js';
 import { collectionPath, lookupResource, objectPath, resourceForKind, type ResourceInfo } from './resources.js';
 import { isStatus, notFound, badRequest, serviceUnavailable, type Status } from './status.js';
@@ -13,6 +14,12 @@ import type { FieldValidation } from './validation/decode.js';
 
 /** A resource by its info or by anything `kubectl get` accepts: 'pods', 'po', 'deployments.apps', 'cnp'. */
 export type ResourceRef = ResourceInfo | string;
+
+export interface ClientGetOptions {
+  namespace?: string;
+  /** 'scale' reads the autoscaling/v1 Scale view of a Deployment or ReplicaSet. */
+  subresource?: 'status' | 'scale';
+}
 
 export interface ClientListOptions {
   namespace?: string;
@@ -32,7 +39,8 @@ export interface ClientWriteOptions {
 export interface ClientPatchOptions extends ClientWriteOptions {
   /** 'merge' (RFC 7386, the default), 'json' (RFC 6902) or 'strategic'. */
   type?: PatchType;
-  subresource?: 'status';
+  /** 'status' patches only status; 'scale' patches the Scale view (`{ spec: { replicas: 3 } }`). */
+  subresource?: 'status' | 'scale';
 }
 
 export interface ClientDeleteOptions {
@@ -55,7 +63,7 @@ export interface WatchStream<T = KubeObject> extends AsyncIterable<WatchEvent<T>
 }
 
 export interface KubeApi {
-  get<T extends KubeObject = KubeObject>(resource: ResourceRef, name: string, opts?: { namespace?: string }): Promise<ApiResult<T>>;
+  get<T extends KubeObject = KubeObject>(resource: ResourceRef, name: string, opts?: ClientGetOptions): Promise<ApiResult<T>>;
   list<T extends KubeObject = KubeObject>(resource: ResourceRef, opts?: ClientListOptions): Promise<ApiResult<KubeList<T>>>;
   create<T extends KubeObject = KubeObject>(obj: KubeObject, opts?: ClientWriteOptions): Promise<ApiResult<T>>;
   update<T extends KubeObject = KubeObject>(obj: KubeObject, opts?: ClientWriteOptions): Promise<ApiResult<T>>;
@@ -135,7 +143,8 @@ function failedStream<T>(status: Status): WatchStream<T> {
 
 // ---- over HTTP ---------------------------------------------------------------------
 
-export type ClientConnection = { socketPath: string } | { host: string; port: number; token: string };
+/** The unix socket, or host/port with the bearer token (and, for HTTPS, the CA that signed the server's certificate). */
+export type ClientConnection = { socketPath: string } | { host: string; port: number; token: string; ca?: string | Buffer };
 
 export interface RawResponse {
   code: number;
@@ -156,7 +165,13 @@ export class KubeClient implements KubeApi {
       host: this.conn.host,
       port: this.conn.port,
       headers: { ...base.headers, Authorization: `Bearer ${this.conn.token}` },
+      ...(this.conn.ca ? { ca: this.conn.ca } : {}),
     };
+  }
+
+  private request(options: RequestOptions, onResponse: (res: IncomingMessage) => void): ClientRequest {
+    const tls = !('socketPath' in this.conn) && this.conn.ca !== undefined;
+    return tls ? httpsRequest(options, onResponse) : httpRequest(options, onResponse);
   }
 
   /** One HTTP exchange with a JSON body (if any); the body of the answer parsed as JSON when it is JSON. */
@@ -166,7 +181,7 @@ export class KubeClient implements KubeApi {
     const headers: Record<string, string> =
       payload === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(payload)) };
     return new Promise((resolvePromise) => {
-      const req = request(this.options(method, path, headers), (res) => {
+      const req = this.request(this.options(method, path, headers), (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -196,10 +211,10 @@ export class KubeClient implements KubeApi {
     return { ok: false, status: serviceUnavailable(`unexpected answer ${r.code}: ${String(r.body).slice(0, 200)}`) };
   }
 
-  get<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, opts: { namespace?: string } = {}): Promise<ApiResult<T>> {
+  get<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, opts: ClientGetOptions = {}): Promise<ApiResult<T>> {
     const r = resolve(ref);
     if (isStatus(r)) return Promise.resolve({ ok: false, status: r });
-    return this.call('GET', objectPath(r, name, namespaceFor(r, opts.namespace)));
+    return this.call('GET', objectPath(r, name, namespaceFor(r, opts.namespace), opts.subresource));
   }
 
   list<T extends KubeObject = KubeObject>(ref: ResourceRef, opts: ClientListOptions = {}): Promise<ApiResult<KubeList<T>>> {
@@ -266,7 +281,7 @@ export class KubeClient implements KubeApi {
     const queue = new EventQueue<WatchEvent<T>>();
     let settle!: () => void;
     const ready = new Promise<void>((r2) => (settle = r2));
-    const req = request(this.options('GET', withQuery(collectionPath(r, opts.namespace), q), {}), (res) => {
+    const req = this.request(this.options('GET', withQuery(collectionPath(r, opts.namespace), q), {}), (res) => {
       settle();
       if (res.statusCode !== 200) {
         collectStatus(res).then((status) => {
@@ -345,10 +360,10 @@ function collectStatus(res: IncomingMessage): Promise<Status> {
 export class LocalKubeClient implements KubeApi {
   constructor(private readonly server: ApiServer) {}
 
-  async get<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, opts: { namespace?: string } = {}): Promise<ApiResult<T>> {
+  async get<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, opts: ClientGetOptions = {}): Promise<ApiResult<T>> {
     const r = resolve(ref);
     if (isStatus(r)) return { ok: false, status: r };
-    return this.server.get(r, namespaceFor(r, opts.namespace), name) as ApiResult<T>;
+    return this.server.get(r, namespaceFor(r, opts.namespace), name, opts.subresource) as ApiResult<T>;
   }
 
   async list<T extends KubeObject = KubeObject>(ref: ResourceRef, opts: ClientListOptions = {}): Promise<ApiResult<KubeList<T>>> {

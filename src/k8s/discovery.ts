@@ -65,7 +65,7 @@ function resourceEntries(r: ResourceInfo): object[] {
     name: `${r.plural}/${s}`,
     singularName: '',
     namespaced: r.namespaced,
-    kind: r.kind,
+    ...(s === 'scale' ? { group: 'autoscaling', version: 'v1', kind: 'Scale' } : { kind: r.kind }),
     verbs: ['get', 'patch', 'update'],
   }));
   return [main, ...subs];

@@ -16,7 +16,10 @@ export interface ResourceInfo {
   readonly shortNames: readonly string[];
   readonly categories: readonly string[];
   readonly verbs: readonly string[];
-  /** Subresources served under `<name>/<sub>`; 'status' means the main endpoint ignores status changes. */
+  /**
+   * Subresources served under `<name>/<sub>`: 'status' (the main endpoint then
+   * ignores status changes) and 'scale' (an autoscaling/v1 Scale view of spec.replicas).
+   */
   readonly subresources: readonly string[];
   /** Served from a CustomResourceDefinition (Cilium's kinds): no strategic merge patch, as in real clusters. */
   readonly customResource: boolean;
@@ -150,7 +153,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
     namespaced: true,
     shortNames: ['deploy'],
     categories: ['all'],
-    subresources: ['status'],
+    subresources: ['status', 'scale'],
     tracksGeneration: true,
   }),
   resource({
@@ -161,7 +164,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
     namespaced: true,
     shortNames: ['rs'],
     categories: ['all'],
-    subresources: ['status'],
+    subresources: ['status', 'scale'],
     tracksGeneration: true,
   }),
   resource({

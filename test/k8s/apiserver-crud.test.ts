@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { lookupResource } from '../../src/k8s/resources.js';
 import { KubeClient } from '../../src/k8s/client.js';
 import type { KubeList, KubeObject } from '../../src/k8s/types.js';
-import { deployment, pod, service, startApiServer } from './harness.js';
+import { deployment, pod, service, startApiServer, tempDir } from './harness.js';
 
 function must<T>(r: { ok: true; obj: T } | { ok: false; status: { message?: string } }): T {
   if (!r.ok) assert.fail(`request failed: ${r.status.message}`);
@@ -431,6 +433,71 @@ test('delete answers with the deleted object; system namespaces cannot be delete
       ['d2', 'd3'],
     );
     assert.deepEqual(must(await h.client.list('pods', { namespace: 'default' })).items.map((o) => o.metadata.name), ['d4']);
+  } finally {
+    await h.close();
+  }
+});
+
+test('TCP listener with TLS: the token travels only inside HTTPS', async (t) => {
+  const dir = tempDir();
+  const made = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=podpath',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+    { stdio: 'ignore' },
+  );
+  if (made.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    t.skip('openssl is not available to make a test certificate');
+    return;
+  }
+  const h = await startApiServer();
+  try {
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    const port = await h.api.listenTcp(0, 'tls-token', { tls: { key: readFileSync(join(dir, 'key.pem')), cert } });
+    const good = new KubeClient({ host: '127.0.0.1', port, token: 'tls-token', ca: cert });
+    assert.ok((await good.get('ns', 'default')).ok);
+    const wrongToken = await new KubeClient({ host: '127.0.0.1', port, token: 'nope', ca: cert }).get('ns', 'default');
+    assert.ok(!wrongToken.ok && wrongToken.status.code === 401);
+    const plain = await new KubeClient({ host: '127.0.0.1', port, token: 'tls-token' }).get('ns', 'default');
+    assert.ok(!plain.ok, 'plain HTTP to the TLS port fails');
+  } finally {
+    await h.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('scale subresource: an autoscaling/v1 Scale view of spec.replicas', async () => {
+  const h = await startApiServer();
+  try {
+    must(await h.client.create(deployment('web')));
+    const scale = must(await h.client.get('deploy', 'web', { namespace: 'default', subresource: 'scale' }));
+    assert.equal(scale.kind, 'Scale');
+    assert.equal(scale.apiVersion, 'autoscaling/v1');
+    assert.deepEqual(scale['spec'], { replicas: 2 });
+    assert.deepEqual(scale['status'], { replicas: 0, selector: 'app=web' });
+    // What `kubectl scale deploy/web --replicas=5` sends.
+    const scaled = must(await h.client.patch('deploy', 'web', { spec: { replicas: 5 } }, { namespace: 'default', subresource: 'scale' }));
+    assert.deepEqual(scaled['spec'], { replicas: 5 });
+    const d = must(await h.client.get('deploy', 'web', { namespace: 'default' }));
+    assert.equal((d['spec'] as { replicas: number }).replicas, 5);
+    assert.equal(d.metadata.generation, 2);
+    const put = await h.http(
+      'PUT',
+      '/apis/apps/v1/namespaces/default/deployments/web/scale',
+      JSON.stringify({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', resourceVersion: '1' }, spec: { replicas: 1 } }),
+    );
+    assert.equal(put.code, 409, 'a stale Scale is a conflict');
+    const negative = await h.client.patch('deploy', 'web', { spec: { replicas: -1 } }, { namespace: 'default', subresource: 'scale' });
+    assert.ok(!negative.ok);
+    assert.equal(negative.status.message, 'Scale.autoscaling "web" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0');
+    const podsHaveNoScale = await h.http('GET', '/api/v1/namespaces/default/pods/x/scale');
+    assert.equal(podsHaveNoScale.code, 404);
+    const discovery = (await h.http('GET', '/apis/apps/v1')).json as { resources: { name: string; group?: string; kind: string }[] };
+    assert.deepEqual(
+      discovery.resources.find((r) => r.name === 'deployments/scale'),
+      { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
+    );
   } finally {
     await h.close();
   }

@@ -237,3 +237,16 @@ export function validateSelectorUpdate(
   const before = old.spec?.selector;
   return canonicalJson(now ?? null) === canonicalJson(before ?? null) ? [] : [fieldInvalid('spec.selector', now ?? null, 'field is immutable')];
 }
+
+/** autoscaling/v1 Scale: the view `kubectl scale` reads and writes through the `scale` subresource. */
+export const scaleSchema = z.strictObject({
+  ...typeMeta,
+  metadata: objectMetaSchema.optional(),
+  spec: z.strictObject({ replicas: int32.optional() }).optional(),
+  status: z.strictObject({ replicas: int32.optional(), selector: str.optional() }).optional(),
+});
+export type Scale = z.infer<typeof scaleSchema>;
+
+export function validateScale(scale: Scale): FieldError[] {
+  return nonNegative('spec.replicas', scale.spec?.replicas);
+}
