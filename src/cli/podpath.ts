@@ -1,27 +1,82 @@
-// `podpath`: the user's entry point. Until the cluster daemon lands, its main
-// job is the packet-flow demo: a frontend pod on one node connects to a
-// service whose backend is on another, through the real programs and maps.
+// `podpath`: the user's entry point: bring a cluster up or down, run commands
+// in it, and the packet-flow demo.
 
 import { Command, CommanderError } from 'commander';
 import { runDemo } from './demo.js';
+import { CliError } from './daemon-client.js';
+import { down, exec, showStatus, up } from './cluster-commands.js';
 
-const program = new Command();
-program.name('podpath').description('A Cilium + Hubble cluster on one machine: real packets through Cilium\'s programs and maps.').version('0.1.0');
-program.exitOverride();
+const write = (s: string): void => {
+  process.stdout.write(s);
+};
 
-program
-  .command('demo')
-  .description('run the packet-flow demo: frontend → backend service across two nodes, then print what the datapath saw')
-  .option('--no-color', 'plain output')
-  .action(() => {
-    process.stdout.write(runDemo());
-  });
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program.name('podpath').description("A Cilium + Hubble cluster on one machine: real packets through Cilium's programs and maps.").version('0.1.0');
+  program.exitOverride();
+  program.enablePositionalOptions();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-try {
-  program.parse(process.argv);
-  if (process.argv.length <= 2) program.outputHelp();
-} catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode);
-  console.error(`podpath: ${(err as Error).message}`);
-  process.exit(1);
+  program
+    .command('up')
+    .description('start a cluster in the background and return when it is ready')
+    .option('--name <name>', 'cluster name (default: $PODPATH_CLUSTER or "podpath")')
+    .option('--workers <n>', 'number of worker nodes (default 3)')
+    .option('--demo', "deploy the lab's demo app (namespace demo)")
+    .option('--config <file>', 'cluster config (YAML)')
+    .option('--clock <mode>', 'fast (skip idle time while a command waits) or realtime', 'fast')
+    .action(async (o) => setExit(await up(o, write)));
+
+  program
+    .command('down')
+    .description('stop a cluster (its state stays for the next `podpath up`)')
+    .option('--name <name>', 'cluster name')
+    .action(async (o) => setExit(await down(o, write)));
+
+  program
+    .command('status')
+    .description('show the clusters and whether they run')
+    .option('--name <name>', 'cluster name')
+    .action(async (o) => setExit(await showStatus(o, write)));
+
+  program
+    .command('exec')
+    .description('run a command in a pod (NS/POD), on a node (node/NAME) or on an external host (host/NAME)')
+    .argument('<target>', 'NS/POD, node/NAME or host/NAME')
+    .argument('<command...>', 'the command, after --')
+    .option('--name <name>', 'cluster name')
+    .passThroughOptions()
+    .action(async (target: string, command: string[], o) => setExit(await exec(target, command, o)));
+
+  program
+    .command('demo')
+    .description('run the packet-flow demo in-process: frontend → backend service across two nodes')
+    .action(() => write(runDemo()));
+
+  return program;
 }
+
+async function main(): Promise<void> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    if (process.argv.length <= 2) {
+      program.outputHelp();
+      return;
+    }
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      code = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+    } else if (err instanceof CliError) {
+      process.stderr.write(`podpath: ${err.message}\n`);
+      code = err.exitCode;
+    } else {
+      process.stderr.write(`podpath: ${(err as Error).message}\n`);
+      code = 1;
+    }
+  }
+  process.exitCode = code;
+}
+
+await main();

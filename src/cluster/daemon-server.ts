@@ -1,0 +1,166 @@
+// The daemon's socket: the Kubernetes API (the apiserver's handler) and
+// podpath's own routes (/podpath/v1/...: status, exec, shutdown) on one
+// private unix socket (0600 inside a 0700 folder): only the owner connects.
+
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { chmodSync, existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ProcessIO } from '../apps/types.js';
+import { encodeFrame, EXEC_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
+import type { ClockDriver } from './clock-driver.js';
+
+/** What the daemon needs from the cluster it serves. */
+export interface DaemonRuntime {
+  /** The Kubernetes API handler (served for every path outside /podpath/). */
+  apiHandler: RequestListener;
+  exec(target: ExecTarget, argv: string[], io: ProcessIO): Promise<number>;
+  status(): Omit<DaemonStatus, 'pid' | 'clock' | 'uptimeMs' | 'name'>;
+  /** Called after each exec settles (e.g. to snapshot conntrack). */
+  afterExec?(): void;
+}
+
+const MAX_EXEC_BODY = 16 * 1024 * 1024;
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  res.writeHead(code, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function validExecRequest(x: unknown): x is ExecRequest {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Record<string, unknown>;
+  return typeof r['target'] === 'string' && Array.isArray(r['argv']) && r['argv'].length > 0 && r['argv'].every((a) => typeof a === 'string') && (r['stdin'] === undefined || typeof r['stdin'] === 'string');
+}
+
+export class DaemonServer {
+  private server: Server | null = null;
+  private readonly started = Date.now();
+  /** Resolves when a client asked the daemon to stop. */
+  readonly shutdownRequested: Promise<void>;
+  private requestShutdown!: () => void;
+
+  constructor(
+    readonly name: string,
+    private readonly runtime: DaemonRuntime,
+    private readonly driver: ClockDriver,
+  ) {
+    this.shutdownRequested = new Promise((r) => (this.requestShutdown = r));
+  }
+
+  readonly handler: RequestListener = (req, res) => {
+    const url = req.url ?? '/';
+    if (!url.startsWith('/podpath/')) return this.runtime.apiHandler(req, res);
+    this.serveOwn(req, res, url).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message });
+      else res.end(encodeFrame({ error: `podpath: ${(err as Error).message}`, exit: 1 }));
+    });
+  };
+
+  private async serveOwn(req: IncomingMessage, res: ServerResponse, url: string): Promise<void> {
+    const path = url.split('?')[0];
+    if (path === STATUS_PATH && req.method === 'GET') {
+      const s: DaemonStatus = { name: this.name, pid: process.pid, clock: this.driver.pacing, uptimeMs: Date.now() - this.started, ...this.runtime.status() };
+      return sendJson(res, 200, s);
+    }
+    if (path === SHUTDOWN_PATH && req.method === 'POST') {
+      sendJson(res, 202, { stopping: true });
+      this.requestShutdown();
+      return;
+    }
+    if (path === EXEC_PATH && req.method === 'POST') return this.exec(req, res);
+    sendJson(res, 404, { error: `no route ${req.method} ${path}` });
+  }
+
+  private async exec(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, MAX_EXEC_BODY));
+    } catch {
+      return sendJson(res, 400, { error: 'exec: the request is not JSON' });
+    }
+    if (!validExecRequest(body)) return sendJson(res, 400, { error: 'exec: expected {target, argv[], stdin?}' });
+    const target = parseExecTarget(body.target);
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    if (!target) {
+      res.end(encodeFrame({ error: `error: invalid target "${body.target}": use NAMESPACE/POD, node/NAME or host/NAME`, exit: 1 }));
+      return;
+    }
+    const abort = new AbortController();
+    let finished = false;
+    res.on('close', () => {
+      if (!finished) abort.abort('SIGINT');
+    });
+    const stdinBytes = body.stdin !== undefined ? new Uint8Array(Buffer.from(body.stdin, 'base64')) : undefined;
+    const io: ProcessIO = {
+      stdout: (c) => res.write(encodeFrame({ fd: 1, data: Buffer.from(c).toString('base64') })),
+      stderr: (c) => res.write(encodeFrame({ fd: 2, data: Buffer.from(c).toString('base64') })),
+      signal: abort.signal,
+      ...(body.tty ? { tty: true } : {}),
+      ...(stdinBytes
+        ? {
+            stdin: (async function* () {
+              yield stdinBytes;
+            })(),
+          }
+        : {}),
+    };
+    let code: number;
+    try {
+      code = await this.driver.waitOn(this.runtime.exec(target, body.argv, io));
+    } catch (err) {
+      finished = true;
+      res.end(encodeFrame({ error: (err as Error).message, exit: 1 }));
+      return;
+    }
+    finished = true;
+    res.end(encodeFrame({ exit: code }));
+    this.runtime.afterExec?.();
+  }
+
+  /** Listen on the private socket: folder 0700, socket 0600; a stale socket is replaced, a live one refused. */
+  async listen(socketPath: string): Promise<void> {
+    const dir = dirname(socketPath);
+    const st = statSync(dir);
+    if ((st.mode & 0o077) !== 0) throw new Error(`${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}); it must be 0700`);
+    if (existsSync(socketPath)) {
+      if (!lstatSync(socketPath).isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
+      unlinkSync(socketPath);
+    }
+    const server = createServer(this.handler);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(socketPath, 0o600);
+    this.server = server;
+  }
+
+  async close(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
