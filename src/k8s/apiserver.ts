@@ -17,6 +17,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } 
 import { clone, isPlainObject, type JsonObject } from './json.js';
 import { openApiGroupVersion, openApiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
+import { toTable, type IncludeObject } from './tables.js';
 import {
   apiVersionOf,
   groupKind,
@@ -708,7 +709,7 @@ export class ApiServer {
       const dryRun = parseDryRun(q.getAll('dryRun'));
       const fieldValidation = parseFieldValidation(q.get('fieldValidation'));
       const writeOpts: WriteRequestOptions = { fieldValidation, ...(dryRun ? { dryRun } : {}) };
-      const request: HttpRequest = { req, res, raw, q, method: req.method ?? 'GET', writeOpts, answer };
+      const request: HttpRequest = { req, res, raw, q, method: req.method ?? 'GET', writeOpts, table: format === 'table', answer };
       if (route.name === undefined) this.serveCollection(request, route);
       else this.serveObject(request, route, route.name);
     } catch (err) {
@@ -725,19 +726,23 @@ export class ApiServer {
     switch (r.method) {
       case 'GET': {
         if (r.q.get('watch') === 'true' || r.q.get('watch') === '1') {
-          this.serveWatch(r.req, r.res, resource, namespace, r.q);
+          this.serveWatch(r.req, r.res, resource, namespace, r.q, r.table);
           return;
         }
         const limit = r.q.get('limit');
         const cont = r.q.get('continue');
-        r.answer(
-          this.list(resource, {
-            ...scope,
-            ...selectors,
-            ...(limit && /^\d+$/.test(limit) ? { limit: Number(limit) } : {}),
-            ...(cont ? { continue: cont } : {}),
-          }),
-        );
+        const result = this.list(resource, {
+          ...scope,
+          ...selectors,
+          ...(limit && /^\d+$/.test(limit) ? { limit: Number(limit) } : {}),
+          ...(cont ? { continue: cont } : {}),
+        });
+        if (r.table && result.ok) {
+          const { metadata, items } = result.obj;
+          r.answer({ ok: true, obj: toTable(resource, items, this.clock.wallNow(), { ...tableOptions(r.q), ...metadata }) });
+        } else {
+          r.answer(result);
+        }
         return;
       }
       case 'POST':
@@ -760,9 +765,15 @@ export class ApiServer {
     const updateOpts: UpdateRequestOptions = { ...r.writeOpts, ...(sub ? { subresource: sub } : {}) };
     switch (r.method) {
       case 'GET':
-      case 'HEAD':
-        r.answer(this.get(resource, namespace, name, sub));
+      case 'HEAD': {
+        const result = this.get(resource, namespace, name, sub);
+        if (r.table && result.ok && sub !== 'scale') {
+          r.answer({ ok: true, obj: toTable(resource, [result.obj], this.clock.wallNow(), tableOptions(r.q)) });
+        } else {
+          r.answer(result);
+        }
         return;
+      }
       case 'PUT':
         r.answer(this.update(resource, namespace, name, readBody(r.req, r.raw, 'object'), updateOpts));
         return;
@@ -808,11 +819,26 @@ export class ApiServer {
     return segments.length === 0 ? null : undefined;
   }
 
-  private serveWatch(req: IncomingMessage, res: ServerResponse, resource: ResourceInfo, namespace: string | undefined, q: URLSearchParams): void {
+  private serveWatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    resource: ResourceInfo,
+    namespace: string | undefined,
+    q: URLSearchParams,
+    asTable: boolean,
+  ): void {
     let streaming = false;
+    let headersSent = false;
     const early: WatchEvent[] = [];
     const write = (e: WatchEvent): void => {
-      res.write(`${JSON.stringify(e)}\n`);
+      if (asTable && e.type !== 'ERROR' && e.type !== 'BOOKMARK') {
+        // Column definitions travel with the first event only, as Kubernetes streams tables.
+        const table = toTable(resource, [e.object], this.clock.wallNow(), { ...tableOptions(q), withHeaders: !headersSent });
+        headersSent = true;
+        res.write(`${JSON.stringify({ type: e.type, object: table })}\n`);
+      } else {
+        res.write(`${JSON.stringify(e)}\n`);
+      }
     };
     const result = this.watch(
       resource,
@@ -829,7 +855,11 @@ export class ApiServer {
       sendJson(res, result.status.code, result.status);
       return;
     }
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, {
+      'Content-Type': asTable ? TABLE_CONTENT_TYPE : 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
     res.flushHeaders();
     for (const e of early) write(e);
     streaming = true;
@@ -851,6 +881,11 @@ export class ApiServer {
 }
 
 // ---- helpers ------------------------------------------------------------------
+
+function tableOptions(q: URLSearchParams): { include: IncludeObject } {
+  const v = q.get('includeObject');
+  return { include: v === 'None' || v === 'Object' ? v : 'Metadata' };
+}
 
 /** Services keep the cluster IP and node ports already allocated when an update leaves them empty. */
 function keepAllocatedServiceValues(obj: JsonObject, old: KubeObject): void {
@@ -925,6 +960,8 @@ interface HttpRequest {
   q: URLSearchParams;
   method: string;
   writeOpts: WriteRequestOptions;
+  /** Reads answer with a Table when the client asked for one (`kubectl get`). */
+  table: boolean;
   answer: <T>(result: ApiResult<T>, okCode?: number) => void;
 }
 
@@ -972,23 +1009,39 @@ function parseRoute(segments: string[]): Route | undefined {
   return route;
 }
 
-type Format = 'json' | 'yaml';
+type Format = 'json' | 'yaml' | 'table';
 
-/** Pick a response format from an Accept header; undefined when nothing we speak is acceptable. */
+/**
+ * Pick a response format from an Accept header; undefined when nothing we
+ * speak is acceptable. A meta.k8s.io/v1 Table is served when asked for (as
+ * `kubectl get` does); other alternative representations are skipped in
+ * favour of the client's next choice.
+ */
 function negotiate(accept: string | undefined): Format | undefined {
   if (!accept || accept.trim() === '') return 'json';
   for (const range of accept.split(',')) {
-    const [type, ...params] = range.split(';').map((s) => s.trim().toLowerCase());
-    // Alternative representations (Table, PartialObjectMetadata, aggregated discovery) are not served; skip to the next choice.
-    if (params.some((p) => p.startsWith('as='))) continue;
-    if (type === 'application/json' || type === '*/*' || type === 'application/*') return 'json';
-    if (type === 'application/yaml') return 'yaml';
+    const [type, ...rawParams] = range.split(';').map((s) => s.trim());
+    const params = new Map(rawParams.map((p) => p.split('=').map((x) => x.trim()) as [string, string]));
+    const as = params.get('as');
+    if (as !== undefined) {
+      if (as === 'Table' && type === 'application/json' && params.get('g') === 'meta.k8s.io' && params.get('v') === 'v1') return 'table';
+      continue;
+    }
+    const t = type?.toLowerCase();
+    if (t === 'application/json' || t === '*/*' || t === 'application/*') return 'json';
+    if (t === 'application/yaml') return 'yaml';
   }
   return undefined;
 }
 
+const TABLE_CONTENT_TYPE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+
 function send(res: ServerResponse, code: number, body: unknown, format: Format): void {
-  if (format === 'yaml') {
+  if (format === 'table' && (body as { kind?: unknown }).kind === 'Table') {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'Content-Type': TABLE_CONTENT_TYPE, 'Cache-Control': 'no-cache, private', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  } else if (format === 'yaml') {
     res.writeHead(code, { 'Content-Type': 'application/yaml', 'Cache-Control': 'no-cache, private' });
     res.end(stringifyYaml(body));
   } else {

@@ -367,10 +367,10 @@ test('YAML bodies and YAML answers; unacceptable Accept headers answer 406', asy
     const proto = await h.http('GET', '/api/v1/namespaces/default/configmaps/from-yaml', undefined, { Accept: 'application/vnd.kubernetes.protobuf' });
     assert.equal(proto.code, 406);
     assert.equal((proto.json as { reason: string }).reason, 'NotAcceptable');
-    const tableOrJson = await h.http('GET', '/api/v1/namespaces/default/configmaps', undefined, {
-      Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',
+    const partial = await h.http('GET', '/api/v1/namespaces/default/configmaps', undefined, {
+      Accept: 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json',
     });
-    assert.equal(tableOrJson.code, 200, 'falls back to plain JSON when a Table is asked for first');
+    assert.equal((partial.json as { kind: string }).kind, 'ConfigMapList', 'unsupported alternatives fall back to the next choice');
   } finally {
     await h.close();
   }
@@ -498,6 +498,51 @@ test('scale subresource: an autoscaling/v1 Scale view of spec.replicas', async (
       discovery.resources.find((r) => r.name === 'deployments/scale'),
       { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
     );
+  } finally {
+    await h.close();
+  }
+});
+
+test('kubectl get asks for Tables: columns as Kubernetes and the Cilium CRDs print them', async () => {
+  const h = await startApiServer();
+  const accept = { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json' };
+  try {
+    must(await h.client.create(pod('web-1', { app: 'web' }, { nodeName: 'node-1' })));
+    must(
+      await h.client.patch(
+        'pods',
+        'web-1',
+        { status: { phase: 'Running', podIP: '10.0.1.5', containerStatuses: [{ name: 'app', ready: true, restartCount: 2, state: { running: {} } }] } },
+        { namespace: 'default', subresource: 'status' },
+      ),
+    );
+    h.clock.advance(3 * 60_000 + 20_000);
+    const r = await h.http('GET', '/api/v1/namespaces/default/pods', undefined, accept);
+    assert.equal(r.headers['content-type'], 'application/json;as=Table;v=v1;g=meta.k8s.io');
+    const table = r.json as { kind: string; columnDefinitions: { name: string; priority: number }[]; rows: { cells: unknown[]; object: { kind: string; metadata: { name: string } } }[] };
+    assert.equal(table.kind, 'Table');
+    assert.deepEqual(
+      table.columnDefinitions.map((c) => `${c.name}${c.priority ? '*' : ''}`),
+      ['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP*', 'Node*', 'Nominated Node*', 'Readiness Gates*'],
+    );
+    assert.deepEqual(table.rows[0]!.cells, ['web-1', '1/1', 'Running', '2', '3m20s', '10.0.1.5', 'node-1', '<none>', '<none>']);
+    assert.equal(table.rows[0]!.object.kind, 'PartialObjectMetadata');
+    assert.equal(table.rows[0]!.object.metadata.name, 'web-1');
+
+    must(
+      await h.client.create({
+        apiVersion: 'cilium.io/v2',
+        kind: 'CiliumEndpoint',
+        metadata: { name: 'web-1' },
+        status: { state: 'ready', identity: { id: 56789 }, networking: { addressing: [{ ipv4: '10.0.1.5' }] } },
+      }),
+    );
+    const cep = (await h.http('GET', '/apis/cilium.io/v2/namespaces/default/ciliumendpoints/web-1', undefined, accept)).json as typeof table;
+    assert.deepEqual(
+      cep.columnDefinitions.map((c) => c.name),
+      ['Name', 'Security Identity', 'Endpoint State', 'IPv4', 'IPv6'],
+    );
+    assert.deepEqual(cep.rows[0]!.cells, ['web-1', 56789, 'ready', '10.0.1.5', '']);
   } finally {
     await h.close();
   }
