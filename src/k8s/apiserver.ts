@@ -18,6 +18,7 @@ import { clone, isPlainObject, type JsonObject } from './json.js';
 import { openApiGroupVersion, openApiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { toTable, type IncludeObject } from './tables.js';
+import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import {
   apiVersionOf,
   groupKind,
@@ -1095,8 +1096,13 @@ function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
 /** Parse a JSON (or, for objects, YAML) body. */
 function readBody(req: IncomingMessage, raw: Buffer, purpose: 'object' | 'patch'): unknown {
   const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+  if (purpose === 'object' && type === PROTOBUF_MEDIA_TYPE) {
+    const decoded = decodeProtobufObject(raw);
+    if (!decoded.ok) fail({ ...unsupportedMediaType(['application/json', 'application/yaml']), message: decoded.error });
+    return decoded.obj;
+  }
   if (purpose === 'object' && type !== 'application/json' && type !== 'application/yaml' && type !== '') {
-    fail(unsupportedMediaType(['application/json', 'application/yaml']));
+    fail(unsupportedMediaType(['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE]));
   }
   const text = raw.toString('utf8');
   if (text.trim() === '') fail(badRequest('the request body is empty'));
