@@ -78,6 +78,13 @@ class CountingRandom {
   }
 }
 
+interface Subscriber {
+  listener: (e: StoreEvent) => void;
+  /** The resourceVersion of the last event delivered (or skipped as already known). */
+  seen: number;
+  active: boolean;
+}
+
 class DryRunAbort extends Error {
   constructor(readonly result: KubeObject) {
     super('dry run');
@@ -109,9 +116,13 @@ export class Store {
   /** Every change with resourceVersion > logStart is in `log`, oldest first. */
   private log: StoreEvent[] = [];
   private logStart: number;
-  private listeners = new Set<(e: StoreEvent) => void>();
+  private subscribers = new Set<Subscriber>();
   /** Events of the write in progress; published only after its transaction commits. */
   private pending: StoreEvent[] = [];
+  /** Committed events not yet delivered to every subscriber. */
+  private outbox: StoreEvent[] = [];
+  /** True while events are being delivered: writes made by listeners queue behind them. */
+  private delivering = false;
   private nextRv = 0;
   private closed = false;
 
@@ -155,7 +166,7 @@ export class Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.listeners.clear();
+    this.subscribers.clear();
     this.db.close();
   }
 
@@ -482,22 +493,40 @@ export class Store {
     this.rv = this.nextRv;
     const events = this.pending;
     this.pending = [];
-    for (const e of events) this.publish(e);
+    for (const e of events) {
+      this.log.push(e);
+      if (this.log.length > this.logSize) this.logStart = this.log.shift()!.resourceVersion;
+      this.outbox.push(e);
+    }
+    this.drain();
     return result;
   }
 
-  private publish(e: StoreEvent): void {
-    this.log.push(e);
-    if (this.log.length > this.logSize) {
-      const dropped = this.log.shift()!;
-      this.logStart = dropped.resourceVersion;
-    }
-    for (const listener of [...this.listeners]) {
-      try {
-        listener(e);
-      } catch (err) {
-        process.emitWarning(`podpath store: a watch listener threw: ${err instanceof Error ? err.message : String(err)}`);
+  /**
+   * Deliver queued events in resourceVersion order. A listener that writes
+   * (a controller reacting to a change) queues its events behind the ones
+   * still being delivered, so every subscriber sees changes in order.
+   */
+  private drain(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      while (this.outbox.length) {
+        const e = this.outbox.shift()!;
+        for (const sub of [...this.subscribers]) this.deliver(sub, e);
       }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private deliver(sub: Subscriber, e: StoreEvent): void {
+    if (!sub.active || e.resourceVersion <= sub.seen) return;
+    sub.seen = e.resourceVersion;
+    try {
+      sub.listener(e);
+    } catch (err) {
+      process.emitWarning(`podpath store: a watch listener threw: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -510,15 +539,25 @@ export class Store {
    * function that stops the subscription.
    */
   watch(fromResourceVersion: number | undefined, listener: (e: StoreEvent) => void): () => void {
-    if (fromResourceVersion !== undefined) {
-      if (fromResourceVersion < this.logStart) {
-        throw new StatusError(expired(`too old resource version: ${fromResourceVersion} (${this.logStart})`));
-      }
-      for (const e of this.log) if (e.resourceVersion > fromResourceVersion) listener(e);
+    if (fromResourceVersion !== undefined && fromResourceVersion < this.logStart) {
+      throw new StatusError(expired(`too old resource version: ${fromResourceVersion} (${this.logStart})`));
     }
-    this.listeners.add(listener);
+    const sub: Subscriber = { listener, seen: fromResourceVersion ?? this.rv, active: true };
+    this.subscribers.add(sub);
+    if (fromResourceVersion !== undefined) {
+      // Replay under the delivery lock so writes made by the listener queue behind the replay.
+      const wasDelivering = this.delivering;
+      this.delivering = true;
+      try {
+        for (const e of [...this.log]) this.deliver(sub, e);
+      } finally {
+        this.delivering = wasDelivering;
+      }
+      this.drain();
+    }
     return () => {
-      this.listeners.delete(listener);
+      sub.active = false;
+      this.subscribers.delete(sub);
     };
   }
 

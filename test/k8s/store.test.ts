@@ -274,3 +274,24 @@ test('restart: objects, the resourceVersion counter and the uid stream continue 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a listener that writes does not reorder what other listeners see', () => {
+  const { store } = newStore();
+  const seenBySecond: number[] = [];
+  // First subscriber: a "controller" that answers every new ConfigMap with another one.
+  store.watch(undefined, (e) => {
+    if (e.type === 'ADDED' && !e.object.metadata.name!.endsWith('-copy')) store.create(cms, cm(`${e.object.metadata.name}-copy`));
+  });
+  store.watch(undefined, (e) => seenBySecond.push(e.resourceVersion));
+  store.create(cms, cm('a'));
+  store.create(cms, cm('b'));
+  assert.deepEqual(seenBySecond, [1, 2, 3, 4]);
+  // A watch started from inside a listener replays only what it asked for, once.
+  const late: number[] = [];
+  store.watch(undefined, (e) => {
+    if (e.resourceVersion === 5) store.watch(2, (x) => late.push(x.resourceVersion));
+  });
+  store.create(cms, cm('c'));
+  assert.deepEqual(late, [3, 4, 5, 6]);
+  store.close();
+});
