@@ -6,25 +6,38 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, chmodSync, statSync, unlinkSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname } from 'node:path';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { applyDefaults } from './defaults.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
 import { clone, isPlainObject, type JsonObject } from './json.js';
 import { openApiGroupVersion, openApiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
-import { toTable, type IncludeObject } from './tables.js';
-import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
+import { toTable } from './tables.js';
+import {
+  negotiate,
+  parseDryRun,
+  parseFieldValidation,
+  parseRoute,
+  patchTypeOf,
+  PATCH_MEDIA_TYPES,
+  readBody,
+  readDeleteOptions,
+  readRaw,
+  send,
+  sendJson,
+  socketAnswers,
+  tableOptions,
+  TABLE_CONTENT_TYPE,
+  type Route,
+} from './http.js';
 import {
   apiVersionOf,
   groupKind,
   groupResource,
   lookupResource,
-  resourceForPath,
   type ResourceInfo,
 } from './resources.js';
 import {
@@ -47,7 +60,6 @@ import {
   notFound,
   pathNotFound,
   StatusError,
-  tooLarge,
   unauthorized,
   unprocessable,
   unsupportedMediaType,
@@ -58,7 +70,7 @@ import type { PropagationPolicy, Store, StoreEvent } from './store.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from './types.js';
 import { decode, scaleSchema, validate, validateScale, type FieldValidation, type Scale } from './validation/index.js';
 import { decodeObject } from './validation/decode.js';
-import { fieldNotSupported, renderFieldErrors, type FieldError } from './validation/field.js';
+import { renderFieldErrors, type FieldError } from './validation/field.js';
 
 export type AdmissionOperation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -128,12 +140,6 @@ export interface ApiServerOptions {
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 const UNDELETABLE_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
-const PATCH_MEDIA_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/apply-patch+yaml',
-  'application/strategic-merge-patch+json',
-];
 const NAMESPACES = lookupResource('namespaces')!;
 
 /** Turn thrown StatusErrors into data at the public boundary. */
@@ -883,11 +889,6 @@ export class ApiServer {
 
 // ---- helpers ------------------------------------------------------------------
 
-function tableOptions(q: URLSearchParams): { include: IncludeObject } {
-  const v = q.get('includeObject');
-  return { include: v === 'None' || v === 'Object' ? v : 'Metadata' };
-}
-
 /** Services keep the cluster IP and node ports already allocated when an update leaves them empty. */
 function keepAllocatedServiceValues(obj: JsonObject, old: KubeObject): void {
   const spec = isPlainObject(obj['spec']) ? obj['spec'] : undefined;
@@ -966,213 +967,3 @@ interface HttpRequest {
   answer: <T>(result: ApiResult<T>, okCode?: number) => void;
 }
 
-interface Route {
-  resource: ResourceInfo;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
-}
-
-/** Map `/api/v1/...` and `/apis/<group>/<version>/...` to a resource, namespace, name and subresource. */
-function parseRoute(segments: string[]): Route | undefined {
-  let group: string;
-  let version: string;
-  let rest: string[];
-  if (segments[0] === 'api' && segments.length >= 3) {
-    group = '';
-    version = segments[1]!;
-    rest = segments.slice(2);
-  } else if (segments[0] === 'apis' && segments.length >= 4) {
-    group = segments[1]!;
-    version = segments[2]!;
-    rest = segments.slice(3);
-  } else {
-    return undefined;
-  }
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const scoped = resourceForPath(group, version, rest[2]!);
-    if (scoped?.namespaced) {
-      namespace = rest[1]!;
-      rest = rest.slice(2);
-    }
-  }
-  const resource = resourceForPath(group, version, rest[0]!);
-  if (!resource || rest.length > 3) return undefined;
-  const name = rest[1];
-  const subresource = rest[2];
-  if (subresource !== undefined && !resource.subresources.includes(subresource)) return undefined;
-  if (resource.namespaced && name !== undefined && namespace === undefined) return undefined;
-  const route: Route = { resource };
-  if (namespace !== undefined) route.namespace = namespace;
-  if (name !== undefined) route.name = name;
-  if (subresource !== undefined) route.subresource = subresource;
-  return route;
-}
-
-type Format = 'json' | 'yaml' | 'table';
-
-/**
- * Pick a response format from an Accept header; undefined when nothing we
- * speak is acceptable. A meta.k8s.io/v1 Table is served when asked for (as
- * `kubectl get` does); other alternative representations are skipped in
- * favour of the client's next choice.
- */
-function negotiate(accept: string | undefined): Format | undefined {
-  if (!accept || accept.trim() === '') return 'json';
-  for (const range of accept.split(',')) {
-    const [type, ...rawParams] = range.split(';').map((s) => s.trim());
-    const params = new Map(rawParams.map((p) => p.split('=').map((x) => x.trim()) as [string, string]));
-    const as = params.get('as');
-    if (as !== undefined) {
-      if (as === 'Table' && type === 'application/json' && params.get('g') === 'meta.k8s.io' && params.get('v') === 'v1') return 'table';
-      continue;
-    }
-    const t = type?.toLowerCase();
-    if (t === 'application/json' || t === '*/*' || t === 'application/*') return 'json';
-    if (t === 'application/yaml') return 'yaml';
-  }
-  return undefined;
-}
-
-const TABLE_CONTENT_TYPE = 'application/json;as=Table;v=v1;g=meta.k8s.io';
-
-function send(res: ServerResponse, code: number, body: unknown, format: Format): void {
-  if (format === 'table' && (body as { kind?: unknown }).kind === 'Table') {
-    const text = JSON.stringify(body);
-    res.writeHead(code, { 'Content-Type': TABLE_CONTENT_TYPE, 'Cache-Control': 'no-cache, private', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
-  } else if (format === 'yaml') {
-    res.writeHead(code, { 'Content-Type': 'application/yaml', 'Cache-Control': 'no-cache, private' });
-    res.end(stringifyYaml(body));
-  } else {
-    sendJson(res, code, body);
-  }
-}
-
-function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-cache, private',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
-function patchTypeOf(contentType: string | undefined): PatchType | undefined {
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-  switch (type) {
-    case 'application/merge-patch+json':
-      return 'merge';
-    case 'application/json-patch+json':
-      return 'json';
-    case 'application/strategic-merge-patch+json':
-      return 'strategic';
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Read a request body of at most `limit` bytes. A larger body is drained and
- * discarded (so the client sees the 413 instead of a broken pipe), up to a
- * hard cap past which the connection is cut.
- */
-function readRaw(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-      else if (size > 4 * limit) req.destroy();
-    });
-    req.on('end', () => (size > limit ? reject(new StatusError(tooLarge(limit))) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
-  });
-}
-
-/** Parse a JSON (or, for objects, YAML) body. */
-function readBody(req: IncomingMessage, raw: Buffer, purpose: 'object' | 'patch'): unknown {
-  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0]!.trim().toLowerCase();
-  if (purpose === 'object' && type === PROTOBUF_MEDIA_TYPE) {
-    const decoded = decodeProtobufObject(raw);
-    if (!decoded.ok) fail({ ...unsupportedMediaType(['application/json', 'application/yaml']), message: decoded.error });
-    return decoded.obj;
-  }
-  if (purpose === 'object' && type !== 'application/json' && type !== 'application/yaml' && type !== '') {
-    fail(unsupportedMediaType(['application/json', 'application/yaml', PROTOBUF_MEDIA_TYPE]));
-  }
-  const text = raw.toString('utf8');
-  if (text.trim() === '') fail(badRequest('the request body is empty'));
-  try {
-    return type === 'application/yaml' ? parseYaml(text) : JSON.parse(text);
-  } catch (err) {
-    fail(badRequest(`couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`));
-  }
-}
-
-function parseDryRun(values: string[]): boolean {
-  for (const v of values) if (v !== 'All') fail(invalidRequestParam('dryRun', v, ['All']));
-  return values.length > 0;
-}
-
-function parseFieldValidation(v: string | null): FieldValidation {
-  if (v === null || v === '') return 'Strict';
-  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
-  return fail(invalidRequestParam('fieldValidation', v, ['Ignore', 'Strict', 'Warn']));
-}
-
-function invalidRequestParam(field: string, value: string, supported: string[]): Status {
-  return badRequest(renderFieldErrors([fieldNotSupported(field, value, supported)]));
-}
-
-/** DeleteOptions from the body (kubectl sends them there) and the query string. */
-function readDeleteOptions(raw: Buffer, q: URLSearchParams): DeleteRequestOptions {
-  const text = raw.toString('utf8');
-  let body: JsonObject = {};
-  if (text.trim() !== '') {
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (isPlainObject(parsed)) body = parsed;
-    } catch (err) {
-      fail(badRequest(`couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`));
-    }
-  }
-  const opts: DeleteRequestOptions = {};
-  let policy = q.get('propagationPolicy') ?? (typeof body['propagationPolicy'] === 'string' ? body['propagationPolicy'] : undefined);
-  if (policy === undefined && (q.get('orphanDependents') === 'true' || body['orphanDependents'] === true)) policy = 'Orphan';
-  if (policy !== undefined) {
-    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
-      fail(
-        invalid({ group: 'meta.k8s.io', kind: 'DeleteOptions' }, '', [
-          fieldNotSupported('propagationPolicy', policy, ['Background', 'Foreground', 'Orphan']),
-        ]),
-      );
-    }
-    opts.propagationPolicy = policy;
-  }
-  if (isPlainObject(body['preconditions'])) {
-    const p = body['preconditions'];
-    opts.preconditions = {
-      ...(typeof p['uid'] === 'string' ? { uid: p['uid'] } : {}),
-      ...(typeof p['resourceVersion'] === 'string' ? { resourceVersion: p['resourceVersion'] } : {}),
-    };
-  }
-  const bodyDryRun = Array.isArray(body['dryRun']) ? body['dryRun'].filter((x): x is string => typeof x === 'string') : [];
-  if (parseDryRun([...q.getAll('dryRun'), ...bodyDryRun])) opts.dryRun = true;
-  return opts;
-}
-
-/** True when something accepts connections on the socket. */
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection(path);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
