@@ -294,6 +294,8 @@ export class ApiServer {
   /** Delete everything a list with the same options would return; answers with the deleted objects. */
   deleteCollection(resource: ResourceInfo, opts: ListRequestOptions & DeleteRequestOptions = {}): ApiResult<KubeList> {
     return attempt(() => {
+      // Namespaces, as in Kubernetes, cannot be deleted wholesale.
+      if (!resource.verbs.includes('deletecollection')) fail(methodNotAllowed());
       const { labels, fields } = parseSelectors(resource, opts.labelSelector, opts.fieldSelector);
       const page = this.store.list(resource, {
         ...(opts.namespace ? { namespace: opts.namespace } : {}),

@@ -153,8 +153,20 @@ export class Store {
     for (let i = 0; i < draws; i++) this.random.u32();
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared statements are cached: the same few queries run on every request. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private metaValue(key: string): number {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined;
     return row?.value ?? 0;
   }
 
@@ -198,7 +210,7 @@ export class Store {
     sql += ' ORDER BY namespace, name';
     const items: KubeObject[] = [];
     let more = false;
-    for (const row of this.db.prepare(sql).iterate(...params) as IterableIterator<{ namespace: string; name: string; body: string }>) {
+    for (const row of this.stmt(sql).iterate(...params) as IterableIterator<{ namespace: string; name: string; body: string }>) {
       const obj = JSON.parse(row.body) as KubeObject;
       if (query.labelSelector && !query.labelSelector.matches(metaOf(obj).labels)) continue;
       if (query.fieldSelector && !query.fieldSelector.matches(selectableFieldsOf(resource, obj))) continue;
@@ -245,14 +257,14 @@ export class Store {
     const rows = this.db
       .prepare('SELECT resource, namespace, name, uid, resource_version, body FROM objects ORDER BY resource, namespace, name')
       .all();
-    const meta = this.db.prepare('SELECT key, value FROM meta ORDER BY key').all();
+    const meta = this.stmt('SELECT key, value FROM meta ORDER BY key').all();
     return JSON.stringify({ rows, meta });
   }
 
   /** How many objects of each resource are stored (for status pages and tests). */
   counts(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const r of this.db.prepare('SELECT resource, COUNT(*) AS n FROM objects GROUP BY resource').all() as { resource: string; n: number }[]) {
+    for (const r of this.stmt('SELECT resource, COUNT(*) AS n FROM objects GROUP BY resource').all() as { resource: string; n: number }[]) {
       out[r.resource] = r.n;
     }
     return out;
@@ -470,10 +482,10 @@ export class Store {
     const tx = this.db.transaction(() => {
       const result = body();
       if (this.nextRv !== this.rv) {
-        this.db.prepare("UPDATE meta SET value = ? WHERE key = 'resource_version'").run(this.nextRv);
+        this.stmt("UPDATE meta SET value = ? WHERE key = 'resource_version'").run(this.nextRv);
       }
       if (this.random.draws !== drawsBefore || this.nextRv !== this.rv) {
-        this.db.prepare("UPDATE meta SET value = ? WHERE key = 'rng_draws'").run(this.random.draws);
+        this.stmt("UPDATE meta SET value = ? WHERE key = 'rng_draws'").run(this.random.draws);
       }
       if (opts.dryRun) throw new DryRunAbort(result);
       return result;

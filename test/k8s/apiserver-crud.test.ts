@@ -433,6 +433,9 @@ test('delete answers with the deleted object; system namespaces cannot be delete
       ['d2', 'd3'],
     );
     assert.deepEqual(must(await h.client.list('pods', { namespace: 'default' })).items.map((o) => o.metadata.name), ['d4']);
+    const allNamespaces = await h.http('DELETE', '/api/v1/namespaces');
+    assert.equal(allNamespaces.code, 405);
+    assert.ok((await h.client.get('ns', 'kube-node-lease')).ok);
   } finally {
     await h.close();
   }
