@@ -10,6 +10,8 @@ export * from './store.js';
 export * from './apiserver.js';
 export * from './client.js';
 export * from './discovery.js';
+export * from './tables.js';
+export { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 export { applyDefaults, defaultPodSpec } from './defaults.js';
 export { canonicalJson, jsonEqual } from './json.js';
 export * from './validation/index.js';

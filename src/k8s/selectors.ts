@@ -6,12 +6,12 @@
 import type { ResourceInfo } from './resources.js';
 import { checkLabelValue, checkQualifiedName } from './validation/names.js';
 import {
-  child,
+  childPath,
   fieldForbidden,
   fieldInvalid,
   fieldNotSupported,
   fieldRequired,
-  index,
+  indexPath,
   renderFieldError,
   type FieldError,
 } from './validation/field.js';
@@ -294,36 +294,36 @@ export interface LabelSelectorObject {
 export function validateLabelSelectorObject(sel: LabelSelectorObject, path: string): FieldError[] {
   const errs: FieldError[] = [];
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
-    const labelsPath = child(path, 'matchLabels');
+    const labelsPath = childPath(path, 'matchLabels');
     for (const p of checkQualifiedName(k)) errs.push(fieldInvalid(labelsPath, k, p));
     for (const p of checkLabelValue(v)) errs.push(fieldInvalid(labelsPath, v, p));
   }
   (sel.matchExpressions ?? []).forEach((e, i) => {
-    const ep = index(child(path, 'matchExpressions'), i);
+    const ep = indexPath(childPath(path, 'matchExpressions'), i);
     const values = e.values ?? [];
     switch (e.operator ?? '') {
       case 'In':
       case 'NotIn':
         if (values.length === 0) {
-          errs.push(fieldRequired(child(ep, 'values'), "must be specified when `operator` is 'In' or 'NotIn'"));
+          errs.push(fieldRequired(childPath(ep, 'values'), "must be specified when `operator` is 'In' or 'NotIn'"));
         }
         break;
       case 'Exists':
       case 'DoesNotExist':
         if (values.length > 0) {
-          errs.push(fieldForbidden(child(ep, 'values'), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+          errs.push(fieldForbidden(childPath(ep, 'values'), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
         }
         break;
       case '':
-        errs.push(fieldRequired(child(ep, 'operator')));
+        errs.push(fieldRequired(childPath(ep, 'operator')));
         break;
       default:
-        errs.push(fieldNotSupported(child(ep, 'operator'), e.operator, ['DoesNotExist', 'Exists', 'In', 'NotIn']));
+        errs.push(fieldNotSupported(childPath(ep, 'operator'), e.operator, ['DoesNotExist', 'Exists', 'In', 'NotIn']));
     }
-    if (!e.key) errs.push(fieldRequired(child(ep, 'key')));
-    else for (const p of checkQualifiedName(e.key)) errs.push(fieldInvalid(child(ep, 'key'), e.key, p));
+    if (!e.key) errs.push(fieldRequired(childPath(ep, 'key')));
+    else for (const p of checkQualifiedName(e.key)) errs.push(fieldInvalid(childPath(ep, 'key'), e.key, p));
     values.forEach((v, j) => {
-      for (const p of checkLabelValue(v)) errs.push(fieldInvalid(index(child(ep, 'values'), j), v, p));
+      for (const p of checkLabelValue(v)) errs.push(fieldInvalid(indexPath(childPath(ep, 'values'), j), v, p));
     });
   });
   return errs;

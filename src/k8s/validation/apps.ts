@@ -2,7 +2,7 @@
 
 import { z } from 'zod';
 import { bool, condition, int32, int64, intOrString, str, stringList, stringMap, typeMeta } from './common.js';
-import { child, fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from './field.js';
+import { childPath, fieldForbidden, fieldInvalid, fieldNotSupported, fieldRequired, type FieldError } from './field.js';
 import { objectMetaSchema } from './meta.js';
 import { podTemplateSchema, validatePodTemplate, type PodTemplateSpec } from './pod.js';
 import { selectorFromObject, validateLabelSelectorObject } from '../selectors.js';
@@ -161,14 +161,14 @@ function validateRollingUpdate(
   path: string,
 ): FieldError[] {
   const errs = [
-    ...validateIntOrPercent(ru.maxUnavailable, child(path, 'maxUnavailable')),
-    ...validateIntOrPercent(ru.maxSurge, child(path, 'maxSurge')),
+    ...validateIntOrPercent(ru.maxUnavailable, childPath(path, 'maxUnavailable')),
+    ...validateIntOrPercent(ru.maxSurge, childPath(path, 'maxSurge')),
   ];
   if (typeof ru.maxUnavailable === 'string' && /^\d+%$/.test(ru.maxUnavailable) && parseInt(ru.maxUnavailable, 10) > 100) {
-    errs.push(fieldInvalid(child(path, 'maxUnavailable'), ru.maxUnavailable, 'must not be greater than 100%'));
+    errs.push(fieldInvalid(childPath(path, 'maxUnavailable'), ru.maxUnavailable, 'must not be greater than 100%'));
   }
   if (isZero(ru.maxUnavailable) && isZero(ru.maxSurge)) {
-    errs.push(fieldInvalid(child(path, 'maxUnavailable'), ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
+    errs.push(fieldInvalid(childPath(path, 'maxUnavailable'), ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
   }
   return errs;
 }

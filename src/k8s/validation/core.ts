@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { bool, condition, int32, opaqueArray, opaqueObject, quantityMap, str, stringList, stringMap, time, typeMeta } from './common.js';
 import {
-  child,
+  childPath,
   fieldDuplicate,
   fieldForbidden,
   fieldInvalid,
@@ -11,8 +11,8 @@ import {
   fieldRequired,
   fieldTooLong,
   fieldTooMany,
-  index,
-  key,
+  indexPath,
+  keyPath,
   type FieldError,
 } from './field.js';
 import { objectMetaSchema, validateLabels } from './meta.js';
@@ -98,23 +98,23 @@ export function validateNode(node: Node): FieldError[] {
   const errs: FieldError[] = [];
   const spec = node.spec ?? {};
   if (spec.podCIDR) errs.push(...invalidAll('spec.podCIDR', spec.podCIDR, checkCidr(spec.podCIDR)));
-  (spec.podCIDRs ?? []).forEach((c, i) => errs.push(...invalidAll(index('spec.podCIDRs', i), c, checkCidr(c))));
+  (spec.podCIDRs ?? []).forEach((c, i) => errs.push(...invalidAll(indexPath('spec.podCIDRs', i), c, checkCidr(c))));
   const taintKeys = new Set<string>();
   (spec.taints ?? []).forEach((t, i) => {
-    const tp = index('spec.taints', i);
-    if (!t.key) errs.push(fieldRequired(child(tp, 'key')));
-    else errs.push(...invalidAll(child(tp, 'key'), t.key, checkQualifiedName(t.key)));
-    if (!t.effect) errs.push(fieldRequired(child(tp, 'effect')));
-    else if (!TAINT_EFFECTS.includes(t.effect)) errs.push(fieldNotSupported(child(tp, 'effect'), t.effect, TAINT_EFFECTS));
+    const tp = indexPath('spec.taints', i);
+    if (!t.key) errs.push(fieldRequired(childPath(tp, 'key')));
+    else errs.push(...invalidAll(childPath(tp, 'key'), t.key, checkQualifiedName(t.key)));
+    if (!t.effect) errs.push(fieldRequired(childPath(tp, 'effect')));
+    else if (!TAINT_EFFECTS.includes(t.effect)) errs.push(fieldNotSupported(childPath(tp, 'effect'), t.effect, TAINT_EFFECTS));
     const id = `${t.key ?? ''}:${t.effect ?? ''}`;
     if (taintKeys.has(id)) errs.push(fieldDuplicate(tp, { key: t.key, effect: t.effect }));
     taintKeys.add(id);
   });
   (node.status?.addresses ?? []).forEach((a, i) => {
-    const ap = index('status.addresses', i);
-    if (!a.type || !NODE_ADDRESS_TYPES.includes(a.type)) errs.push(fieldNotSupported(child(ap, 'type'), a.type ?? '', NODE_ADDRESS_TYPES));
+    const ap = indexPath('status.addresses', i);
+    if (!a.type || !NODE_ADDRESS_TYPES.includes(a.type)) errs.push(fieldNotSupported(childPath(ap, 'type'), a.type ?? '', NODE_ADDRESS_TYPES));
     if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && a.address !== undefined) {
-      errs.push(...invalidAll(child(ap, 'address'), a.address, checkIp(a.address)));
+      errs.push(...invalidAll(childPath(ap, 'address'), a.address, checkIp(a.address)));
     }
   });
   return errs;
@@ -213,7 +213,7 @@ export function validateService(svc: Service): FieldError[] {
 
   if (spec.clusterIP && !headless) errs.push(...invalidAll('spec.clusterIP', spec.clusterIP, checkIp(spec.clusterIP)));
   (spec.clusterIPs ?? []).forEach((ip, i) => {
-    if (ip !== 'None') errs.push(...invalidAll(index('spec.clusterIPs', i), ip, checkIp(ip)));
+    if (ip !== 'None') errs.push(...invalidAll(indexPath('spec.clusterIPs', i), ip, checkIp(ip)));
   });
   if (spec.clusterIP && spec.clusterIPs?.length && spec.clusterIPs[0] !== spec.clusterIP) {
     errs.push(fieldInvalid('spec.clusterIPs', spec.clusterIPs, 'first value must match `clusterIP`'));
@@ -222,29 +222,29 @@ export function validateService(svc: Service): FieldError[] {
   const names = new Set<string>();
   const seen = new Set<string>();
   ports.forEach((p, i) => {
-    const pp = index('spec.ports', i);
+    const pp = indexPath('spec.ports', i);
     if (p.name === undefined || p.name === '') {
-      if (ports.length > 1) errs.push(fieldRequired(child(pp, 'name')));
+      if (ports.length > 1) errs.push(fieldRequired(childPath(pp, 'name')));
     } else {
-      errs.push(...invalidAll(child(pp, 'name'), p.name, checkDns1123Label(p.name)));
-      if (names.has(p.name)) errs.push(fieldDuplicate(child(pp, 'name'), p.name));
+      errs.push(...invalidAll(childPath(pp, 'name'), p.name, checkDns1123Label(p.name)));
+      if (names.has(p.name)) errs.push(fieldDuplicate(childPath(pp, 'name'), p.name));
       names.add(p.name);
     }
-    if (p.port === undefined) errs.push(fieldRequired(child(pp, 'port')));
-    else errs.push(...invalidAll(child(pp, 'port'), p.port, checkPortNumber(p.port)));
+    if (p.port === undefined) errs.push(fieldRequired(childPath(pp, 'port')));
+    else errs.push(...invalidAll(childPath(pp, 'port'), p.port, checkPortNumber(p.port)));
     const protocol = p.protocol ?? '';
-    if (protocol === '') errs.push(fieldRequired(child(pp, 'protocol')));
-    else if (!PROTOCOLS.includes(protocol)) errs.push(fieldNotSupported(child(pp, 'protocol'), protocol, PROTOCOLS));
+    if (protocol === '') errs.push(fieldRequired(childPath(pp, 'protocol')));
+    else if (!PROTOCOLS.includes(protocol)) errs.push(fieldNotSupported(childPath(pp, 'protocol'), protocol, PROTOCOLS));
     if (typeof p.targetPort === 'number') {
-      if (p.targetPort !== 0) errs.push(...invalidAll(child(pp, 'targetPort'), p.targetPort, checkPortNumber(p.targetPort)));
+      if (p.targetPort !== 0) errs.push(...invalidAll(childPath(pp, 'targetPort'), p.targetPort, checkPortNumber(p.targetPort)));
     } else if (p.targetPort !== undefined && p.targetPort !== '') {
-      errs.push(...invalidAll(child(pp, 'targetPort'), p.targetPort, checkPortName(p.targetPort)));
+      errs.push(...invalidAll(childPath(pp, 'targetPort'), p.targetPort, checkPortName(p.targetPort)));
     }
     if (p.nodePort !== undefined && p.nodePort !== 0) {
       if (type === 'ClusterIP' || type === 'ExternalName') {
-        errs.push(fieldForbidden(child(pp, 'nodePort'), `may not be used when \`type\` is '${type}'`));
+        errs.push(fieldForbidden(childPath(pp, 'nodePort'), `may not be used when \`type\` is '${type}'`));
       } else {
-        errs.push(...invalidAll(child(pp, 'nodePort'), p.nodePort, checkPortNumber(p.nodePort)));
+        errs.push(...invalidAll(childPath(pp, 'nodePort'), p.nodePort, checkPortNumber(p.nodePort)));
       }
     }
     const id = `${p.port}/${protocol}`;
@@ -260,9 +260,9 @@ export function validateService(svc: Service): FieldError[] {
   if (timeout !== undefined && (timeout <= 0 || timeout > 86400)) {
     errs.push(fieldInvalid('spec.sessionAffinityConfig.clientIP.timeoutSeconds', timeout, 'must be greater than 0 and less than 86400'));
   }
-  (spec.externalIPs ?? []).forEach((ip, i) => errs.push(...invalidAll(index('spec.externalIPs', i), ip, checkIp(ip))));
+  (spec.externalIPs ?? []).forEach((ip, i) => errs.push(...invalidAll(indexPath('spec.externalIPs', i), ip, checkIp(ip))));
   (spec.loadBalancerSourceRanges ?? []).forEach((c, i) =>
-    errs.push(...invalidAll(index('spec.loadBalancerSourceRanges', i), c, checkCidr(c))),
+    errs.push(...invalidAll(indexPath('spec.loadBalancerSourceRanges', i), c, checkCidr(c))),
   );
   if (spec.loadBalancerIP) errs.push(...invalidAll('spec.loadBalancerIP', spec.loadBalancerIP, checkIp(spec.loadBalancerIP)));
   for (const f of ['externalTrafficPolicy', 'internalTrafficPolicy'] as const) {
@@ -273,7 +273,7 @@ export function validateService(svc: Service): FieldError[] {
     errs.push(fieldInvalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, 'may only be set when `type` is \'NodePort\' or \'LoadBalancer\''));
   }
   (svc.status?.loadBalancer?.ingress ?? []).forEach((ing, i) => {
-    if (ing.ip) errs.push(...invalidAll(child(index('status.loadBalancer.ingress', i), 'ip'), ing.ip, checkIp(ing.ip)));
+    if (ing.ip) errs.push(...invalidAll(childPath(indexPath('status.loadBalancer.ingress', i), 'ip'), ing.ip, checkIp(ing.ip)));
   });
   return errs;
 }
@@ -305,13 +305,13 @@ export function validateConfigMap(cm: ConfigMap): FieldError[] {
   const errs: FieldError[] = [];
   let size = 0;
   for (const [k, v] of Object.entries(cm.data ?? {})) {
-    errs.push(...invalidAll(key('data', k), k, checkConfigMapKey(k)));
-    if (cm.binaryData && k in cm.binaryData) errs.push(fieldInvalid(key('data', k), k, 'duplicate of key present in binaryData'));
+    errs.push(...invalidAll(keyPath('data', k), k, checkConfigMapKey(k)));
+    if (cm.binaryData && k in cm.binaryData) errs.push(fieldInvalid(keyPath('data', k), k, 'duplicate of key present in binaryData'));
     size += Buffer.byteLength(v);
   }
   for (const [k, v] of Object.entries(cm.binaryData ?? {})) {
-    errs.push(...invalidAll(key('binaryData', k), k, checkConfigMapKey(k)));
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) errs.push(fieldInvalid(key('binaryData', k), '<binary>', 'must be base64-encoded'));
+    errs.push(...invalidAll(keyPath('binaryData', k), k, checkConfigMapKey(k)));
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) errs.push(fieldInvalid(keyPath('binaryData', k), '<binary>', 'must be base64-encoded'));
     size += Math.floor((v.length * 3) / 4);
   }
   if (size > CONFIGMAP_MAX_BYTES) errs.push(fieldTooLong('', CONFIGMAP_MAX_BYTES));
@@ -422,27 +422,27 @@ export function validateEndpointSlice(slice: EndpointSlice): FieldError[] {
   const endpoints = slice.endpoints ?? [];
   if (endpoints.length > 1000) errs.push(fieldTooMany('endpoints', endpoints.length, 1000));
   endpoints.forEach((ep, i) => {
-    const ep_ = index('endpoints', i);
+    const ep_ = indexPath('endpoints', i);
     const addrs = ep.addresses ?? [];
-    if (addrs.length === 0) errs.push(fieldRequired(child(ep_, 'addresses'), 'must contain at least 1 address'));
-    if (addrs.length > 100) errs.push(fieldTooMany(child(ep_, 'addresses'), addrs.length, 100));
+    if (addrs.length === 0) errs.push(fieldRequired(childPath(ep_, 'addresses'), 'must contain at least 1 address'));
+    if (addrs.length > 100) errs.push(fieldTooMany(childPath(ep_, 'addresses'), addrs.length, 100));
     addrs.forEach((a, j) => {
-      const ap = index(child(ep_, 'addresses'), j);
+      const ap = indexPath(childPath(ep_, 'addresses'), j);
       if (addressType === 'IPv4' || addressType === 'IPv6') errs.push(...invalidAll(ap, a, checkIpOfFamily(a, addressType)));
       else if (addressType === 'FQDN') errs.push(...invalidAll(ap, a, checkDns1123Subdomain(a)));
     });
-    if (ep.hostname) errs.push(...invalidAll(child(ep_, 'hostname'), ep.hostname, checkDns1123Label(ep.hostname)));
-    if (ep.nodeName) errs.push(...invalidAll(child(ep_, 'nodeName'), ep.nodeName, checkDns1123Subdomain(ep.nodeName)));
+    if (ep.hostname) errs.push(...invalidAll(childPath(ep_, 'hostname'), ep.hostname, checkDns1123Label(ep.hostname)));
+    if (ep.nodeName) errs.push(...invalidAll(childPath(ep_, 'nodeName'), ep.nodeName, checkDns1123Subdomain(ep.nodeName)));
   });
   const names = new Set<string>();
   (slice.ports ?? []).forEach((p, i) => {
-    const pp = index('ports', i);
+    const pp = indexPath('ports', i);
     const name = p.name ?? '';
-    if (name !== '') errs.push(...invalidAll(child(pp, 'name'), name, checkDns1123Label(name)));
-    if (names.has(name)) errs.push(fieldDuplicate(child(pp, 'name'), name));
+    if (name !== '') errs.push(...invalidAll(childPath(pp, 'name'), name, checkDns1123Label(name)));
+    if (names.has(name)) errs.push(fieldDuplicate(childPath(pp, 'name'), name));
     names.add(name);
-    if (p.port !== undefined) errs.push(...invalidAll(child(pp, 'port'), p.port, checkPortNumber(p.port)));
-    if (p.protocol !== undefined && !PROTOCOLS.includes(p.protocol)) errs.push(fieldNotSupported(child(pp, 'protocol'), p.protocol, PROTOCOLS));
+    if (p.port !== undefined) errs.push(...invalidAll(childPath(pp, 'port'), p.port, checkPortNumber(p.port)));
+    if (p.protocol !== undefined && !PROTOCOLS.includes(p.protocol)) errs.push(fieldNotSupported(childPath(pp, 'protocol'), p.protocol, PROTOCOLS));
   });
   return errs;
 }

@@ -43,15 +43,15 @@ const VALUELESS = new Set<FieldErrorType>(['FieldValueRequired', 'FieldValueForb
 
 // ---- paths ------------------------------------------------------------------
 
-export function child(base: string, name: string): string {
+export function childPath(base: string, name: string): string {
   return base === '' ? name : `${base}.${name}`;
 }
 
-export function index(base: string, i: number): string {
+export function indexPath(base: string, i: number): string {
   return `${base}[${i}]`;
 }
 
-export function key(base: string, k: string): string {
+export function keyPath(base: string, k: string): string {
   return `${base}[${k}]`;
 }
 

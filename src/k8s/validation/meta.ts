@@ -4,13 +4,13 @@
 import { z } from 'zod';
 import { bool, int64, opaqueArray, str, stringList, stringMap, time } from './common.js';
 import {
-  child,
+  childPath,
   fieldDuplicate,
   fieldForbidden,
   fieldInvalid,
   fieldRequired,
   fieldTooLong,
-  index,
+  indexPath,
   type FieldError,
 } from './field.js';
 import { checkDns1123Label, checkLabelValue, checkQualifiedName } from './names.js';
@@ -80,26 +80,26 @@ export function validateObjectMeta(meta: ObjectMeta, rules: MetaRules, path = 'm
   if (meta.generateName) {
     // A generated name ends in random characters, so a trailing '-' in the prefix is fine.
     const prefix = meta.generateName.replace(/-+$/, '') || meta.generateName;
-    for (const p of rules.checkName(prefix)) errs.push(fieldInvalid(child(path, 'generateName'), meta.generateName, p));
+    for (const p of rules.checkName(prefix)) errs.push(fieldInvalid(childPath(path, 'generateName'), meta.generateName, p));
   }
   if (!meta.name) {
-    if (!meta.generateName) errs.push(fieldRequired(child(path, 'name'), 'name or generateName is required'));
+    if (!meta.generateName) errs.push(fieldRequired(childPath(path, 'name'), 'name or generateName is required'));
   } else {
-    for (const p of rules.checkName(meta.name)) errs.push(fieldInvalid(child(path, 'name'), meta.name, p));
+    for (const p of rules.checkName(meta.name)) errs.push(fieldInvalid(childPath(path, 'name'), meta.name, p));
   }
   if (rules.namespaced) {
-    if (!meta.namespace) errs.push(fieldRequired(child(path, 'namespace')));
-    else for (const p of checkDns1123Label(meta.namespace)) errs.push(fieldInvalid(child(path, 'namespace'), meta.namespace, p));
+    if (!meta.namespace) errs.push(fieldRequired(childPath(path, 'namespace')));
+    else for (const p of checkDns1123Label(meta.namespace)) errs.push(fieldInvalid(childPath(path, 'namespace'), meta.namespace, p));
   } else if (meta.namespace) {
-    errs.push(fieldForbidden(child(path, 'namespace'), 'not allowed on this type'));
+    errs.push(fieldForbidden(childPath(path, 'namespace'), 'not allowed on this type'));
   }
   if (meta.generation !== undefined && meta.generation < 0) {
-    errs.push(fieldInvalid(child(path, 'generation'), meta.generation, 'must be greater than or equal to 0'));
+    errs.push(fieldInvalid(childPath(path, 'generation'), meta.generation, 'must be greater than or equal to 0'));
   }
-  errs.push(...validateLabels(meta.labels, child(path, 'labels')));
-  errs.push(...validateAnnotations(meta.annotations, child(path, 'annotations')));
-  errs.push(...validateOwnerReferences(meta.ownerReferences ?? [], child(path, 'ownerReferences')));
-  errs.push(...validateFinalizers(meta.finalizers ?? [], child(path, 'finalizers')));
+  errs.push(...validateLabels(meta.labels, childPath(path, 'labels')));
+  errs.push(...validateAnnotations(meta.annotations, childPath(path, 'annotations')));
+  errs.push(...validateOwnerReferences(meta.ownerReferences ?? [], childPath(path, 'ownerReferences')));
+  errs.push(...validateFinalizers(meta.finalizers ?? [], childPath(path, 'finalizers')));
   return errs;
 }
 
@@ -107,11 +107,11 @@ function validateOwnerReferences(refs: OwnerReference[], path: string): FieldErr
   const errs: FieldError[] = [];
   const controllers: string[] = [];
   refs.forEach((r, i) => {
-    const p = index(path, i);
-    if (!r.apiVersion) errs.push(fieldInvalid(child(p, 'apiVersion'), r.apiVersion ?? '', 'version must not be empty'));
-    if (!r.kind) errs.push(fieldInvalid(child(p, 'kind'), r.kind ?? '', 'kind must not be empty'));
-    if (!r.name) errs.push(fieldInvalid(child(p, 'name'), r.name ?? '', 'name must not be empty'));
-    if (!r.uid) errs.push(fieldInvalid(child(p, 'uid'), r.uid ?? '', 'uid must not be empty'));
+    const p = indexPath(path, i);
+    if (!r.apiVersion) errs.push(fieldInvalid(childPath(p, 'apiVersion'), r.apiVersion ?? '', 'version must not be empty'));
+    if (!r.kind) errs.push(fieldInvalid(childPath(p, 'kind'), r.kind ?? '', 'kind must not be empty'));
+    if (!r.name) errs.push(fieldInvalid(childPath(p, 'name'), r.name ?? '', 'name must not be empty'));
+    if (!r.uid) errs.push(fieldInvalid(childPath(p, 'uid'), r.uid ?? '', 'uid must not be empty'));
     if (r.controller) controllers.push(`${r.kind ?? ''}/${r.name ?? ''}`);
   });
   if (controllers.length > 1) {
@@ -127,7 +127,7 @@ function validateFinalizers(finalizers: string[], path: string): FieldError[] {
   const seen = new Set<string>();
   finalizers.forEach((f, i) => {
     for (const p of checkQualifiedName(f)) errs.push(fieldInvalid(path, f, p));
-    if (seen.has(f)) errs.push(fieldDuplicate(index(path, i), f));
+    if (seen.has(f)) errs.push(fieldDuplicate(indexPath(path, i), f));
     seen.add(f);
   });
   return errs;
@@ -136,18 +136,18 @@ function validateFinalizers(finalizers: string[], path: string): FieldError[] {
 /** Rules for metadata on update: identity fields cannot change. */
 export function validateObjectMetaUpdate(meta: ObjectMeta, old: ObjectMeta, path = 'metadata'): FieldError[] {
   const errs: FieldError[] = [];
-  if (meta.name !== old.name) errs.push(fieldInvalid(child(path, 'name'), meta.name ?? '', 'field is immutable'));
+  if (meta.name !== old.name) errs.push(fieldInvalid(childPath(path, 'name'), meta.name ?? '', 'field is immutable'));
   if ((meta.namespace ?? '') !== (old.namespace ?? '')) {
-    errs.push(fieldInvalid(child(path, 'namespace'), meta.namespace ?? '', 'field is immutable'));
+    errs.push(fieldInvalid(childPath(path, 'namespace'), meta.namespace ?? '', 'field is immutable'));
   }
-  if (meta.uid && meta.uid !== old.uid) errs.push(fieldInvalid(child(path, 'uid'), meta.uid, 'field is immutable'));
+  if (meta.uid && meta.uid !== old.uid) errs.push(fieldInvalid(childPath(path, 'uid'), meta.uid, 'field is immutable'));
   if (old.deletionTimestamp) {
     const had = new Set(old.finalizers ?? []);
     const added = (meta.finalizers ?? []).filter((f) => !had.has(f));
     if (added.length) {
       errs.push(
         fieldForbidden(
-          child(path, 'finalizers'),
+          childPath(path, 'finalizers'),
           `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
         ),
       );

@@ -17,15 +17,15 @@ import {
   time,
 } from './common.js';
 import {
-  child,
+  childPath,
   fieldDuplicate,
   fieldForbidden,
   fieldInvalid,
   fieldNotFound,
   fieldNotSupported,
   fieldRequired,
-  index,
-  key,
+  indexPath,
+  keyPath,
   type FieldError,
 } from './field.js';
 import { objectMetaSchema, validateAnnotations, validateLabels, type ObjectMeta } from './meta.js';
@@ -404,84 +404,84 @@ function validateProbe(p: Probe, path: string, mustSucceedOnce: boolean): FieldE
   const errs: FieldError[] = [];
   const handlers = (['exec', 'httpGet', 'tcpSocket', 'grpc'] as const).filter((h) => p[h] !== undefined);
   if (handlers.length === 0) errs.push(fieldRequired(path, 'must specify a handler type'));
-  for (const extra of handlers.slice(1)) errs.push(fieldForbidden(child(path, extra), 'may not specify more than 1 handler type'));
+  for (const extra of handlers.slice(1)) errs.push(fieldForbidden(childPath(path, extra), 'may not specify more than 1 handler type'));
   if (p.httpGet) {
-    errs.push(...validatePortRef(p.httpGet.port, child(child(path, 'httpGet'), 'port')));
+    errs.push(...validatePortRef(p.httpGet.port, childPath(childPath(path, 'httpGet'), 'port')));
     const scheme = p.httpGet.scheme;
     if (scheme !== undefined && scheme !== 'HTTP' && scheme !== 'HTTPS') {
-      errs.push(fieldNotSupported(child(child(path, 'httpGet'), 'scheme'), scheme, ['HTTP', 'HTTPS']));
+      errs.push(fieldNotSupported(childPath(childPath(path, 'httpGet'), 'scheme'), scheme, ['HTTP', 'HTTPS']));
     }
   }
-  if (p.tcpSocket) errs.push(...validatePortRef(p.tcpSocket.port, child(child(path, 'tcpSocket'), 'port')));
-  if (p.grpc) errs.push(...validatePortRef(p.grpc.port, child(child(path, 'grpc'), 'port')));
-  if (p.exec && !(p.exec.command ?? []).length) errs.push(fieldRequired(child(child(path, 'exec'), 'command')));
+  if (p.tcpSocket) errs.push(...validatePortRef(p.tcpSocket.port, childPath(childPath(path, 'tcpSocket'), 'port')));
+  if (p.grpc) errs.push(...validatePortRef(p.grpc.port, childPath(childPath(path, 'grpc'), 'port')));
+  if (p.exec && !(p.exec.command ?? []).length) errs.push(fieldRequired(childPath(childPath(path, 'exec'), 'command')));
   for (const f of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const) {
-    errs.push(...nonNegative(child(path, f), p[f]));
+    errs.push(...nonNegative(childPath(path, f), p[f]));
   }
   if (mustSucceedOnce && p.successThreshold !== undefined && p.successThreshold !== 1) {
-    errs.push(fieldInvalid(child(path, 'successThreshold'), p.successThreshold, 'must be 1'));
+    errs.push(fieldInvalid(childPath(path, 'successThreshold'), p.successThreshold, 'must be 1'));
   }
   return errs;
 }
 
 function validateContainer(c: Container, path: string, volumes: Set<string>, hostNetwork: boolean): FieldError[] {
   const errs: FieldError[] = [];
-  if (!c.name) errs.push(fieldRequired(child(path, 'name')));
-  else errs.push(...invalidAll(child(path, 'name'), c.name, checkDns1123Label(c.name)));
-  if (!c.image || c.image.trim() === '') errs.push(fieldRequired(child(path, 'image')));
+  if (!c.name) errs.push(fieldRequired(childPath(path, 'name')));
+  else errs.push(...invalidAll(childPath(path, 'name'), c.name, checkDns1123Label(c.name)));
+  if (!c.image || c.image.trim() === '') errs.push(fieldRequired(childPath(path, 'image')));
 
   const portNames = new Set<string>();
   (c.ports ?? []).forEach((p, i) => {
-    const pp = index(child(path, 'ports'), i);
+    const pp = indexPath(childPath(path, 'ports'), i);
     if (p.name !== undefined && p.name !== '') {
-      errs.push(...invalidAll(child(pp, 'name'), p.name, checkPortName(p.name)));
-      if (portNames.has(p.name)) errs.push(fieldDuplicate(child(pp, 'name'), p.name));
+      errs.push(...invalidAll(childPath(pp, 'name'), p.name, checkPortName(p.name)));
+      if (portNames.has(p.name)) errs.push(fieldDuplicate(childPath(pp, 'name'), p.name));
       portNames.add(p.name);
     }
-    if (!p.containerPort) errs.push(fieldRequired(child(pp, 'containerPort')));
-    else errs.push(...invalidAll(child(pp, 'containerPort'), p.containerPort, checkPortNumber(p.containerPort)));
+    if (!p.containerPort) errs.push(fieldRequired(childPath(pp, 'containerPort')));
+    else errs.push(...invalidAll(childPath(pp, 'containerPort'), p.containerPort, checkPortNumber(p.containerPort)));
     if (p.hostPort) {
-      errs.push(...invalidAll(child(pp, 'hostPort'), p.hostPort, checkPortNumber(p.hostPort)));
+      errs.push(...invalidAll(childPath(pp, 'hostPort'), p.hostPort, checkPortNumber(p.hostPort)));
       if (hostNetwork && p.containerPort && p.hostPort !== p.containerPort) {
-        errs.push(fieldInvalid(child(pp, 'hostPort'), p.hostPort, 'must match `containerPort` when `hostNetwork` is true'));
+        errs.push(fieldInvalid(childPath(pp, 'hostPort'), p.hostPort, 'must match `containerPort` when `hostNetwork` is true'));
       }
     }
-    if (p.protocol === undefined || p.protocol === '') errs.push(fieldRequired(child(pp, 'protocol')));
-    else if (!PROTOCOLS.includes(p.protocol)) errs.push(fieldNotSupported(child(pp, 'protocol'), p.protocol, PROTOCOLS));
-    if (p.hostIP !== undefined && p.hostIP !== '') errs.push(...invalidAll(child(pp, 'hostIP'), p.hostIP, checkIp(p.hostIP)));
+    if (p.protocol === undefined || p.protocol === '') errs.push(fieldRequired(childPath(pp, 'protocol')));
+    else if (!PROTOCOLS.includes(p.protocol)) errs.push(fieldNotSupported(childPath(pp, 'protocol'), p.protocol, PROTOCOLS));
+    if (p.hostIP !== undefined && p.hostIP !== '') errs.push(...invalidAll(childPath(pp, 'hostIP'), p.hostIP, checkIp(p.hostIP)));
   });
 
   (c.env ?? []).forEach((e, i) => {
-    const ep = index(child(path, 'env'), i);
-    if (!e.name) errs.push(fieldRequired(child(ep, 'name')));
-    else errs.push(...invalidAll(child(ep, 'name'), e.name, checkEnvVarName(e.name)));
+    const ep = indexPath(childPath(path, 'env'), i);
+    if (!e.name) errs.push(fieldRequired(childPath(ep, 'name')));
+    else errs.push(...invalidAll(childPath(ep, 'name'), e.name, checkEnvVarName(e.name)));
     if (e.valueFrom) {
       const sources = (['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef'] as const).filter((s) => e.valueFrom![s]);
-      if (e.value) errs.push(fieldInvalid(child(ep, 'valueFrom'), '', 'may not be specified when `value` is not empty'));
-      if (sources.length === 0) errs.push(fieldInvalid(child(ep, 'valueFrom'), '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
-      if (sources.length > 1) errs.push(fieldInvalid(child(ep, 'valueFrom'), '', 'may not have more than one field specified at a time'));
+      if (e.value) errs.push(fieldInvalid(childPath(ep, 'valueFrom'), '', 'may not be specified when `value` is not empty'));
+      if (sources.length === 0) errs.push(fieldInvalid(childPath(ep, 'valueFrom'), '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
+      if (sources.length > 1) errs.push(fieldInvalid(childPath(ep, 'valueFrom'), '', 'may not have more than one field specified at a time'));
     }
   });
 
   const mountPaths = new Set<string>();
   (c.volumeMounts ?? []).forEach((m, i) => {
-    const mp = index(child(path, 'volumeMounts'), i);
-    if (!m.name) errs.push(fieldRequired(child(mp, 'name')));
-    else if (!volumes.has(m.name)) errs.push(fieldNotFound(child(mp, 'name'), m.name));
-    if (!m.mountPath) errs.push(fieldRequired(child(mp, 'mountPath')));
-    else if (mountPaths.has(m.mountPath)) errs.push(fieldInvalid(child(mp, 'mountPath'), m.mountPath, 'must be unique'));
+    const mp = indexPath(childPath(path, 'volumeMounts'), i);
+    if (!m.name) errs.push(fieldRequired(childPath(mp, 'name')));
+    else if (!volumes.has(m.name)) errs.push(fieldNotFound(childPath(mp, 'name'), m.name));
+    if (!m.mountPath) errs.push(fieldRequired(childPath(mp, 'mountPath')));
+    else if (mountPaths.has(m.mountPath)) errs.push(fieldInvalid(childPath(mp, 'mountPath'), m.mountPath, 'must be unique'));
     else mountPaths.add(m.mountPath);
   });
 
-  if (c.livenessProbe) errs.push(...validateProbe(c.livenessProbe, child(path, 'livenessProbe'), true));
-  if (c.readinessProbe) errs.push(...validateProbe(c.readinessProbe, child(path, 'readinessProbe'), false));
-  if (c.startupProbe) errs.push(...validateProbe(c.startupProbe, child(path, 'startupProbe'), true));
+  if (c.livenessProbe) errs.push(...validateProbe(c.livenessProbe, childPath(path, 'livenessProbe'), true));
+  if (c.readinessProbe) errs.push(...validateProbe(c.readinessProbe, childPath(path, 'readinessProbe'), false));
+  if (c.startupProbe) errs.push(...validateProbe(c.startupProbe, childPath(path, 'startupProbe'), true));
 
   if (c.imagePullPolicy !== undefined && !PULL_POLICIES.includes(c.imagePullPolicy)) {
-    errs.push(fieldNotSupported(child(path, 'imagePullPolicy'), c.imagePullPolicy, PULL_POLICIES));
+    errs.push(fieldNotSupported(childPath(path, 'imagePullPolicy'), c.imagePullPolicy, PULL_POLICIES));
   }
   if (c.terminationMessagePolicy !== undefined && !TERMINATION_MESSAGE_POLICIES.includes(c.terminationMessagePolicy)) {
-    errs.push(fieldNotSupported(child(path, 'terminationMessagePolicy'), c.terminationMessagePolicy, TERMINATION_MESSAGE_POLICIES));
+    errs.push(fieldNotSupported(childPath(path, 'terminationMessagePolicy'), c.terminationMessagePolicy, TERMINATION_MESSAGE_POLICIES));
   }
 
   const limits = c.resources?.limits ?? {};
@@ -489,7 +489,7 @@ function validateContainer(c: Container, path: string, volumes: Set<string>, hos
     const limit = limits[name];
     if (limit !== undefined && quantityValue(req) > quantityValue(limit)) {
       errs.push(
-        fieldInvalid(key(child(child(path, 'resources'), 'requests'), name), String(req), `must be less than or equal to ${name} limit of ${limit}`),
+        fieldInvalid(keyPath(childPath(childPath(path, 'resources'), 'requests'), name), String(req), `must be less than or equal to ${name} limit of ${limit}`),
       );
     }
   }
@@ -500,85 +500,85 @@ function validateVolumes(volumes: Volume[], path: string): { errs: FieldError[];
   const errs: FieldError[] = [];
   const names = new Set<string>();
   volumes.forEach((v, i) => {
-    const vp = index(path, i);
-    if (!v.name) errs.push(fieldRequired(child(vp, 'name')));
+    const vp = indexPath(path, i);
+    if (!v.name) errs.push(fieldRequired(childPath(vp, 'name')));
     else {
-      errs.push(...invalidAll(child(vp, 'name'), v.name, checkDns1123Label(v.name)));
-      if (names.has(v.name)) errs.push(fieldDuplicate(child(vp, 'name'), v.name));
+      errs.push(...invalidAll(childPath(vp, 'name'), v.name, checkDns1123Label(v.name)));
+      if (names.has(v.name)) errs.push(fieldDuplicate(childPath(vp, 'name'), v.name));
       names.add(v.name);
     }
     const sources = VOLUME_SOURCES.filter((s) => v[s] !== undefined);
     if (sources.length === 0) errs.push(fieldRequired(vp, 'must specify a volume type'));
-    for (const extra of sources.slice(1)) errs.push(fieldForbidden(child(vp, extra), 'may not specify more than 1 volume type'));
+    for (const extra of sources.slice(1)) errs.push(fieldForbidden(childPath(vp, extra), 'may not specify more than 1 volume type'));
   });
   return { errs, names };
 }
 
 export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldError[] {
-  if (!spec) return [fieldRequired(child(path, 'containers'))];
+  if (!spec) return [fieldRequired(childPath(path, 'containers'))];
   const errs: FieldError[] = [];
-  const { errs: volumeErrs, names: volumeNames } = validateVolumes(spec.volumes ?? [], child(path, 'volumes'));
+  const { errs: volumeErrs, names: volumeNames } = validateVolumes(spec.volumes ?? [], childPath(path, 'volumes'));
   errs.push(...volumeErrs);
 
   const hostNetwork = spec.hostNetwork === true;
   const containerNames = new Set<string>();
   const checkContainers = (list: Container[] | undefined, field: string): void => {
     (list ?? []).forEach((c, i) => {
-      const cp = index(child(path, field), i);
+      const cp = indexPath(childPath(path, field), i);
       errs.push(...validateContainer(c, cp, volumeNames, hostNetwork));
       if (c.name) {
-        if (containerNames.has(c.name)) errs.push(fieldDuplicate(child(cp, 'name'), c.name));
+        if (containerNames.has(c.name)) errs.push(fieldDuplicate(childPath(cp, 'name'), c.name));
         containerNames.add(c.name);
       }
     });
   };
-  if (!(spec.containers ?? []).length) errs.push(fieldRequired(child(path, 'containers')));
+  if (!(spec.containers ?? []).length) errs.push(fieldRequired(childPath(path, 'containers')));
   checkContainers(spec.initContainers, 'initContainers');
   checkContainers(spec.containers, 'containers');
 
   if (spec.restartPolicy !== undefined && !RESTART_POLICIES.includes(spec.restartPolicy)) {
-    errs.push(fieldNotSupported(child(path, 'restartPolicy'), spec.restartPolicy, RESTART_POLICIES));
+    errs.push(fieldNotSupported(childPath(path, 'restartPolicy'), spec.restartPolicy, RESTART_POLICIES));
   }
   if (spec.dnsPolicy !== undefined && !DNS_POLICIES.includes(spec.dnsPolicy)) {
-    errs.push(fieldNotSupported(child(path, 'dnsPolicy'), spec.dnsPolicy, DNS_POLICIES));
+    errs.push(fieldNotSupported(childPath(path, 'dnsPolicy'), spec.dnsPolicy, DNS_POLICIES));
   }
   for (const f of ['nodeName', 'serviceAccountName'] as const) {
     const v = spec[f];
-    if (v) errs.push(...invalidAll(child(path, f), v, checkDns1123Subdomain(v)));
+    if (v) errs.push(...invalidAll(childPath(path, f), v, checkDns1123Subdomain(v)));
   }
   for (const f of ['hostname', 'subdomain'] as const) {
     const v = spec[f];
-    if (v) errs.push(...invalidAll(child(path, f), v, checkDns1123Label(v)));
+    if (v) errs.push(...invalidAll(childPath(path, f), v, checkDns1123Label(v)));
   }
-  errs.push(...validateLabels(spec.nodeSelector, child(path, 'nodeSelector')));
-  errs.push(...nonNegative(child(path, 'terminationGracePeriodSeconds'), spec.terminationGracePeriodSeconds));
+  errs.push(...validateLabels(spec.nodeSelector, childPath(path, 'nodeSelector')));
+  errs.push(...nonNegative(childPath(path, 'terminationGracePeriodSeconds'), spec.terminationGracePeriodSeconds));
   if (spec.activeDeadlineSeconds !== undefined && (spec.activeDeadlineSeconds < 1 || spec.activeDeadlineSeconds > 2147483647)) {
-    errs.push(fieldInvalid(child(path, 'activeDeadlineSeconds'), spec.activeDeadlineSeconds, 'must be between 1 and 2147483647, inclusive'));
+    errs.push(fieldInvalid(childPath(path, 'activeDeadlineSeconds'), spec.activeDeadlineSeconds, 'must be between 1 and 2147483647, inclusive'));
   }
 
   (spec.tolerations ?? []).forEach((t, i) => {
-    const tp = index(child(path, 'tolerations'), i);
-    if (t.key) errs.push(...invalidAll(child(tp, 'key'), t.key, checkQualifiedName(t.key)));
+    const tp = indexPath(childPath(path, 'tolerations'), i);
+    if (t.key) errs.push(...invalidAll(childPath(tp, 'key'), t.key, checkQualifiedName(t.key)));
     const op = t.operator ?? 'Equal';
     if (op === 'Exists') {
-      if (t.value) errs.push(fieldInvalid(child(tp, 'operator'), op, "value must be empty when `operator` is 'Exists'"));
+      if (t.value) errs.push(fieldInvalid(childPath(tp, 'operator'), op, "value must be empty when `operator` is 'Exists'"));
     } else if (op === 'Equal') {
-      if (!t.key) errs.push(fieldInvalid(child(tp, 'operator'), op, "operator must be Exists when `key` is empty, which means \"match all values and all keys\""));
-      if (t.value) errs.push(...invalidAll(child(tp, 'value'), t.value, checkLabelValue(t.value)));
+      if (!t.key) errs.push(fieldInvalid(childPath(tp, 'operator'), op, "operator must be Exists when `key` is empty, which means \"match all values and all keys\""));
+      if (t.value) errs.push(...invalidAll(childPath(tp, 'value'), t.value, checkLabelValue(t.value)));
     } else {
-      errs.push(fieldNotSupported(child(tp, 'operator'), op, ['Equal', 'Exists']));
+      errs.push(fieldNotSupported(childPath(tp, 'operator'), op, ['Equal', 'Exists']));
     }
     if (t.effect && !['NoExecute', 'NoSchedule', 'PreferNoSchedule'].includes(t.effect)) {
-      errs.push(fieldNotSupported(child(tp, 'effect'), t.effect, ['NoExecute', 'NoSchedule', 'PreferNoSchedule']));
+      errs.push(fieldNotSupported(childPath(tp, 'effect'), t.effect, ['NoExecute', 'NoSchedule', 'PreferNoSchedule']));
     }
   });
 
   (spec.hostAliases ?? []).forEach((h, i) => {
-    const hp = index(child(path, 'hostAliases'), i);
-    errs.push(...invalidAll(child(hp, 'ip'), h.ip ?? '', checkIp(h.ip ?? '')));
+    const hp = indexPath(childPath(path, 'hostAliases'), i);
+    errs.push(...invalidAll(childPath(hp, 'ip'), h.ip ?? '', checkIp(h.ip ?? '')));
   });
   (spec.dnsConfig?.nameservers ?? []).forEach((ns, i) => {
-    errs.push(...invalidAll(index(child(child(path, 'dnsConfig'), 'nameservers'), i), ns, checkIp(ns)));
+    errs.push(...invalidAll(indexPath(childPath(childPath(path, 'dnsConfig'), 'nameservers'), i), ns, checkIp(ns)));
   });
   return errs;
 }
@@ -588,9 +588,9 @@ export function validatePodTemplate(template: PodTemplateSpec | undefined, path:
   if (!template) return [fieldRequired(path)];
   const meta: ObjectMeta = template.metadata ?? {};
   return [
-    ...validateLabels(meta.labels, child(child(path, 'metadata'), 'labels')),
-    ...validateAnnotations(meta.annotations, child(child(path, 'metadata'), 'annotations')),
-    ...validatePodSpec(template.spec, child(path, 'spec')),
+    ...validateLabels(meta.labels, childPath(childPath(path, 'metadata'), 'labels')),
+    ...validateAnnotations(meta.annotations, childPath(childPath(path, 'metadata'), 'annotations')),
+    ...validatePodSpec(template.spec, childPath(path, 'spec')),
   ];
 }
 
@@ -598,15 +598,15 @@ export function validatePodStatus(status: PodStatus | undefined, path: string): 
   if (!status) return [];
   const errs: FieldError[] = [];
   if (status.phase !== undefined && status.phase !== '' && !POD_PHASES.includes(status.phase)) {
-    errs.push(fieldNotSupported(child(path, 'phase'), status.phase, POD_PHASES));
+    errs.push(fieldNotSupported(childPath(path, 'phase'), status.phase, POD_PHASES));
   }
   for (const f of ['podIP', 'hostIP'] as const) {
     const v = status[f];
-    if (v) errs.push(...invalidAll(child(path, f), v, checkIp(v)));
+    if (v) errs.push(...invalidAll(childPath(path, f), v, checkIp(v)));
   }
   for (const f of ['podIPs', 'hostIPs'] as const) {
     (status[f] ?? []).forEach((p, i) => {
-      errs.push(...invalidAll(child(index(child(path, f), i), 'ip'), p.ip ?? '', checkIp(p.ip ?? '')));
+      errs.push(...invalidAll(childPath(indexPath(childPath(path, f), i), 'ip'), p.ip ?? '', checkIp(p.ip ?? '')));
     });
   }
   return errs;
