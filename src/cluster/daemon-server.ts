@@ -2,17 +2,16 @@
 // podpath's own routes (/podpath/v1/...: status, exec, shutdown) on one
 // private unix socket (0600 inside a 0700 folder): only the owner connects.
 
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { chmodSync, existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ApiServer } from '../k8s/apiserver.js';
 import type { ProcessIO } from '../apps/types.js';
 import { encodeFrame, EXEC_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
 import type { ClockDriver } from './clock-driver.js';
 
 /** What the daemon needs from the cluster it serves. */
 export interface DaemonRuntime {
-  /** The Kubernetes API handler (served for every path outside /podpath/). */
-  apiHandler: RequestListener;
+  /** The Kubernetes API (served for every path outside /podpath/; it owns the socket). */
+  api: ApiServer;
   exec(target: ExecTarget, argv: string[], io: ProcessIO): Promise<number>;
   status(): Omit<DaemonStatus, 'pid' | 'clock' | 'uptimeMs' | 'name'>;
   /** Called after each exec settles (e.g. to snapshot conntrack). */
@@ -51,7 +50,6 @@ function validExecRequest(x: unknown): x is ExecRequest {
 }
 
 export class DaemonServer {
-  private server: Server | null = null;
   private readonly started = Date.now();
   /** Resolves when a client asked the daemon to stop. */
   readonly shutdownRequested: Promise<void>;
@@ -67,7 +65,7 @@ export class DaemonServer {
 
   readonly handler: RequestListener = (req, res) => {
     const url = req.url ?? '/';
-    if (!url.startsWith('/podpath/')) return this.runtime.apiHandler(req, res);
+    if (!url.startsWith('/podpath/')) return this.runtime.api.handler(req, res);
     this.serveOwn(req, res, url).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message });
       else res.end(encodeFrame({ error: `podpath: ${(err as Error).message}`, exit: 1 }));
@@ -135,32 +133,12 @@ export class DaemonServer {
     this.runtime.afterExec?.();
   }
 
-  /** Listen on the private socket: folder 0700, socket 0600; a stale socket is replaced, a live one refused. */
-  async listen(socketPath: string): Promise<void> {
-    const dir = dirname(socketPath);
-    const st = statSync(dir);
-    if ((st.mode & 0o077) !== 0) throw new Error(`${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}); it must be 0700`);
-    if (existsSync(socketPath)) {
-      if (!lstatSync(socketPath).isSocket()) throw new Error(`${socketPath} exists and is not a socket`);
-      unlinkSync(socketPath);
-    }
-    const server = createServer(this.handler);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    chmodSync(socketPath, 0o600);
-    this.server = server;
+  /** Listen on the private socket (the apiserver's: folder 0700, socket 0600), serving both route sets. */
+  listen(socketPath: string): Promise<void> {
+    return this.runtime.api.listen(socketPath, this.handler);
   }
 
-  async close(): Promise<void> {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+  close(): Promise<void> {
+    return this.runtime.api.close();
   }
 }

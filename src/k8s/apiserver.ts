@@ -572,9 +572,10 @@ export class ApiServer {
    * Serve on a unix socket that only this user can use: the socket lives in a
    * directory of mode 0700 (created if missing, refused if others can enter
    * it) and is chmod'ed to 0600 as soon as it exists. A stale socket file
-   * left by a crashed daemon is replaced; a live one is an error.
+   * left by a crashed daemon is replaced; a live one is an error. `handler`
+   * lets the daemon serve its own routes beside the API on the same socket.
    */
-  async listen(socketPath: string): Promise<void> {
+  async listen(socketPath: string, handler: RequestListener = this.handler): Promise<void> {
     const dir = dirname(socketPath);
     if (!existsSync(dir)) {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -593,7 +594,7 @@ export class ApiServer {
       if (await socketAnswers(socketPath)) throw new Error(`${socketPath} is in use by a running server`);
       unlinkSync(socketPath);
     }
-    const server = createServer(this.handler);
+    const server = createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
