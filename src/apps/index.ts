@@ -15,4 +15,5 @@ export { nslookup } from './tools/nslookup.js';
 export { dig, DIG_VERSION } from './tools/dig.js';
 export { cat, echo, falseCommand, hostname, sleep as sleepCommand, trueCommand } from './tools/basic.js';
 export { parseUrl } from './tools/url.js';
+export { makeShell, parseScript, ShSyntaxError } from './tools/sh.js';
 export * from './registry.js';

@@ -11,6 +11,7 @@ import { dig } from './tools/dig.js';
 import { nc } from './tools/nc.js';
 import { nslookup } from './tools/nslookup.js';
 import { ping } from './tools/ping.js';
+import { makeShell } from './tools/sh.js';
 import type { AppCommand, ServerApp } from './types.js';
 
 /** What the cluster layer hands the workloads that need it. */
@@ -79,9 +80,12 @@ export const COMMANDS: Readonly<Record<string, AppCommand>> = {
   false: falseCommand,
   cat,
   agnhost,
+  sh: makeShell((name) => commandByName(name)),
 };
 
+/** busybox links sh as ash too. */
 export function commandByName(name: string): AppCommand | undefined {
-  const base = name.slice(name.lastIndexOf('/') + 1);
+  let base = name.slice(name.lastIndexOf('/') + 1);
+  if (base === 'ash') base = 'sh';
   return Object.prototype.hasOwnProperty.call(COMMANDS, base) ? COMMANDS[base] : undefined;
 }
