@@ -202,3 +202,28 @@ test('a Service without backends: connect() fails at once with EHOSTUNREACH from
   assert.ok(r.stderr.includes('* Immediate connect fail for 10.96.99.99: No route to host\n'), r.stderr);
   assert.equal(r.elapsedMs < 1, true);
 });
+
+test('servers that hang up: empty reply is 52, a reset is 56 "Recv failure"', async () => {
+  const lab = makeLab();
+  lab.pods.backend.stack.tcpListen(9001, (s) => s.close());
+  lab.pods.backend.stack.tcpListen(9002, (s) => {
+    s.onData = () => s.destroy();
+  });
+  const empty = await lab.run('frontend', ['curl', '-sS', 'http://10.0.2.100:9001/']);
+  assert.deepEqual([empty.code, empty.stderr], [52, 'curl: (52) Empty reply from server\n']);
+  const reset = await lab.run('frontend', ['curl', '-sS', 'http://10.0.2.100:9002/']);
+  assert.deepEqual([reset.code, reset.stderr], [56, 'curl: (56) Recv failure: Connection reset by peer\n']);
+});
+
+test('--retry retries a timeout after 1 s, then 2 s; -m bounds each attempt', async () => {
+  const lab = makeLab();
+  denyBackendIngress(lab);
+  const r = await lab.run('frontend', ['curl', '-S', '--no-progress-meter', '-m', '2', '--retry', '2', 'http://backend:8080']);
+  assert.equal(r.code, 28);
+  assert.deepEqual(r.stderr.split('\n').filter((l) => l.length > 0), [
+    'Warning: Problem : timeout. Will retry in 1 seconds. 2 retries left.',
+    'Warning: Problem : timeout. Will retry in 2 seconds. 1 retries left.',
+    'curl: (28) Connection timed out after 2001 milliseconds',
+  ]);
+  assert.ok(Math.abs(r.elapsedMs - (3 * 2001 + 1000 + 2000)) < 1);
+});

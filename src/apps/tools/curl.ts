@@ -9,7 +9,7 @@ import { HttpHeaders, serializeRequest, type HttpResponse } from '../../packet/h
 import { ipv4ToString } from '../../packet/ip.js';
 import type { TcpSocket } from '../../net/stack/index.js';
 import { ConnectError, HttpClientError, ResponseProgress, connectTcp, readHttpResponse, type TcpStream } from '../http.js';
-import { Aborted, clockTimeout, readAll, text, utf8 } from '../proc.js';
+import { Aborted, clockTimeout, readAll, sleep, text, utf8 } from '../proc.js';
 import { ResolveError, Resolver } from '../resolver.js';
 import { signalExitCode, type AppCommand, type PodEnv, type ProcessIO } from '../types.js';
 import { authorityOf, formatUrl, isUrlError, parseUrl, resolveLocation, type ParsedUrl } from './url.js';
@@ -56,6 +56,10 @@ interface CurlOptions {
   compressed: boolean;
   ipv6Only: boolean;
   retry: number;
+  retryConnRefused: boolean;
+  retryAllErrors: boolean;
+  retryDelayMs: number | undefined;
+  retryMaxTimeMs: number | undefined;
   localPort: number | undefined;
 }
 
@@ -118,8 +122,24 @@ const OPTIONS: OptionSpec[] = [
   { long: 'cert', short: 'E', arg: true, set: () => undefined },
   { long: 'key', arg: true, set: () => undefined },
   { long: 'limit-rate', arg: true, set: () => undefined },
-  { long: 'retry-delay', arg: true, set: () => undefined },
-  { long: 'retry-max-time', arg: true, set: () => undefined },
+  { long: 'retry-connrefused', arg: false, set: (o) => void (o.retryConnRefused = true) },
+  { long: 'retry-all-errors', arg: false, set: (o) => void (o.retryAllErrors = true) },
+  {
+    long: 'retry-delay',
+    arg: true,
+    set: (o, v) => {
+      if (!/^[0-9]+$/.test(v)) return 'curl: option --retry-delay: expected a proper numerical parameter\n';
+      o.retryDelayMs = Number(v) * 1000;
+    },
+  },
+  {
+    long: 'retry-max-time',
+    arg: true,
+    set: (o, v) => {
+      if (!/^[0-9]+$/.test(v)) return 'curl: option --retry-max-time: expected a proper numerical parameter\n';
+      o.retryMaxTimeMs = Number(v) * 1000;
+    },
+  },
   {
     long: 'max-time',
     short: 'm',
@@ -200,6 +220,10 @@ function defaults(): CurlOptions {
     compressed: false,
     ipv6Only: false,
     retry: 0,
+    retryConnRefused: false,
+    retryAllErrors: false,
+    retryDelayMs: undefined,
+    retryMaxTimeMs: undefined,
     localPort: undefined,
   };
 }
@@ -830,27 +854,51 @@ export const curl: AppCommand = async (env, argv, io) => {
     return 2;
   }
   const run = new CurlRun(env, io, o);
-  const maxTimer = o.maxTimeMs !== undefined && o.maxTimeMs > 0 ? clockTimeout(env.clock, o.maxTimeMs + TIMEOUT_GRANULARITY_MS, 'max-time') : undefined;
   let exit = 0;
-  try {
-    for (const url of o.urls) {
-      const opSignal = AbortSignal.any(maxTimer ? [io.signal, maxTimer.signal] : [io.signal]);
-      const r = await run.transfer(url, opSignal);
-      if (r.exit === -1) return signalExitCode(io.signal);
-      if (r.exit !== 0) {
-        exit = r.exit;
-        if (!o.silent || o.showError) {
-          if (r.error !== undefined) io.stderr(`curl: (${r.exit}) ${r.error}\n`);
-        }
-      }
-      if (o.writeOut !== undefined) {
-        const w = expandWriteOut(o.writeOut, { ...r.vars, exitCode: r.exit, errorMsg: r.error ?? '' }, (s) => io.stderr(s));
-        if (w.stdout) io.stdout(w.stdout);
-        if (w.stderr) io.stderr(w.stderr);
-      }
+  for (const url of o.urls) {
+    const r = await transferWithRetries(env, io, o, run, url);
+    if (r === undefined) return signalExitCode(io.signal);
+    if (r.exit !== 0) {
+      exit = r.exit;
+      if ((!o.silent || o.showError) && r.error !== undefined) io.stderr(`curl: (${r.exit}) ${r.error}\n`);
     }
-  } finally {
-    maxTimer?.cancel();
+    if (o.writeOut !== undefined) {
+      const w = expandWriteOut(o.writeOut, { ...r.vars, exitCode: r.exit, errorMsg: r.error ?? '' }, (s) => io.stderr(s));
+      if (w.stdout) io.stdout(w.stdout);
+      if (w.stderr) io.stderr(w.stderr);
+    }
   }
   return exit;
 };
+
+/** Longest wait between retries (curl's RETRY_SLEEP_MAX). */
+const RETRY_SLEEP_MAX_MS = 600_000;
+
+/**
+ * One URL with --retry: a timeout (or a refused connect with
+ * --retry-connrefused, anything with --retry-all-errors) is retried after
+ * 1 s, then twice as long each time, unless --retry-delay fixes it.
+ * -m bounds each attempt. Undefined when a signal killed curl.
+ */
+async function transferWithRetries(env: PodEnv, io: ProcessIO, o: CurlOptions, run: CurlRun, url: string): Promise<TransferResult | undefined> {
+  const started = env.clock.now();
+  let retriesLeft = o.retry;
+  let delay = o.retryDelayMs ?? 1000;
+  for (;;) {
+    const maxTimer = o.maxTimeMs !== undefined && o.maxTimeMs > 0 ? clockTimeout(env.clock, o.maxTimeMs + TIMEOUT_GRANULARITY_MS, 'max-time') : undefined;
+    let r: TransferResult;
+    try {
+      r = await run.transfer(url, maxTimer ? AbortSignal.any([io.signal, maxTimer.signal]) : io.signal);
+    } finally {
+      maxTimer?.cancel();
+    }
+    if (r.exit === -1) return undefined;
+    const why = r.exit === 28 ? ': timeout' : r.exit === 7 && o.retryConnRefused ? ': connection refused' : r.exit !== 0 && o.retryAllErrors ? ' (retrying all errors)' : undefined;
+    const outOfTime = o.retryMaxTimeMs !== undefined && env.clock.now() - started + delay > o.retryMaxTimeMs;
+    if (why === undefined || retriesLeft === 0 || outOfTime) return r;
+    if (!o.silent) io.stderr(`Warning: Problem ${why}. Will retry in ${Math.floor(delay / 1000)} seconds. ${retriesLeft} retries left.\n`);
+    retriesLeft--;
+    if (!(await sleep(env.clock, delay, io.signal))) return undefined;
+    if (o.retryDelayMs === undefined) delay = Math.min(delay * 2, RETRY_SLEEP_MAX_MS);
+  }
+}
