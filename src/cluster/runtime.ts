@@ -1,0 +1,549 @@
+// The in-process cluster: one SQLite store and apiserver, and per node a
+// datapath (maps + programs), a kernel (devices, VXLAN), the node's own
+// network namespace, a Cilium agent and a kubelet; external hosts on the same
+// underlay; the controllers. Everything reacts to committed writes: the store
+// feeds the informer cache and every reconciler's observe(), and settle()
+// runs the reconcilers until none has work left.
+//
+// Read-your-writes: writes through `runtime.api` call settle() before they
+// return, so when a create/delete/label returns every agent has realized it
+// (maps written, endpoints plumbed, CiliumEndpoints published). Writes that
+// reach the apiserver any other way (its HTTP handler, a container crash)
+// schedule a settle on the microtask queue, which runs before the process
+// handles its next request; the daemon may also call settle() after each
+// request to make that explicit.
+
+import { ApiServer, type DeleteRequestOptions, type ListRequestOptions, type PatchType, type UpdateRequestOptions, type WatchHandle, type WatchRequestOptions, type WriteRequestOptions } from '../k8s/apiserver.js';
+import { Store, type StoreEvent } from '../k8s/store.js';
+import { RESOURCES, type ResourceInfo } from '../k8s/resources.js';
+import type { ApiResult, KubeList, KubeObject, WatchEvent } from '../k8s/types.js';
+import { ipv4ToString, parseCidr } from '../packet/ip.js';
+import { NodeDatapath, defaultNodeConfig } from '../datapath/sim/node-datapath.js';
+import { NodeKernel } from '../net/node-kernel.js';
+import { Underlay, type UnderlayPort } from '../net/underlay.js';
+import { CookieSource, NetStack, type SockHooks } from '../net/stack/index.js';
+import { Agent } from '../agent/agent.js';
+import { CILIUM_IDENTITIES, IdentityAllocator } from '../agent/identity.js';
+import type { PolicyComputer } from '../agent/policy.js';
+import { commandByName, serverForImage } from '../apps/registry.js';
+import { CLUSTER_DOMAIN, type PodEnv, type ProcessIO, type ServerApp, type ServerHandle, type ServerSpec } from '../apps/types.js';
+import { VirtualClock, type Clock } from '../util/clock.js';
+import { Rng } from '../util/rng.js';
+import { monitorAggregationValue, nodeLayout, parseClusterConfig, type ClusterConfig, type ClusterConfigInput, type ExternalHostConfig, type NodeLayout } from './config.js';
+import { ObjectCache } from './controllers/cache.js';
+import { R, type ControllerContext, type Reconciler } from './controllers/common.js';
+import { controlPlanePods, demoObjects, nodeObject, systemObjects, serviceAddress, type BootstrapObject } from './controllers/bootstrap.js';
+import { DaemonSetController } from './controllers/daemonset.js';
+import { DeploymentController } from './controllers/deployment.js';
+import { ClusterDnsRecords } from './controllers/dns-records.js';
+import { EndpointSliceController } from './controllers/endpointslice.js';
+import { ReplicaSetController } from './controllers/replicaset.js';
+import { Scheduler } from './controllers/scheduler.js';
+import { ServiceAccountController } from './controllers/serviceaccount.js';
+import { ServiceIpAllocator } from './controllers/service-ip.js';
+import { Kubelet, runCommand, type Workloads } from './kubelet.js';
+import { rfc3339Seconds } from '../k8s/store.js';
+
+export interface ClusterRuntimeOptions {
+  /** A validated config, or input to validate (defaults: kind's layout, 3 workers). */
+  config?: ClusterConfig | ClusterConfigInput;
+  /** The one clock (default: a fresh VirtualClock). */
+  clock?: Clock;
+  /** SQLite file; ':memory:' (the default) for a throwaway cluster. */
+  dbPath?: string;
+  /** Overrides config.seed. */
+  seed?: number;
+  /** What containers run and what exec can start (default: src/apps' registry). */
+  workloads?: Workloads;
+  /** The policy engine (default: no rules; see src/agent/policy.ts). */
+  policy?: PolicyComputer;
+}
+
+export interface ClusterNode {
+  name: string;
+  role: NodeLayout['role'];
+  index: number;
+  ip: number;
+  mac: number;
+  podCidr: { addr: number; prefixLen: number };
+  dp: NodeDatapath;
+  kernel: NodeKernel;
+  /** The node's own network namespace (host stack). */
+  host: NetStack;
+  agent: Agent;
+  kubelet: Kubelet;
+}
+
+export interface ExternalHost {
+  name: string;
+  ip: number;
+  mac: number;
+  config: ExternalHostConfig;
+  stack: NetStack;
+  env: PodEnv;
+  handle: ServerHandle | null;
+}
+
+export type ExecTarget = { kind: 'pod'; namespace: string; name: string } | { kind: 'node'; name: string } | { kind: 'host'; name: string };
+
+/** The apiserver's in-process API, with every write followed by settle(). */
+export class SettlingApi {
+  constructor(
+    readonly server: ApiServer,
+    private readonly settle: () => void,
+  ) {}
+
+  private after<T>(r: T): T {
+    this.settle();
+    return r;
+  }
+
+  get(resource: ResourceInfo, namespace: string | undefined, name: string): ApiResult<KubeObject> {
+    return this.server.get(resource, namespace, name);
+  }
+
+  list(resource: ResourceInfo, opts?: ListRequestOptions): ApiResult<KubeList> {
+    return this.server.list(resource, opts);
+  }
+
+  watch(resource: ResourceInfo, opts: WatchRequestOptions, onEvent: (e: WatchEvent) => void): ApiResult<WatchHandle> {
+    return this.server.watch(resource, opts, onEvent);
+  }
+
+  create(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts?: WriteRequestOptions): ApiResult<KubeObject> {
+    return this.after(this.server.create(resource, namespace, body, opts));
+  }
+
+  update(resource: ResourceInfo, namespace: string | undefined, name: string, body: unknown, opts?: UpdateRequestOptions): ApiResult<KubeObject> {
+    return this.after(this.server.update(resource, namespace, name, body, opts));
+  }
+
+  patch(resource: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: unknown, opts?: UpdateRequestOptions): ApiResult<KubeObject> {
+    return this.after(this.server.patch(resource, namespace, name, type, body, opts));
+  }
+
+  delete(resource: ResourceInfo, namespace: string | undefined, name: string, opts?: DeleteRequestOptions): ApiResult<KubeObject> {
+    return this.after(this.server.delete(resource, namespace, name, opts));
+  }
+
+  deleteCollection(resource: ResourceInfo, opts?: ListRequestOptions & DeleteRequestOptions): ApiResult<KubeList> {
+    return this.after(this.server.deleteCollection(resource, opts));
+  }
+}
+
+/** External hosts' `echo` app: every TCP port echoes what it reads, every UDP port echoes datagrams. */
+class EchoServer implements ServerApp {
+  start(env: PodEnv, spec: ServerSpec): ServerHandle {
+    const closers: (() => void)[] = [];
+    for (const p of spec.ports) {
+      if ((p.protocol ?? 'TCP') === 'UDP') {
+        const sock = env.stack.udpBind(p.containerPort);
+        sock.onMessage = (bytes, ip, port) => sock.sendTo(ip, port, bytes);
+        closers.push(() => sock.close());
+      } else {
+        const l = env.stack.tcpListen(p.containerPort, (s) => {
+          s.onData = (b) => s.write(b);
+          s.onEnd = () => s.end();
+        });
+        closers.push(() => l.close());
+      }
+    }
+    return { stop: () => closers.forEach((c) => c()) };
+  }
+}
+
+/** A machine on the underlay outside the cluster: a network stack with one app. */
+class ExternalPort implements UnderlayPort {
+  stack: NetStack | null = null;
+  constructor(
+    readonly ip: number,
+    readonly mac: number,
+  ) {}
+  receive(buf: Uint8Array, off: number, len: number): void {
+    this.stack?.receive(buf.slice(off, off + len));
+  }
+}
+
+export class ClusterRuntime {
+  readonly config: ClusterConfig;
+  readonly clock: Clock;
+  readonly store: Store;
+  /** The raw apiserver (its HTTP handler for the daemon's socket). */
+  readonly apiServer: ApiServer;
+  /** In-process API whose writes settle the cluster before returning. */
+  readonly api: SettlingApi;
+  readonly cache: ObjectCache;
+  readonly underlay: Underlay;
+  readonly nodes: ClusterNode[] = [];
+  readonly externalHosts: ExternalHost[] = [];
+  readonly identities: IdentityAllocator;
+  readonly dns: ClusterDnsRecords;
+  readonly workloads: Workloads;
+  /** Problems reconcilers reported (refused writes, failed CNI ADDs), oldest first, at most 1000. */
+  readonly problems: string[] = [];
+  /** True when this runtime found an existing cluster in the store. */
+  readonly restored: boolean;
+
+  private readonly rng: Rng;
+  private readonly reconcilers: Reconciler[] = [];
+  private readonly unwatch: () => void;
+  private ready = false;
+  private settling = false;
+  private settleQueued = false;
+  private closed = false;
+
+  /** Build (or, on an existing store, restore) the cluster and settle it. */
+  static async create(opts: ClusterRuntimeOptions = {}): Promise<ClusterRuntime> {
+    return new ClusterRuntime(opts);
+  }
+
+  private constructor(opts: ClusterRuntimeOptions) {
+    // A validated config passes through the parser unchanged; anything else is validated here.
+    const parsed = parseClusterConfig(opts.config ?? {});
+    if (!parsed.ok) throw new Error(`invalid cluster config:\n${parsed.message}`);
+    this.config = opts.seed !== undefined ? { ...parsed.config, seed: opts.seed } : parsed.config;
+    this.clock = opts.clock ?? new VirtualClock();
+    this.rng = new Rng(this.config.seed);
+    this.store = new Store({ path: opts.dbPath ?? ':memory:', clock: this.clock, rng: this.rng.fork() });
+    this.apiServer = new ApiServer({ store: this.store, clock: this.clock });
+    this.api = new SettlingApi(this.apiServer, () => this.settle());
+    this.cache = new ObjectCache(this.store);
+    this.restored = this.cache.count(R.nodes) > 0;
+    this.unwatch = this.store.watch(undefined, (e) => this.onStoreEvent(e));
+
+    const layout = nodeLayout(this.config);
+    const serviceCidr = parseCidr(this.config.serviceCIDR)!;
+    const report = (component: string, message: string): void => this.report(component, message);
+    this.identities = new IdentityAllocator(this.apiServer, this.rng.fork(), this.cache.list(CILIUM_IDENTITIES), (m) => report('identity-allocator', m));
+    this.apiServer.addAdmission(new ServiceIpAllocator(this.cache, serviceCidr, this.rng.fork()).admission);
+    this.dns = new ClusterDnsRecords(this.cache, CLUSTER_DOMAIN, () => this.externalHosts.map((h) => ({ name: h.name, ip: h.ip })));
+    this.workloads = opts.workloads ?? {
+      serverFor: (image, command) => serverForImage(image, command, { dnsRecords: this.dns.lookup }),
+      commandByName,
+    };
+    this.underlay = new Underlay(this.clock);
+
+    // Nodes first: the agents read their Node, and a fresh store gets kind's.
+    const now = rfc3339Seconds(this.clock.wallNow());
+    if (!this.restored) for (const n of layout) this.ensure({ resource: R.nodes, obj: nodeObject(this.config, n, now) });
+
+    const ctx: ControllerContext = { api: this.apiServer, cache: this.cache, clock: this.clock, rng: this.rng.fork(), report };
+    for (const n of layout) this.nodes.push(this.buildNode(n, ctx, opts.policy));
+    for (const h of this.config.externalHosts) this.externalHosts.push(this.buildExternalHost(h));
+
+    if (!this.restored) {
+      for (const o of systemObjects(this.config, serviceCidr, layout)) this.ensure(o);
+      const cpUid = this.cache.get(R.nodes, undefined, layout[0]!.name)?.metadata.uid ?? '';
+      for (const o of controlPlanePods(this.config, layout, cpUid)) this.ensure(o);
+    }
+
+    this.reconcilers.push(
+      new ServiceAccountController(ctx),
+      new DeploymentController(ctx),
+      new ReplicaSetController(ctx),
+      new DaemonSetController(ctx),
+      new Scheduler(ctx),
+      new EndpointSliceController(ctx),
+      ...this.nodes.map((n) => n.kubelet),
+      ...this.nodes.map((n) => n.agent),
+    );
+    // Like an informer's initial list: every reconciler sees every object once.
+    for (const resource of RESOURCES) {
+      for (const object of this.cache.list(resource)) {
+        const e: StoreEvent = { type: 'ADDED', resource, object, resourceVersion: Number(object.metadata.resourceVersion ?? 0) };
+        for (const r of this.reconcilers) r.observe(e);
+      }
+    }
+    this.ready = true;
+    this.settle();
+  }
+
+  private buildNode(n: NodeLayout, ctx: ControllerContext, policy: PolicyComputer | undefined): ClusterNode {
+    const nodeRng = new Rng((this.config.seed * 7919 + n.index * 104729 + 1) >>> 0);
+    const plan = Agent.plan(this.cache, n.name, n.podCidr, nodeRng);
+    const c = this.config.cilium;
+    const dp = new NodeDatapath(
+      defaultNodeConfig({
+        nodeName: n.name,
+        nodeIp: n.ip,
+        nodeMac: n.mac,
+        podCidr: n.podCidr,
+        routerIp: plan.routerIp,
+        routerMac: plan.routerMac,
+        socketLb: c.socketLB,
+        policyAuditMode: c.policyAuditMode,
+        monitorAggregation: monitorAggregationValue(c.monitorAggregation),
+        seed: nodeRng.u32(),
+      }),
+      this.clock,
+    );
+    const kernel = new NodeKernel(dp, this.underlay);
+    const cookies = new CookieSource(4096);
+    const hooks: SockHooks | undefined = c.socketLB
+      ? {
+          connect4: (x) => kernel.sock.cil_sock4_connect(x),
+          sendmsg4: (x) => kernel.sock.cil_sock4_sendmsg(x),
+          recvmsg4: (x) => kernel.sock.cil_sock4_recvmsg(x),
+          getpeername4: (x) => kernel.sock.cil_sock4_getpeername(x),
+        }
+      : undefined;
+    const host = new NetStack({
+      name: n.name,
+      ip: n.ip,
+      mac: n.mac,
+      gatewayIp: plan.routerIp,
+      gatewayMac: plan.routerMac,
+      mtu: 1500,
+      clock: this.clock,
+      rng: nodeRng.fork(),
+      transmit: (f) => kernel.hostTransmit(f),
+      ...(hooks ? { sockHooks: hooks } : {}),
+      cookies,
+    });
+    kernel.hostReceive = (f) => host.receive(f);
+    const agent = new Agent({
+      nodeName: n.name,
+      nodeIp: n.ip,
+      podCidr: n.podCidr,
+      plan,
+      dp,
+      loader: kernel,
+      api: this.apiServer,
+      view: this.cache,
+      identities: this.identities,
+      clock: this.clock,
+      rng: nodeRng,
+      config: { clusterName: c.clusterName, policyEnforcementMode: c.policyEnforcementMode as 'default' | 'always' | 'never', policyAuditMode: c.policyAuditMode },
+      ...(policy ? { policy } : {}),
+      report: (m) => this.report(`cilium-agent/${n.name}`, m),
+    });
+    const kubelet = new Kubelet({
+      node: { name: n.name, ip: n.ip, agent, kernel, host, cookies },
+      api: this.apiServer,
+      cache: this.cache,
+      clock: this.clock,
+      rng: nodeRng.fork(),
+      workloads: this.workloads,
+      socketLB: c.socketLB,
+      clusterDnsIp: (parseCidr(this.config.serviceCIDR)!.addr + 10) >>> 0,
+      clusterDomain: CLUSTER_DOMAIN,
+      report: ctx.report,
+    });
+    return { name: n.name, role: n.role, index: n.index, ip: n.ip, mac: n.mac, podCidr: n.podCidr, dp, kernel, host, agent, kubelet };
+  }
+
+  private buildExternalHost(h: ExternalHostConfig): ExternalHost {
+    const ip = parseCidr(h.ip)!.addr;
+    const mac = 0x02_42_00_00_00_00 + ip;
+    const port = new ExternalPort(ip, mac);
+    const subnet = parseCidr(this.config.nodeSubnet)!;
+    const stack = new NetStack({
+      name: h.name,
+      ip,
+      mac,
+      // The docker bridge of the kind network; nothing answers for it yet (see the world-routing gap).
+      gatewayIp: (subnet.addr + 1) >>> 0,
+      mtu: 1500,
+      clock: this.clock,
+      rng: this.rng.fork(),
+      transmit: (f) => this.underlay.send(f),
+    });
+    port.stack = stack;
+    this.underlay.attach(port);
+    const env: PodEnv = {
+      podName: h.name,
+      namespace: '',
+      hostname: h.name,
+      ip,
+      stack,
+      clock: this.clock,
+      rng: this.rng.fork(),
+      resolv: { nameservers: [(parseCidr(this.config.serviceCIDR)!.addr + 10) >>> 0], search: [], ndots: 1 },
+    };
+    const app: ServerApp = h.app === 'echo' ? new EchoServer() : this.workloads.serverFor(`external/${h.name}`, undefined);
+    const spec: ServerSpec = { ports: h.ports.map((p) => ({ containerPort: p.port, protocol: p.protocol })) };
+    let handle: ServerHandle | null = null;
+    try {
+      handle = app.start(env, spec);
+    } catch (err) {
+      this.report(`host/${h.name}`, `app failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return { name: h.name, ip, mac, config: h, stack, env, handle };
+  }
+
+  /** Create an object unless one of that name exists. */
+  private ensure(o: BootstrapObject): void {
+    const ns = o.obj.metadata.namespace;
+    if (this.cache.get(o.resource, ns, o.obj.metadata.name ?? '')) return;
+    const r = this.apiServer.create(o.resource, ns, o.obj);
+    if (!r.ok) this.report('bootstrap', `create ${o.resource.kind} ${ns ? `${ns}/` : ''}${o.obj.metadata.name}: ${r.status.message}`);
+  }
+
+  private report(component: string, message: string): void {
+    this.problems.push(`${component}: ${message}`);
+    if (this.problems.length > 1000) this.problems.shift();
+  }
+
+  private onStoreEvent(e: StoreEvent): void {
+    this.cache.apply(e);
+    this.identities.observe(e);
+    for (const r of this.reconcilers) r.observe(e);
+    if (this.ready && !this.settling && !this.settleQueued && !this.closed) {
+      this.settleQueued = true;
+      queueMicrotask(() => {
+        this.settleQueued = false;
+        if (!this.closed) this.settle();
+      });
+    }
+  }
+
+  /**
+   * Run controllers, kubelets and agents until none has work left. Returns the
+   * number of rounds. Re-entrant calls (a write made while settling) return at
+   * once: the outer loop picks their work up.
+   */
+  settle(maxRounds = 10_000): number {
+    if (this.settling || !this.ready || this.closed) return 0;
+    this.settling = true;
+    let rounds = 0;
+    try {
+      for (;;) {
+        let worked = false;
+        for (const r of this.reconcilers) {
+          if (!r.hasWork()) continue;
+          worked = true;
+          try {
+            r.run();
+          } catch (err) {
+            this.report(r.name, `reconcile failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          }
+        }
+        if (!worked) break;
+        if (++rounds >= maxRounds) {
+          this.report('runtime', `settle gave up after ${maxRounds} rounds`);
+          break;
+        }
+      }
+    } finally {
+      this.settling = false;
+    }
+    return rounds;
+  }
+
+  // ---- the lab --------------------------------------------------------------------
+
+  /**
+   * The lab's demo app in namespace `demo`: frontend (2 replicas), backend (2,
+   * Service backend:8080 serving /api/users), database (1, Service :5432).
+   * Created in that order, each settled before the next, so the scheduler
+   * puts the first frontend pod on the first worker and the first backend
+   * pod on another worker. Existing objects are left as they are.
+   */
+  deployDemo(): void {
+    for (const o of demoObjects()) {
+      const ns = o.obj.metadata.namespace;
+      if (this.cache.get(o.resource, ns, o.obj.metadata.name ?? '')) continue;
+      const r = this.api.create(o.resource, ns, o.obj);
+      if (!r.ok) throw new Error(`deploy demo: ${o.resource.kind} ${o.obj.metadata.name}: ${r.status.message}`);
+    }
+  }
+
+  // ---- lookups ----------------------------------------------------------------------
+
+  node(name: string): ClusterNode | undefined {
+    return this.nodes.find((n) => n.name === name);
+  }
+
+  /** The node a pod runs on, and its running state there. */
+  pod(namespace: string, name: string): { node: ClusterNode; env: PodEnv; object: KubeObject } | undefined {
+    const object = this.cache.get(R.pods, namespace, name);
+    const nodeName = (object?.['spec'] as { nodeName?: string } | undefined)?.nodeName;
+    const node = nodeName ? this.node(nodeName) : undefined;
+    const running = node?.kubelet.running(namespace, name);
+    return object && node && running ? { node, env: running.env, object } : undefined;
+  }
+
+  /** Pods of a namespace with a label (`app=frontend`), sorted by name as kubectl lists them. */
+  podsWithLabel(namespace: string, key: string, value: string): KubeObject[] {
+    return this.cache
+      .list(R.pods, namespace)
+      .filter((p) => p.metadata.labels?.[key] === value)
+      .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
+  }
+
+  externalHost(name: string): ExternalHost | undefined {
+    return this.externalHosts.find((h) => h.name === name);
+  }
+
+  /** kube-dns's address, 10.96.0.10 by default. */
+  get clusterDnsIp(): string {
+    return serviceAddress(parseCidr(this.config.serviceCIDR)!, 10);
+  }
+
+  // ---- exec -------------------------------------------------------------------------
+
+  /** `podpath exec`: run a client tool in a pod, a node's host namespace or an external host. Resolves to the exit code. */
+  exec(target: ExecTarget, argv: string[], io: ProcessIO): Promise<number> {
+    switch (target.kind) {
+      case 'pod': {
+        const obj = this.cache.get(R.pods, target.namespace, target.name);
+        if (!obj) {
+          io.stderr(`Error from server (NotFound): pods "${target.name}" not found\n`);
+          return Promise.resolve(1);
+        }
+        const nodeName = (obj['spec'] as { nodeName?: string } | undefined)?.nodeName ?? '';
+        const node = this.node(nodeName);
+        if (!node || !node.kubelet.running(target.namespace, target.name)) {
+          io.stderr(`error: unable to upgrade connection: container not found ("${target.name}")\n`);
+          return Promise.resolve(1);
+        }
+        return node.kubelet.exec(target.namespace, target.name, argv, io);
+      }
+      case 'node': {
+        const node = this.node(target.name);
+        if (!node) {
+          io.stderr(`Error: no node named "${target.name}" (nodes: ${this.nodes.map((n) => n.name).join(', ')})\n`);
+          return Promise.resolve(1);
+        }
+        return node.kubelet.execOnNode(argv, io);
+      }
+      case 'host': {
+        const host = this.externalHost(target.name);
+        if (!host) {
+          io.stderr(`Error: no external host named "${target.name}"\n`);
+          return Promise.resolve(1);
+        }
+        return runCommand(this.workloads, host.env, argv, io);
+      }
+    }
+  }
+
+  /** Summary for `podpath status`. */
+  summary(): { name: string; nodes: { name: string; ip: string; podCIDR: string; routerIp: string }[]; pods: number; restored: boolean } {
+    return {
+      name: this.config.name,
+      nodes: this.nodes.map((n) => ({
+        name: n.name,
+        ip: ipv4ToString(n.ip),
+        podCIDR: `${ipv4ToString(n.podCidr.addr)}/${n.podCidr.prefixLen}`,
+        routerIp: ipv4ToString(n.agent.routerIp),
+      })),
+      pods: this.cache.count(R.pods),
+      restored: this.restored,
+    };
+  }
+
+  /** Stop every app and close the store (the objects stay in the file). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const n of this.nodes) n.kubelet.shutdown();
+    for (const h of this.externalHosts) {
+      h.handle?.stop();
+      h.stack.shutdown();
+    }
+    this.unwatch();
+    await this.apiServer.close();
+    this.store.close();
+  }
+}
