@@ -10,6 +10,7 @@ export { DeathstarServer, deathstarInfo, EXHAUST_PORT_PANIC, DEATHSTAR_PORT } fr
 export { DemoBackendServer, GenericServer, NginxServer, DEMO_USERS } from './servers/web.js';
 export { curl, parseCurlArgs, CURL_VERSION } from './tools/curl.js';
 export { nc } from './tools/nc.js';
+export { wget } from './tools/wget.js';
 export { ping } from './tools/ping.js';
 export { nslookup } from './tools/nslookup.js';
 export { dig, DIG_VERSION } from './tools/dig.js';

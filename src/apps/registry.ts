@@ -12,6 +12,7 @@ import { nc } from './tools/nc.js';
 import { nslookup } from './tools/nslookup.js';
 import { ping } from './tools/ping.js';
 import { makeShell } from './tools/sh.js';
+import { wget } from './tools/wget.js';
 import type { AppCommand, ServerApp } from './types.js';
 
 /** What the cluster layer hands the workloads that need it. */
@@ -68,6 +69,7 @@ export function serverForImage(image: string, command?: string[], deps: AppDeps 
 /** Client tools by name; "/usr/bin/curl" and "curl" are the same program. */
 export const COMMANDS: Readonly<Record<string, AppCommand>> = {
   curl,
+  wget,
   nc,
   netcat: nc,
   ping,

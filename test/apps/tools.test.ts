@@ -98,3 +98,18 @@ test('sleep waits on the virtual clock; a signal ends it with 128 + signo', asyn
   assert.equal((await lab.run('frontend', ['sleep', '3600'], { signalAfterMs: 10, signal: 'SIGTERM' })).code, 143);
   assert.equal((await lab.run('frontend', ['sleep', 'x'])).stderr, "sleep: invalid number 'x'\n");
 });
+
+test('busybox wget: -qO- prints the body; its chatter and its error messages otherwise', async () => {
+  const lab = makeLab();
+  const quiet = await lab.run('frontend', ['wget', '-qO-', 'http://backend:8080/']);
+  assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, '{"service":"backend","status":"ok"}\n', '']);
+  const chatty = await lab.run('frontend', ['wget', '-O-', 'backend:8080/health']);
+  assert.deepEqual(chatty.stderr.split('\n').filter((l) => !l.startsWith('-  ')), ['Connecting to backend:8080 (10.96.12.34:8080)', 'writing to stdout', 'written to stdout', '']);
+  const missing = await lab.run('frontend', ['wget', '-qO-', 'http://backend:8080/nope']);
+  assert.deepEqual([missing.code, missing.stderr], [1, 'wget: server returned error: HTTP/1.1 404 Not Found\n']);
+  assert.equal((await lab.run('frontend', ['wget', '-q', 'http://nosuch:8080/'])).stderr, "wget: bad address 'nosuch:8080'\n");
+  const refused = await lab.run('frontend', ['wget', '-qO-', 'http://10.0.2.100:9/']);
+  assert.equal(refused.stderr, "wget: can't connect to remote host (10.0.2.100): Connection refused\n");
+  const timeout = await lab.run('frontend', ['wget', '-qT', '2', 'http://10.9.9.9/']);
+  assert.deepEqual([timeout.code, timeout.stderr, timeout.elapsedMs], [1, 'wget: download timed out\n', 2000]);
+});
