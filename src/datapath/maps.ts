@@ -21,6 +21,7 @@ export const MapName = {
   CALL_POLICY: 'cilium_call_policy',
   EGRESSCALL_POLICY: 'cilium_egresscall_policy',
   CALLS_OVERLAY: 'cilium_calls_overlay_2',
+  SNAT4_EXTERNAL: 'cilium_snat_v4_external',
 } as const;
 
 /** Per-endpoint map names: prefix + 5-digit zero-padded endpoint ID. */
@@ -110,12 +111,20 @@ export const METRICS_KEY = { REASON: 0, DIR: 1, LINE: 2, FILE: 4, SIZE: 8 } as c
 export const METRICS_VALUE = { COUNT: 0, BYTES: 8, SIZE: 16 } as const;
 export const MetricsDir = { UNKNOWN: 0, INGRESS: 1, EGRESS: 2, SERVICE: 3 } as const;
 
+// ---- cilium_snat_v4_external (BPF masquerading) ---------------------------------
+/** key: an ipv4_ct_tuple (OUT = the pod's original tuple, IN = the reply tuple at the node); value `struct ipv4_nat_entry`. */
+export const NAT_ENTRY = { CREATED: 0, NEEDS_CT: 8, TO_ADDR: 16, TO_PORT: 20, SIZE: 24 } as const;
+/** NODEPORT_PORT_MIN_NAT / NODEPORT_PORT_MAX_NAT: the masquerade source port range. */
+export const NAT_PORT_MIN = 32768;
+export const NAT_PORT_MAX = 65535;
+
 export interface NodeMapSizes {
   ctTcp: number;
   ctAny: number;
   lb: number;
   ipcache: number;
   lxc: number;
+  nat: number;
   eventsBytes: number;
 }
 
@@ -125,6 +134,8 @@ export const DEFAULT_MAP_SIZES: Readonly<NodeMapSizes> = Object.freeze({
   lb: 65536,
   ipcache: 512000,
   lxc: 65535,
+  // 2/3 of the CT maps, as Cilium sizes it.
+  nat: 524288,
   // 64 pages x 4096 B per CPU, as `cilium monitor` reports.
   eventsBytes: 64 * 4096,
 });
@@ -141,6 +152,7 @@ export function nodeMapSpecs(sizes: NodeMapSizes = DEFAULT_MAP_SIZES): MapSpec[]
     { name: MapName.LXC, type: BpfMapType.HASH, keySize: ENDPOINT_KEY.SIZE, valueSize: ENDPOINT_INFO.SIZE, maxEntries: sizes.lxc },
     { name: MapName.IPCACHE, type: BpfMapType.LPM_TRIE, keySize: IPCACHE_KEY.SIZE, valueSize: REMOTE_ENDPOINT_INFO.SIZE, maxEntries: sizes.ipcache, flags: 1 },
     { name: MapName.TUNNEL, type: BpfMapType.HASH, keySize: TUNNEL_KEY.SIZE, valueSize: TUNNEL_VALUE.SIZE, maxEntries: 65536 },
+    { name: MapName.SNAT4_EXTERNAL, type: BpfMapType.LRU_HASH, keySize: CT_TUPLE.SIZE, valueSize: NAT_ENTRY.SIZE, maxEntries: sizes.nat },
     { name: MapName.METRICS, type: BpfMapType.PERCPU_HASH, keySize: METRICS_KEY.SIZE, valueSize: METRICS_VALUE.SIZE, maxEntries: 1024 },
   ];
 }

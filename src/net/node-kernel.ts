@@ -5,9 +5,9 @@
 
 import { ETH } from '../packet/ethernet.js';
 import { checkIpv4, IPV4, IpProto } from '../packet/ipv4.js';
-import { readU16 } from '../packet/checksum.js';
+import { checksumUpdate16, readU16, writeU16 } from '../packet/checksum.js';
 import { VXLAN_ENCAP_OVERHEAD, VXLAN_FLAG_I, VXLAN_PORT, vxlanFlowSourcePort, writeVxlanEncap, type VxlanOuter } from '../packet/vxlan.js';
-import { readMac } from '../packet/mac.js';
+import { readMac, writeMac } from '../packet/mac.js';
 import { readU32BE } from '../bpf/bytes.js';
 import type { LpmTrieMap } from '../bpf/lpm.js';
 import { DEFAULT_HEADROOM, RedirectFlags, SkBuff, TcAct } from '../datapath/skb.js';
@@ -49,6 +49,8 @@ export interface KernelStats {
   unroutable: number;
   toHost: number;
   toProxy: number;
+  /** Routed out of eth0 (to the world). */
+  forwarded: number;
   deliveredToPods: number;
   encapsulated: number;
   decapsulated: number;
@@ -71,7 +73,7 @@ export class NodeKernel implements UnderlayPort {
   readonly eth0: Device;
   readonly ciliumHost: Device;
   readonly ciliumVxlan: Device;
-  readonly stats: KernelStats = { dropped: 0, unroutable: 0, toHost: 0, toProxy: 0, deliveredToPods: 0, encapsulated: 0, decapsulated: 0 };
+  readonly stats: KernelStats = { dropped: 0, unroutable: 0, toHost: 0, toProxy: 0, forwarded: 0, deliveredToPods: 0, encapsulated: 0, decapsulated: 0 };
   /** The node's own network namespace (host stack): frames for the node IP or cilium_host. */
   hostReceive: ((frame: Uint8Array) => void) | null = null;
   /** The L7 proxy: packets marked for it are handed over here. */
@@ -277,6 +279,11 @@ export class NodeKernel implements UnderlayPort {
       this.stats.dropped++;
       return;
     }
+    if (rc === TcAct.REDIRECT) {
+      // cil_from_netdev delivered it (a reverse-NATed reply to a pod).
+      this.redirect(this.skb);
+      return;
+    }
     const ctx = this.skb;
     const inner = this.vxlanInnerOffset(ctx);
     if (inner > 0) {
@@ -336,10 +343,11 @@ export class NodeKernel implements UnderlayPort {
 
   /**
    * What the kernel does with a packet a program passed up (TC_ACT_OK): the
-   * L7 proxy if marked for it, the host stack for the node's own addresses.
-   * Routing to the outside world (with masquerading) is not modelled yet.
+   * L7 proxy if marked for it, the host stack for the node's own addresses,
+   * and forwarding out of eth0 for the rest (cil_to_netdev masquerades pods'
+   * traffic to the world). The node routes for its pods only, not for the underlay.
    */
-  private stackInput(ctx: SkBuff, _from: Device): void {
+  private stackInput(ctx: SkBuff, from: Device): void {
     if ((ctx.mark & MARK_MAGIC_MASK) === MARK_MAGIC_TO_PROXY) {
       this.stats.toProxy++;
       const port = ctx.mark >>> 16;
@@ -361,7 +369,20 @@ export class NodeKernel implements UnderlayPort {
       if (rx) this.schedule(0, () => rx(frame));
       return;
     }
-    this.stats.unroutable++;
+    const nextHop = from === this.eth0 ? undefined : this.underlay.macOf(dst);
+    const l3 = ctx.off + ETH.HEADER_LEN;
+    if (nextHop === undefined || ctx.buf[l3 + IPV4.TTL]! <= 1) {
+      this.stats.unroutable++;
+      return;
+    }
+    // ip_forward(): one hop less, new MACs, out through eth0.
+    const oldWord = readU16(ctx.buf, l3 + IPV4.TTL);
+    ctx.buf[l3 + IPV4.TTL]!--;
+    writeU16(ctx.buf, l3 + IPV4.CHECKSUM, checksumUpdate16(readU16(ctx.buf, l3 + IPV4.CHECKSUM), oldWord, readU16(ctx.buf, l3 + IPV4.TTL)));
+    writeMac(ctx.buf, ctx.off + ETH.DST, nextHop);
+    writeMac(ctx.buf, ctx.off + ETH.SRC, this.mac);
+    this.stats.forwarded++;
+    this.eth0Transmit(ctx);
   }
 
   /** The destination MAC of a frame (for tests). */

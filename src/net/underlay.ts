@@ -3,7 +3,8 @@
 // taps see every frame (for pcap capture of "the wire").
 
 import { ETH } from '../packet/ethernet.js';
-import { MAC_BROADCAST, readMac } from '../packet/mac.js';
+import { MAC_BROADCAST, readMac, writeMac } from '../packet/mac.js';
+import { readU16BE, readU32BE } from '../bpf/bytes.js';
 import type { Clock } from '../util/clock.js';
 
 export interface UnderlayPort {
@@ -14,6 +15,13 @@ export interface UnderlayPort {
 }
 
 export type WireTap = (frame: Uint8Array, timeMs: number) => void;
+
+/**
+ * The segment's gateway MAC. Hosts whose stacks send everything to their
+ * gateway (external hosts) use it; the segment then switches the frame to
+ * whichever port owns the destination IP, as proxy ARP on a bridge would.
+ */
+export const UNDERLAY_GATEWAY_MAC = 0x02_42_ac_12_00_01;
 
 export class Underlay {
   private readonly byMac = new Map<number, UnderlayPort>();
@@ -62,7 +70,14 @@ export class Underlay {
       for (const tap of this.taps) tap(copy, this.clock.now());
     }
     if (len < ETH.HEADER_LEN) return;
-    const dst = readMac(buf, off + ETH.DST);
+    let dst = readMac(buf, off + ETH.DST);
+    if (dst === UNDERLAY_GATEWAY_MAC && len >= ETH.HEADER_LEN + 20 && readU16BE(buf, off + ETH.ETHERTYPE) === 0x0800) {
+      const owner = this.byIp.get(readU32BE(buf, off + ETH.HEADER_LEN + 16));
+      if (owner) {
+        writeMac(buf, off + ETH.DST, owner.mac);
+        dst = owner.mac;
+      }
+    }
     if (dst !== MAC_BROADCAST) {
       const p = this.byMac.get(dst);
       if (p) this.deliver(p, buf, off, len);

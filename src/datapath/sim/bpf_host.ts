@@ -4,7 +4,9 @@
 // the tunnel.
 
 import { EtherType } from '../../packet/ethernet.js';
-import { SourceFile } from '../drop.js';
+import { DropReason, SourceFile } from '../drop.js';
+import { cidrContains } from '../../packet/ip.js';
+import { revSnatV4, snatV4 } from './lib/nat.js';
 import { ReservedIdentity } from '../identity.js';
 import { ENDPOINT_INFO, MetricsDir } from '../maps.js';
 import { TcAct, type SkBuff } from '../skb.js';
@@ -24,8 +26,8 @@ export class HostProgram {
   private readonly ipc = new IpcacheResult();
 
   constructor(readonly dp: NodeDatapath) {
-    this.cil_from_netdev = (ctx) => this.observe(ctx, ObsPoint.FROM_NETWORK);
-    this.cil_to_netdev = (ctx) => this.observe(ctx, ObsPoint.TO_NETWORK);
+    this.cil_from_netdev = (ctx) => this.fromNetdev(ctx);
+    this.cil_to_netdev = (ctx) => this.toNetdev(ctx);
     this.cil_to_host = (ctx) => this.observe(ctx, ObsPoint.TO_HOST);
     this.cil_from_host = (ctx) => this.fromHost(ctx);
   }
@@ -34,6 +36,38 @@ export class HostProgram {
     // No CT report on these hooks: at medium aggregation the to-* events are suppressed, as in Cilium.
     sendTraceNotify(this.dp, ctx, point, 0, ReservedIdentity.HOST, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
     return TcAct.OK;
+  }
+
+  /** Leaving eth0: pods' traffic to the world is masqueraded to the node's address. */
+  private toNetdev(ctx: SkBuff): number {
+    const dp = this.dp;
+    this.observe(ctx, ObsPoint.TO_NETWORK);
+    if (ethProto(ctx) !== EtherType.IPv4) return TcAct.OK;
+    const info = dp.scratch.info;
+    if (loadIp4(ctx, info)) return TcAct.OK;
+    const cidr = dp.cfg.podCidr;
+    if (!cidrContains(cidr.addr, cidr.prefixLen, info.src) || info.src === dp.cfg.routerIp) return TcAct.OK;
+    // Only traffic leaving the cluster: the destination's identity is world.
+    if (lookupIpcache(dp, info.dst, this.ipc) && this.ipc.identity !== ReservedIdentity.WORLD) return TcAct.OK;
+    if (!snatV4(dp, ctx, info, dp.cfg.nodeIp)) {
+      return sendDropNotify(dp, ctx, 0, ReservedIdentity.HOST, ReservedIdentity.WORLD, 0, DropReason.NAT_NO_MAPPING, SourceFile.BPF_HOST, DropLine.HOST_NAT, MetricsDir.EGRESS);
+    }
+    return TcAct.OK;
+  }
+
+  /** Arriving on eth0: replies to masqueraded flows are reverse-NATed and delivered to their pod. */
+  private fromNetdev(ctx: SkBuff): number {
+    const dp = this.dp;
+    this.observe(ctx, ObsPoint.FROM_NETWORK);
+    if (ethProto(ctx) !== EtherType.IPv4) return TcAct.OK;
+    const info = dp.scratch.info;
+    if (loadIp4(ctx, info) || info.dst !== dp.cfg.nodeIp) return TcAct.OK;
+    if (!revSnatV4(dp, ctx, info)) return TcAct.OK;
+    if (!ctx.hash) ctx.hash = flowHash(info);
+    const epOff = lookupEndpoint(dp, info.dst);
+    if (epOff < 0) return TcAct.OK;
+    const srcId = lookupIpcache(dp, info.src, this.ipc) ? this.ipc.identity : ReservedIdentity.WORLD;
+    return ipv4LocalDelivery(dp, ctx, info, epOff, srcId, false, SourceFile.BPF_HOST, 0);
   }
 
   private fromHost(ctx: SkBuff): number {

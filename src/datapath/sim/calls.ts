@@ -44,6 +44,7 @@ export const DropLine = {
   HOST_INVALID: 702,
   HOST_UNKNOWN_L3: 1180,
   HOST_EP_NOT_READY: 740,
+  HOST_NAT: 1290,
 } as const;
 
 /** ctx->mark magic for a packet handed to the L7 proxy (MARK_MAGIC_TO_PROXY), port in the upper 16 bits. */

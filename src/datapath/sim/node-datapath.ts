@@ -105,6 +105,7 @@ export class NodeDatapath {
   readonly ipcache: KeyValueMap;
   readonly tunnelMap: KeyValueMap;
   readonly metrics: KeyValueMap;
+  readonly snat: KeyValueMap;
   readonly events: EventRing;
   /** DataView over the events ring's bytes, for writing notify structs. */
   readonly eventsView: DataView;
@@ -138,6 +139,7 @@ export class NodeDatapath {
     this.ipcache = get(MapName.IPCACHE);
     this.tunnelMap = get(MapName.TUNNEL);
     this.metrics = get(MapName.METRICS);
+    this.snat = get(MapName.SNAT4_EXTERNAL);
     this.events = new EventRing(cfg.mapSizes.eventsBytes, MapName.EVENTS);
     this.eventsView = new DataView(this.events.data.buffer, this.events.data.byteOffset, this.events.data.byteLength);
     this.callPolicy = new ProgArray<Prog>({ name: MapName.CALL_POLICY, maxEntries: 65535 });
