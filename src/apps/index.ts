@@ -2,6 +2,7 @@
 export * from './types.js';
 export { Aborted, abortable, sleep, clockTimeout, utf8, text, parseGoDuration, formatGoDuration } from './proc.js';
 export * from './resolver.js';
+export { podFile } from './files.js';
 export * from './http.js';
 export { AgnhostServer, agnhost } from './agnhost.js';
 export { CoreDnsServer, COREDNS_TTL } from './servers/coredns.js';

@@ -81,6 +81,11 @@ test('echo, hostname, true, false, cat', async () => {
   assert.equal((await lab.run('frontend', ['true'])).code, 0);
   assert.equal((await lab.run('frontend', ['false'])).code, 1);
   assert.equal((await lab.run('frontend', ['cat'], { stdin: ['a', 'b\n'] })).stdout, 'ab\n');
+  assert.equal(
+    (await lab.run('frontend', ['cat', '/etc/resolv.conf'])).stdout,
+    'search demo.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n',
+  );
+  assert.ok((await lab.run('frontend', ['cat', '/etc/hosts'])).stdout.endsWith(`10.0.1.50\t${lab.pods.frontend.name}\n`));
   const missing = await lab.run('frontend', ['cat', '/etc/shadow']);
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr, "cat: can't open '/etc/shadow': No such file or directory\n");

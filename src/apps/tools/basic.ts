@@ -1,6 +1,7 @@
 // The small busybox applets a pod shell has: echo, sleep, hostname, true,
 // false, cat.
 
+import { podFile } from '../files.js';
 import { sleep as clockSleep } from '../proc.js';
 import { signalExitCode, type AppCommand } from '../types.js';
 
@@ -71,14 +72,19 @@ export const hostname: AppCommand = async (env, argv, io) => {
 export const trueCommand: AppCommand = async () => 0;
 export const falseCommand: AppCommand = async () => 1;
 
-/** cat: stdin (or "-") to stdout; there is no filesystem, so named files do not exist. */
-export const cat: AppCommand = async (_env, argv, io) => {
+/** cat: stdin (or "-") and the pod's generated files (/etc/resolv.conf, /etc/hosts, ...) to stdout. */
+export const cat: AppCommand = async (env, argv, io) => {
   const files = argv.slice(1).filter((a) => a !== '-u');
   let rc = 0;
   for (const f of files.length === 0 ? ['-'] : files) {
     if (f !== '-') {
-      io.stderr(`cat: can't open '${f}': No such file or directory\n`);
-      rc = 1;
+      const content = podFile(env, f);
+      if (content === undefined) {
+        io.stderr(`cat: can't open '${f}': No such file or directory\n`);
+        rc = 1;
+      } else {
+        io.stdout(content);
+      }
       continue;
     }
     if (!io.stdin) continue;
