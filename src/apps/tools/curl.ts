@@ -449,6 +449,10 @@ class CurlRun {
       const inferred = method === 'POST' ? 'POST is already inferred.' : method === 'HEAD' ? 'HEAD is already inferred.' : 'GET is already inferred.';
       this.io.stderr(`Note: Unnecessary use of -X or --request, ${inferred}\n`);
     }
+    if (this.o.request?.toUpperCase() === 'HEAD' && !this.o.head) {
+      // The response is then read as the body-carrying answer curl expects: it waits for bytes that never come.
+      this.io.stderr('Warning: Setting custom HTTP method to HEAD with -X/--request may not work the way you \nWarning: want. Consider using -I/--head instead.\n');
+    }
     this.meterStart();
 
     for (let hop = 0; ; hop++) {
@@ -546,7 +550,7 @@ class CurlRun {
       let firstByte = true;
       let res: HttpResponse;
       try {
-        res = await readHttpResponse(stream, method === 'HEAD' || this.o.head ? 'HEAD' : wireMethod, {
+        res = await readHttpResponse(stream, method, {
           signal: opSignal,
           progress,
           onBytes: () => {
