@@ -18,6 +18,7 @@ import { Store, type StoreEvent } from '../k8s/store.js';
 import { RESOURCES, type ResourceInfo } from '../k8s/resources.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from '../k8s/types.js';
 import { ipv4ToString, parseCidr } from '../packet/ip.js';
+import { writeMac } from '../packet/mac.js';
 import { NodeDatapath, defaultNodeConfig } from '../datapath/sim/node-datapath.js';
 import { NodeKernel } from '../net/node-kernel.js';
 import { Underlay, type UnderlayPort } from '../net/underlay.js';
@@ -300,7 +301,13 @@ export class ClusterRuntime {
       ...(hooks ? { sockHooks: hooks } : {}),
       cookies,
     });
-    kernel.hostReceive = (f) => host.receive(f);
+    // The host namespace owns every device on the node (lxc veths, cilium_host): a frame the kernel
+    // passes up arrived on one of them, addressed to that device's MAC. The host stack models one
+    // interface, so address it to that interface before handing it over.
+    kernel.hostReceive = (f) => {
+      if (f.length >= 6) writeMac(f, 0, n.mac);
+      host.receive(f);
+    };
     const agent = new Agent({
       nodeName: n.name,
       nodeIp: n.ip,
