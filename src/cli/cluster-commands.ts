@@ -58,8 +58,18 @@ export async function up(opts: UpOptions, out: (s: string) => void): Promise<num
   });
   child.stdout!.destroy();
   child.unref();
-  if (!ready.startsWith('ready')) throw new CliError(`the podpath daemon failed: ${ready}`);
-  out(`cluster "${name}" is up (${Date.now() - started} ms): ${ready.slice(6)}\n`);
+  if (!ready.startsWith('ready ')) throw new CliError(`the podpath daemon failed: ${ready.replace(/^error /, '')}`);
+  const info = JSON.parse(ready.slice(6)) as { nodes: number; pods: number; restored: boolean; frontend?: string };
+  const how = info.restored ? 'restored' : 'created';
+  out(`cluster "${name}" is up (${how} in ${Date.now() - started} ms): ${info.nodes} nodes, ${info.pods} pods\n`);
+  if (info.frontend) {
+    const flag = name === DEFAULT_CLUSTER_NAME ? '' : ` --name ${name}`;
+    out('\nNext, try:\n');
+    out(`  npx podpath exec${flag} demo/${info.frontend} -- curl -s http://backend:8080/api/users\n`);
+    out(`  npx podpath exec${flag} demo/${info.frontend} -- curl -v --max-time 5 http://backend:8080\n`);
+    out(`  npx podpath status${flag}\n`);
+    out(`(npx podpath down${flag} stops it; the cluster comes back as it was with npx podpath up${flag})\n`);
+  }
   return 0;
 }
 

@@ -46,7 +46,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<command...>', 'the command, after --')
     .option('--name <name>', 'cluster name')
     .passThroughOptions()
-    .action(async (target: string, command: string[], o) => setExit(await exec(target, command, o)));
+    .action(async (target: string, command: string[], o) => setExit(await exec(target, command[0] === '--' ? command.slice(1) : command, o)));
 
   program
     .command('demo')

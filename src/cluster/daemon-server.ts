@@ -5,7 +5,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApiServer } from '../k8s/apiserver.js';
 import type { ProcessIO } from '../apps/types.js';
-import { encodeFrame, EXEC_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
+import { CT_PATH_PREFIX, encodeFrame, EXEC_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
 import type { ClockDriver } from './clock-driver.js';
 
 /** What the daemon needs from the cluster it serves. */
@@ -16,6 +16,8 @@ export interface DaemonRuntime {
   status(): Omit<DaemonStatus, 'pid' | 'clock' | 'uptimeMs' | 'name'>;
   /** Called after each exec settles (e.g. to snapshot conntrack). */
   afterExec?(): void;
+  /** `cilium bpf ct list global` text of a node, or undefined for an unknown node. */
+  conntrack?(node: string): string | undefined;
 }
 
 const MAX_EXEC_BODY = 16 * 1024 * 1024;
@@ -84,6 +86,12 @@ export class DaemonServer {
       return;
     }
     if (path === EXEC_PATH && req.method === 'POST') return this.exec(req, res);
+    const ct = path!.startsWith(CT_PATH_PREFIX) && req.method === 'GET' ? this.runtime.conntrack?.(decodeURIComponent(path!.slice(CT_PATH_PREFIX.length))) : undefined;
+    if (ct !== undefined) {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(ct);
+      return;
+    }
     sendJson(res, 404, { error: `no route ${req.method} ${path}` });
   }
 

@@ -5,6 +5,8 @@
 export const EXEC_PATH = '/podpath/v1/exec';
 export const STATUS_PATH = '/podpath/v1/status';
 export const SHUTDOWN_PATH = '/podpath/v1/shutdown';
+/** GET + node name: that node's conntrack table as `cilium bpf ct list global` prints it. */
+export const CT_PATH_PREFIX = '/podpath/v1/conntrack/';
 
 export interface ExecRequest {
   /** `NS/POD`, `POD` (namespace default), `node/NAME` or `host/NAME`. */

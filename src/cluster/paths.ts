@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readdirSync, chmodSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const DEFAULT_CLUSTER_NAME = 'podpath';
+/** kind's default, so nodes are named kind-control-plane, kind-worker, ... as the labs show. */
+export const DEFAULT_CLUSTER_NAME = 'kind';
 
 export function podpathHome(env: NodeJS.ProcessEnv = process.env): string {
   return env['PODPATH_HOME'] || join(homedir(), '.podpath');

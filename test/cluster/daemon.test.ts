@@ -1,0 +1,122 @@
+// The daemon as a user meets it: `podpath up` returns when the cluster is
+// ready, `podpath exec` runs commands in pods through the real datapath, a
+// kill -9 and `podpath up` bring back the same cluster (objects, IPs,
+// conntrack), and nobody but the owner can connect to its socket.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync, chmodSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { up, down } from '../../src/cli/cluster-commands.js';
+import { execRemote, getJson, socketAlive } from '../../src/cli/daemon-client.js';
+import { clusterPaths } from '../../src/cluster/paths.js';
+import { CT_PATH_PREFIX } from '../../src/cluster/exec-protocol.js';
+
+const home = mkdtempSync(join(tmpdir(), 'podpath-home-'));
+process.env['PODPATH_HOME'] = home;
+const NAME = 'daemontest';
+const paths = clusterPaths(NAME, home);
+const quiet = (): void => {};
+
+after(async () => {
+  if (await socketAlive(paths.socket)) await down({ name: NAME }, quiet);
+  rmSync(home, { recursive: true, force: true });
+});
+
+async function run(target: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const o = new PassThrough();
+  const e = new PassThrough();
+  let out = '';
+  let err = '';
+  o.on('data', (c: Buffer) => (out += c.toString()));
+  e.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await execRemote(paths.socket, { target, argv }, o, e);
+  return { code, out, err };
+}
+
+async function podsOf(app: string): Promise<{ name: string; ip: string; node: string; uid: string }[]> {
+  const list = await getJson<{ items: { metadata: { name: string; uid: string }; status: { podIP: string }; spec: { nodeName: string } }[] }>(paths.socket, `/api/v1/namespaces/demo/pods?labelSelector=app%3D${app}`);
+  return list.items.map((p) => ({ name: p.metadata.name, ip: p.status.podIP, node: p.spec.nodeName, uid: p.metadata.uid })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+test('podpath up --demo: ready, private, and curl from a pod reaches the backend through DNS and the datapath', async () => {
+  await up({ name: NAME, demo: true }, quiet);
+  assert.equal(statSync(paths.dir).mode & 0o777, 0o700);
+  assert.equal(statSync(paths.socket).mode & 0o777, 0o600);
+  assert.equal(statSync(paths.db).mode & 0o077, 0, 'state is the owner’s alone');
+  const [frontend] = await podsOf('frontend');
+  const r = await run(`demo/${frontend!.name}`, ['curl', '-s', 'http://backend:8080/api/users']);
+  assert.equal(r.code, 0, r.err);
+  assert.ok(Array.isArray(JSON.parse(r.out)), r.out);
+  // A timeout costs virtual time only: exit 28, as curl reports it.
+  const t = await run(`demo/${frontend!.name}`, ['curl', '-sS', '--max-time', '5', 'http://10.0.9.9:8080/']);
+  assert.equal(t.code, 28);
+  assert.match(t.err, /^curl: \(28\) /);
+  const missing = await run('demo/no-such-pod', ['curl', 'http://backend:8080']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /pods "no-such-pod" not found/);
+});
+
+test('a user who is not the owner cannot connect to the socket', { skip: process.getuid?.() === 0 ? false : 'needs root to run a command as another user' }, () => {
+  // Even with the folder opened up, the socket itself (0600) refuses others.
+  chmodSync(paths.dir, 0o711);
+  try {
+    const script = `require('net').connect(${JSON.stringify(paths.socket)}).on('connect',()=>{console.log('CONNECTED');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(3)})`;
+    const r = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', script], { encoding: 'utf8' });
+    assert.equal(r.stdout.trim(), 'EACCES', r.stderr);
+    assert.equal(r.status, 3);
+  } finally {
+    chmodSync(paths.dir, 0o700);
+  }
+});
+
+test('kill -9 then podpath up: same objects, pod IPs, identities and conntrack entries', async () => {
+  const before = await podsOf('backend');
+  const ceps = await getJson<{ items: { metadata: { name: string }; status: { id: number; identity: { id: number } } }[] }>(paths.socket, '/apis/cilium.io/v2/namespaces/demo/ciliumendpoints');
+  const ctBefore = await Promise.all(before.map((p) => text(`${CT_PATH_PREFIX}${p.node}`)));
+  assert.ok(ctBefore.some((t) => /TCP IN .* -> .*:8080 /.test(t)), 'the earlier curl left CT entries');
+  const pid = Number(readFileSync(paths.pid, 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  await waitExit(pid);
+  assert.equal(await socketAlive(paths.socket), false);
+  await up({ name: NAME }, quiet);
+  assert.deepEqual(await podsOf('backend'), before);
+  const cepsAfter = await getJson<typeof ceps>(paths.socket, '/apis/cilium.io/v2/namespaces/demo/ciliumendpoints');
+  const ids = (l: typeof ceps): string[] => l.items.map((c) => `${c.metadata.name}:${c.status.id}:${c.status.identity.id}`).sort();
+  assert.deepEqual(ids(cepsAfter), ids(ceps));
+  const ctAfter = await Promise.all(before.map((p) => text(`${CT_PATH_PREFIX}${p.node}`)));
+  assert.deepEqual(ctAfter, ctBefore);
+  // And traffic still flows.
+  const [frontend] = await podsOf('frontend');
+  const r = await run(`demo/${frontend!.name}`, ['curl', '-s', 'http://backend:8080/']);
+  assert.equal(r.code, 0);
+});
+
+function text(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: paths.socket, path }, (res) => {
+      let b = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (b += c));
+      res.on('end', () => resolve(b));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Resolve when the process is gone (signal 0 fails), polling the kernel's process table. */
+async function waitExit(pid: number): Promise<void> {
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+}
