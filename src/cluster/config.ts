@@ -13,6 +13,7 @@ import { cidrContains, cidrToString, ipv4ToString, parseCidr, parseIpv4Addr, pre
 import { MonitorAggregation } from '../datapath/trace.js';
 import {
   fieldDuplicate,
+  fieldForbidden,
   fieldInvalid,
   fieldNotSupported,
   fieldRequired,
@@ -75,28 +76,41 @@ export type ExternalHostConfig = ClusterConfig['externalHosts'][number];
 
 export type ParseConfigResult = { ok: true; config: ClusterConfig } | { ok: false; errors: FieldError[]; message: string };
 
-/** Turn zod's issues into apiserver-style field errors. */
-function zodErrors(err: z.ZodError): FieldError[] {
-  return err.issues.map((issue) => {
-    const path = issue.path.reduce<string>((acc, seg) => {
-      if (typeof seg === 'number') return `${acc}[${seg}]`;
-      const s = String(seg);
-      return acc ? `${acc}.${s}` : s;
-    }, '');
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[seg];
+  }
+  return v;
+}
+
+function pathText(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, seg) => (typeof seg === 'number' ? `${acc}[${seg}]` : acc ? `${acc}.${String(seg)}` : String(seg)), '');
+}
+
+/** Turn zod's issues into apiserver-style field errors ("workers: Invalid value: \"three\": expected number"). */
+function zodErrors(err: z.ZodError, input: unknown): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of err.issues) {
+    const path = pathText(issue.path);
     if (issue.code === 'unrecognized_keys') {
-      const keys = issue.keys.join(', ');
-      return fieldInvalid(path || '<root>', keys, `unknown field${issue.keys.length > 1 ? 's' : ''}`);
+      for (const k of issue.keys) out.push(fieldForbidden(path ? `${path}.${k}` : k, 'unknown field'));
+      continue;
     }
-    if (issue.code === 'invalid_type') return fieldInvalid(path || '<root>', undefined, `expected ${issue.expected}`);
-    return fieldInvalid(path || '<root>', undefined, issue.message);
-  });
+    const value = valueAt(input, issue.path);
+    if (value === undefined) out.push(fieldRequired(path || '<root>'));
+    else if (issue.code === 'invalid_type') out.push(fieldInvalid(path || '<root>', value, `expected ${issue.expected}`));
+    else out.push(fieldInvalid(path || '<root>', value, issue.message));
+  }
+  return out;
 }
 
 /** Validate a config object (e.g. parsed YAML). Missing fields get kind's defaults. */
 export function parseClusterConfig(input: unknown): ParseConfigResult {
   const parsed = clusterConfigSchema.safeParse(input ?? {});
   if (!parsed.success) {
-    const errors = zodErrors(parsed.error);
+    const errors = zodErrors(parsed.error, input);
     return { ok: false, errors, message: renderFieldErrors(errors) };
   }
   const errors = checkSemantics(parsed.data);
