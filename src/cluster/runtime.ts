@@ -21,7 +21,7 @@ import { ipv4ToString, parseCidr } from '../packet/ip.js';
 import { writeMac } from '../packet/mac.js';
 import { NodeDatapath, defaultNodeConfig } from '../datapath/sim/node-datapath.js';
 import { NodeKernel } from '../net/node-kernel.js';
-import { Underlay, type UnderlayPort } from '../net/underlay.js';
+import { Underlay, UNDERLAY_GATEWAY_MAC, type UnderlayPort } from '../net/underlay.js';
 import { CookieSource, NetStack, type SockHooks } from '../net/stack/index.js';
 import { Agent } from '../agent/agent.js';
 import { CILIUM_IDENTITIES, IdentityAllocator } from '../agent/identity.js';
@@ -348,8 +348,9 @@ export class ClusterRuntime {
       name: h.name,
       ip,
       mac,
-      // The docker bridge of the kind network; nothing answers for it yet (see the world-routing gap).
+      // The docker bridge of the kind network: the segment switches frames sent to it by IP.
       gatewayIp: (subnet.addr + 1) >>> 0,
+      gatewayMac: UNDERLAY_GATEWAY_MAC,
       mtu: 1500,
       clock: this.clock,
       rng: this.rng.fork(),

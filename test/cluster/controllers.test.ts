@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { R } from '../../src/cluster/controllers/common.js';
 import { DnsType } from '../../src/packet/dns.js';
 import { ipv4ToString, parseIpv4Addr } from '../../src/packet/ip.js';
+import { dissectFrame } from '../../src/packet/dissect.js';
 import { nodeOf, podIp, pods, spec, startCluster, status } from './harness.js';
 import { readMaps } from './maps.js';
 
@@ -167,13 +168,22 @@ test('exec: unknown programs, unknown pods and external hosts', async () => {
   }
 });
 
-test('a pod reaches an external host as world', { todo: 'needs routing + masquerade to eth0 in src/net/node-kernel.ts (world traffic is dropped as unroutable today)' }, async () => {
-  const { rt, exec } = await startCluster({ config: { externalHosts: [{ name: 'legacy-db', ip: '172.18.0.100', ports: [{ port: 8080 }] }] } });
+test('world traffic: a pod and a node reach an external host by name; the host sees the node address (masquerade)', async () => {
+  const { rt, exec } = await startCluster({ config: { externalHosts: [{ name: 'legacy-db', ip: '172.18.0.100', ports: [{ port: 8080 }, { port: 7, protocol: 'UDP' }] }] } });
   try {
     rt.deployDemo();
     const fe = pods(rt, 'demo', 'frontend')[0]!;
-    const r = await exec(`demo/${fe.metadata.name}`, ['curl', '-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', 'http://legacy-db:8080/']);
-    assert.equal(r.stdout, '200');
+    const wire: Uint8Array[] = [];
+    rt.underlay.addTap((f) => wire.push(f));
+    const r = await exec(`demo/${fe.metadata.name}`, ['curl', '-s', '-m', '5', 'http://legacy-db:8080/']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /legacy-db/);
+    const node = rt.node(nodeOf(fe))!;
+    const toHost = wire.map((f) => dissectFrame(f, 0, f.length)).filter((d) => !d.vxlan && d.ipv4?.dst === parseIpv4Addr('172.18.0.100') && d.tcp);
+    assert.ok(toHost.length > 0);
+    assert.ok(toHost.every((d) => d.ipv4!.src === node.ip), 'masqueraded to the node IP');
+    const fromNode = await exec('node/kind-worker3', ['curl', '-s', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', 'http://172.18.0.100:8080/']);
+    assert.equal(fromNode.stdout, '200', fromNode.stderr);
   } finally {
     await rt.close();
   }
