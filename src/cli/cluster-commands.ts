@@ -8,6 +8,7 @@ import { clusterPaths, DEFAULT_CLUSTER_NAME, ensurePrivateDir, knownClusters, po
 import { parseExecTarget } from '../cluster/exec-protocol.js';
 import { CliError, daemonPid, execRemote, post, resolveCluster, socketAlive, status } from './daemon-client.js';
 import { SHUTDOWN_PATH } from '../cluster/exec-protocol.js';
+import { bashAvailable, runPodShell, shellScript } from './pod-shell.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DAEMON_ENTRY = join(here, '..', 'cluster', 'daemon-main.js');
@@ -126,6 +127,11 @@ export async function exec(target: string, argv: string[], opts: { name?: string
   if (!parseExecTarget(target)) throw new CliError(`invalid target "${target}": use NAMESPACE/POD, node/NAME or host/NAME`, 2);
   if (argv.length === 0) throw new CliError('exec: a command is required after --', 2);
   const paths = await resolveCluster(opts.name);
+  const shell = shellScript(argv);
+  if (shell && bashAvailable()) {
+    if (!(await socketAlive(paths.socket))) throw new CliError(`cluster "${paths.name}" is not running (start it with \`podpath up\`)`);
+    return runPodShell(paths, target, shell.script, shell.args);
+  }
   let stdin: string | undefined;
   if (!process.stdin.isTTY && process.stdin.readable && argv[0] === 'nc') {
     const chunks: Buffer[] = [];

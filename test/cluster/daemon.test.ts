@@ -5,7 +5,7 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, chmodSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, chmodSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -59,6 +59,15 @@ test('podpath up --demo: ready, private, and curl from a pod reaches the backend
   const missing = await run('demo/no-such-pod', ['curl', 'http://backend:8080']);
   assert.equal(missing.code, 1);
   assert.match(missing.err, /pods "no-such-pod" not found/);
+});
+
+test('sh -c runs a real shell whose curl, hostname and cat run inside the pod', { skip: existsSync('/bin/bash') ? false : 'bash is not installed' }, async () => {
+  const [frontend] = await podsOf('frontend');
+  const bin = join(process.cwd(), 'bin', 'podpath.js');
+  const script = 'for i in 1 2 3; do curl -s -o /dev/null -w "%{http_code} " http://backend:8080; done; echo; hostname; cat /etc/resolv.conf | grep nameserver; exit 3';
+  const r = spawnSync(process.execPath, [bin, 'exec', '--name', NAME, `demo/${frontend!.name}`, '--', 'sh', '-c', script], { encoding: 'utf8', env: { ...process.env, PODPATH_HOME: home } });
+  assert.equal(r.status, 3, r.stderr);
+  assert.equal(r.stdout, `200 200 200 \n${frontend!.name}\nnameserver 10.96.0.10\n`);
 });
 
 test('a user who is not the owner cannot connect to the socket', { skip: process.getuid?.() === 0 ? false : 'needs root to run a command as another user' }, () => {
