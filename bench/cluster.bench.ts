@@ -1,0 +1,49 @@
+// A large cluster comes up: 100 nodes (1 control plane + 99 workers) and
+// 10,000 pods from one Deployment, every pod with its endpoint, identity,
+// IP, CiliumEndpoint, and ipcache entries on every node. Prints the time to
+// ready and the memory used. Usage: node dist/bench/cluster.bench.js [--json] [--nodes N] [--pods N]
+
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ClusterRuntime } from '../src/cluster/runtime.js';
+import { lookupResource } from '../src/k8s/resources.js';
+
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, nodes: { type: 'string', default: '100' }, pods: { type: 'string', default: '10000' } } });
+const json = values.json;
+const nodes = Number(values.nodes);
+const pods = Number(values.pods);
+
+function report(metric: string, value: number, unit: string, human: string): void {
+  if (json) console.log(JSON.stringify({ bench: 'cluster', metric, value: Number(value.toFixed(2)), unit }));
+  else console.log(human);
+}
+
+const mem0 = process.memoryUsage();
+const t0 = performance.now();
+const rt = await ClusterRuntime.create({ config: { workers: nodes - 1 } });
+const tNodes = performance.now();
+const deployments = lookupResource('deployments')!;
+const r = rt.api.create(deployments, 'default', {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'scale', namespace: 'default' },
+  spec: {
+    replicas: pods,
+    selector: { matchLabels: { app: 'scale' } },
+    template: { metadata: { labels: { app: 'scale' } }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.52', args: ['netexec', '--http-port=8080'], ports: [{ containerPort: 8080 }] }] } },
+  },
+});
+if (!r.ok) throw new Error(r.status.message);
+const tReady = performance.now();
+const running = rt.podsWithLabel('default', 'app', 'scale').filter((p) => (p['status'] as { phase?: string } | undefined)?.phase === 'Running').length;
+global.gc?.();
+const mem = process.memoryUsage();
+const ipcacheEntries = rt.nodes.reduce((n, x) => n + x.dp.ipcache.count, 0);
+
+if (!json) console.log(`cluster bring-up (${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version})`);
+report('nodes_ready', (tNodes - t0) / 1000, 's', `  ${nodes} nodes ready:            ${((tNodes - t0) / 1000).toFixed(2)} s`);
+report('pods_ready', (tReady - t0) / 1000, 's', `  ${running}/${pods} pods Running:    ${((tReady - t0) / 1000).toFixed(2)} s total (target < 10 s)`);
+report('rss', mem.rss / 2 ** 20, 'MiB', `  memory: rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB, heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB (+${((mem.heapUsed - mem0.heapUsed) / 2 ** 20).toFixed(0)}), external ${(mem.external / 2 ** 20).toFixed(0)} MiB (target < 1.5 GB)`);
+report('heap_used', mem.heapUsed / 2 ** 20, 'MiB', '');
+report('ipcache_entries', ipcacheEntries, 'entries', `  ipcache entries over all nodes: ${ipcacheEntries}`);
+await rt.close();
