@@ -77,6 +77,8 @@ export interface AgentOptions {
   rng: Rng;
   config: AgentConfig;
   policy?: PolicyComputer;
+  /** --bpf-policy-map-max: entries per cilium_policy_<EPID> (default 16384). */
+  policyMapMax?: number;
   report?: (message: string) => void;
 }
 
@@ -180,6 +182,7 @@ export class Agent {
   private readonly rng: Rng;
   private readonly config: AgentConfig;
   private policy: PolicyComputer;
+  private readonly policyMapMax: number | undefined;
   private readonly report: (message: string) => void;
 
   private readonly endpoints = new Map<string, LocalEndpoint>();
@@ -212,6 +215,7 @@ export class Agent {
     this.rng = opts.rng;
     this.config = opts.config;
     this.policy = opts.policy ?? new NoRulesPolicy();
+    this.policyMapMax = opts.policyMapMax;
     this.report = opts.report ?? (() => {});
     this.ipam = new Ipam(opts.podCidr, this.rng);
     this.ipam.allocate(this.routerIp, 'router');
@@ -354,7 +358,7 @@ export class Agent {
       identity: identity ?? ReservedIdentity.INIT,
       policyVerdictLogFilter: 0,
     };
-    const policyMap = this.dp.createPolicyMap(policyMapSpec(id));
+    const policyMap = this.dp.createPolicyMap(this.policyMapMax ? policyMapSpec(id, this.policyMapMax) : policyMapSpec(id));
     const ep: LocalEndpoint = {
       id,
       key,

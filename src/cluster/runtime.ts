@@ -20,6 +20,7 @@ import type { ApiResult, KubeList, KubeObject, WatchEvent } from '../k8s/types.j
 import { ipv4ToString, parseCidr } from '../packet/ip.js';
 import { writeMac } from '../packet/mac.js';
 import { NodeDatapath, defaultNodeConfig } from '../datapath/sim/node-datapath.js';
+import { DEFAULT_MAP_SIZES, type NodeMapSizes } from '../datapath/maps.js';
 import { NodeKernel } from '../net/node-kernel.js';
 import { Underlay, UNDERLAY_GATEWAY_MAC, type UnderlayPort } from '../net/underlay.js';
 import { CookieSource, NetStack, type SockHooks } from '../net/stack/index.js';
@@ -58,6 +59,14 @@ export interface ClusterRuntimeOptions {
   workloads?: Workloads;
   /** The policy engine (default: no rules; see src/agent/policy.ts). */
   policy?: PolicyComputer;
+  /**
+   * Per-node BPF map sizes (default: Cilium's defaults, ~8 MB per node
+   * preallocated). Large simulated clusters may shrink them, as Cilium's
+   * dynamic sizing does on small machines (e.g. ctTcp 131072, ctAny 65536).
+   */
+  mapSizes?: Partial<NodeMapSizes>;
+  /** --bpf-policy-map-max (default 16384). The simulated maps preallocate, so 10,000 endpoints want less. */
+  policyMapMax?: number;
 }
 
 export interface ClusterNode {
@@ -186,6 +195,8 @@ export class ClusterRuntime {
   readonly restored: boolean;
 
   private readonly rng: Rng;
+  private readonly mapSizes: Partial<NodeMapSizes>;
+  private readonly policyMapMax: number | undefined;
   private readonly reconcilers: Reconciler[] = [];
   private readonly unwatch: () => void;
   private ready = false;
@@ -204,6 +215,8 @@ export class ClusterRuntime {
     if (!parsed.ok) throw new Error(`invalid cluster config:\n${parsed.message}`);
     this.config = opts.seed !== undefined ? { ...parsed.config, seed: opts.seed } : parsed.config;
     this.clock = opts.clock ?? new VirtualClock();
+    this.mapSizes = opts.mapSizes ?? {};
+    this.policyMapMax = opts.policyMapMax;
     this.rng = new Rng(this.config.seed);
     this.store = new Store({ path: opts.dbPath ?? ':memory:', clock: this.clock, rng: this.rng.fork() });
     this.apiServer = new ApiServer({ store: this.store, clock: this.clock });
@@ -275,6 +288,7 @@ export class ClusterRuntime {
         policyAuditMode: c.policyAuditMode,
         monitorAggregation: monitorAggregationValue(c.monitorAggregation),
         seed: nodeRng.u32(),
+        mapSizes: { ...DEFAULT_MAP_SIZES, ...this.mapSizes },
       }),
       this.clock,
     );
@@ -322,6 +336,7 @@ export class ClusterRuntime {
       rng: nodeRng,
       config: { clusterName: c.clusterName, policyEnforcementMode: c.policyEnforcementMode as 'default' | 'always' | 'never', policyAuditMode: c.policyAuditMode },
       ...(policy ? { policy } : {}),
+      ...(this.policyMapMax ? { policyMapMax: this.policyMapMax } : {}),
       report: (m) => this.report(`cilium-agent/${n.name}`, m),
     });
     const kubelet = new Kubelet({

@@ -44,6 +44,32 @@ test('scheduler: nodeName is honoured, an impossible nodeSelector leaves the pod
   }
 });
 
+test('scheduler: a node takes no more pods than status.allocatable.pods', async () => {
+  const { rt } = await startCluster({ config: { workers: 1 } });
+  try {
+    const node = rt.cache.get(R.nodes, undefined, 'kind-worker')!;
+    const st = structuredClone(node['status'] as { allocatable: Record<string, string> });
+    st.allocatable['pods'] = '8';
+    assert.ok(rt.api.update(R.nodes, undefined, 'kind-worker', { ...structuredClone(node), status: st }, { subresource: 'status' }).ok);
+    const onWorker = rt.cache.podsOnNode('kind-worker').length;
+    const deploy = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'many' },
+      spec: { replicas: 10, selector: { matchLabels: { app: 'many' } }, template: { metadata: { labels: { app: 'many' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } } },
+    };
+    assert.ok(rt.api.create(R.deployments, 'default', deploy).ok);
+    const many = pods(rt, 'default', 'many');
+    assert.equal(many.filter((p) => nodeOf(p) === 'kind-worker').length, 8 - onWorker);
+    const pending = many.filter((p) => !nodeOf(p));
+    assert.equal(pending.length, 10 - (8 - onWorker));
+    const cond = (status(pending[0]!)['conditions'] as { type: string; message: string }[]).find((c) => c.type === 'PodScheduled')!;
+    assert.match(cond.message, /^0\/2 nodes are available: 1 Too many pods, 1 node\(s\) had untolerated taint/);
+  } finally {
+    await rt.close();
+  }
+});
+
 test('ClusterIPs: allocated from the upper band on create, static ones honoured, conflicts refused with the field', async () => {
   const { rt } = await startCluster();
   try {

@@ -20,6 +20,7 @@ import {
   mergeConditions,
   now3339,
   podNodeName,
+  podPhase,
   splitKey,
   thaw,
   written,
@@ -115,9 +116,11 @@ export function unfitReason(spec: Pod['spec'], node: KubeObject): string | undef
 interface NodeTally {
   byOwner: Map<string, number>;
   byNamespace: Map<string, number>;
+  pods: number;
 }
 
 function count(t: NodeTally, pod: KubeObject): void {
+  t.pods++;
   const owner = controllerOf(pod);
   if (owner?.kind === 'DaemonSet') return;
   if (owner?.uid) t.byOwner.set(owner.uid, (t.byOwner.get(owner.uid) ?? 0) + 1);
@@ -156,7 +159,7 @@ export class Scheduler implements Reconciler {
       const reasons = new Map<string, number>();
       const fit: KubeObject[] = [];
       for (const node of nodes) {
-        const why = unfitReason(spec, node);
+        const why = unfitReason(spec, node) ?? this.capacityReason(node, tally);
         if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1);
         else fit.push(node);
       }
@@ -169,15 +172,25 @@ export class Scheduler implements Reconciler {
     }
   }
 
-  /** Pods per node by owner and namespace (daemon pods excluded: every node has them). */
+  /** Pods per node by owner and namespace (daemon pods excluded from those: every node has them), and in all. */
   private tally(nodes: KubeObject[]): Map<string, NodeTally> {
     const out = new Map<string, NodeTally>();
     for (const node of nodes) {
-      const t: NodeTally = { byOwner: new Map(), byNamespace: new Map() };
-      for (const p of this.ctx.cache.podsOnNode(node.metadata.name ?? '')) if (!isTerminating(p)) count(t, p);
+      const t: NodeTally = { byOwner: new Map(), byNamespace: new Map(), pods: 0 };
+      for (const p of this.ctx.cache.podsOnNode(node.metadata.name ?? '')) {
+        const phase = podPhase(p);
+        if (isTerminating(p) || phase === 'Succeeded' || phase === 'Failed') continue;
+        count(t, p);
+      }
       out.set(node.metadata.name ?? '', t);
     }
     return out;
+  }
+
+  /** NodeResourcesFit for the one resource that matters here: status.allocatable.pods (110 on kind). */
+  private capacityReason(node: KubeObject, tally: Map<string, NodeTally>): string | undefined {
+    const allocatable = Number((node as unknown as Node).status?.allocatable?.['pods'] ?? Infinity);
+    return (tally.get(node.metadata.name ?? '')?.pods ?? 0) >= allocatable ? 'Too many pods' : undefined;
   }
 
   private pick(pod: KubeObject, nodes: KubeObject[], tally: Map<string, NodeTally>): KubeObject {
