@@ -27,7 +27,7 @@ import type { EndpointConfig } from '../datapath/sim/bpf_lxc.js';
 import type { NodeDatapath } from '../datapath/sim/node-datapath.js';
 import type { Clock } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
-import type { IdentityAllocator } from './identity.js';
+import { CILIUM_IDENTITIES, type IdentityAllocator } from './identity.js';
 import { IdPool, Ipam } from './ipam.js';
 import { isSecurityRelevant, LABEL_SOURCE_K8S, securityLabels } from './labels.js';
 import { NoRulesPolicy, type EndpointPolicy, type PolicyComputer, type PolicyEnforcementMode } from './policy.js';
@@ -199,6 +199,8 @@ export class Agent {
   private readonly dirtyServices = new Set<string>();
   private readonly dirtyLabels = new Set<string>();
   private nodesChanged = false;
+  /** Identities came or went: selectors may now match other identities, so policy maps are recomputed. */
+  private identitiesChanged = false;
 
   constructor(opts: AgentOptions) {
     this.nodeName = opts.nodeName;
@@ -515,7 +517,8 @@ export class Agent {
   /** Record what a committed change means for this node (the identity allocator is fed separately, once). */
   observe(e: StoreEvent): void {
     const r = e.resource;
-    if (r === CILIUM_ENDPOINTS) this.dirtyCeps.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
+    if (r === CILIUM_IDENTITIES && e.type !== 'MODIFIED') this.identitiesChanged = true;
+    else if (r === CILIUM_ENDPOINTS) this.dirtyCeps.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
     else if (r === CILIUM_NODES) this.dirtyNodes.add(e.object.metadata.name ?? '');
     else if (r === SERVICES) this.dirtyServices.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
     else if (r === ENDPOINT_SLICES) {
@@ -535,7 +538,7 @@ export class Agent {
   }
 
   hasWork(): boolean {
-    return this.dirtyCeps.size + this.dirtyNodes.size + this.dirtyServices.size + this.dirtyLabels.size > 0 || this.nodesChanged;
+    return this.dirtyCeps.size + this.dirtyNodes.size + this.dirtyServices.size + this.dirtyLabels.size > 0 || this.nodesChanged || this.identitiesChanged;
   }
 
   run(): void {
@@ -548,6 +551,10 @@ export class Agent {
     for (const key of drain(this.dirtyCeps)) this.syncRemoteEndpoint(key);
     for (const key of drain(this.dirtyLabels)) this.relabel(key);
     for (const key of drain(this.dirtyServices)) this.services.sync(key);
+    if (this.identitiesChanged) {
+      this.identitiesChanged = false;
+      this.regenerateAll();
+    }
   }
 
   /** Addresses behind default/kubernetes: the kube-apiserver identity when they are another node's. */

@@ -453,6 +453,12 @@ export class ClusterRuntime {
     return rounds;
   }
 
+  /** Plug a policy engine into every agent; each regenerates its endpoints' policy maps, then the cluster settles. */
+  setPolicyComputer(policy: PolicyComputer): void {
+    for (const n of this.nodes) n.agent.setPolicyComputer(policy);
+    this.settle();
+  }
+
   // ---- the lab --------------------------------------------------------------------
 
   /**

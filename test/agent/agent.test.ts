@@ -9,6 +9,7 @@ import { ReservedIdentity } from '../../src/datapath/identity.js';
 import { EndpointFlags } from '../../src/datapath/maps.js';
 import { PolicyDir } from '../../src/datapath/events.js';
 import { ipv4ToString } from '../../src/packet/ip.js';
+import { NoRulesPolicy } from '../../src/agent/policy.js';
 import { nodeOf, podIp, pods, startCluster } from '../cluster/harness.js';
 import { readMaps } from '../cluster/maps.js';
 
@@ -100,6 +101,44 @@ test('policyEnforcementMode always: both directions enforced, only the host allo
     // Audit mode: the datapath reports but does not drop, so traffic still flows.
     const r = await exec(`demo/${fe.metadata.name}`, ['curl', '-s', 'http://backend:8080/health']);
     assert.equal(r.code, 0, r.stderr);
+  } finally {
+    await rt.close();
+  }
+});
+
+test('a policy engine plugs in through PolicyComputer: its entries land in the maps and the datapath enforces them', async () => {
+  const { rt, exec } = await startCluster();
+  try {
+    rt.deployDemo();
+    const identityOf = (app: string): number => {
+      const p = pods(rt, 'demo', app)[0]!;
+      return (rt.cache.get(R.ciliumEndpoints, 'demo', p.metadata.name ?? '')!['status'] as { identity: { id: number } }).identity.id;
+    };
+    const frontendId = identityOf('frontend');
+    rt.setPolicyComputer({
+      compute(ep, mode) {
+        if (!ep.labels.includes('k8s:app=backend')) return new NoRulesPolicy().compute(ep, mode);
+        return {
+          ingressEnforced: true,
+          egressEnforced: false,
+          entries: [
+            { identity: frontendId, egress: false, proto: 6, port: 8080 },
+            { identity: ReservedIdentity.HOST, egress: false, proto: 0, port: 0 },
+            { identity: 0, egress: true, proto: 0, port: 0 },
+          ],
+        };
+      },
+    });
+    const be = pods(rt, 'demo', 'backend')[0]!;
+    const ep = rt.node(nodeOf(be))!.agent.endpointOf('demo', be.metadata.name ?? '')!;
+    assert.equal(ep.policyIngress, 'Enabled');
+    assert.deepEqual(policyEntries(rt, nodeOf(be), ep.id), ['egress id=0 proto=0 port=0', `ingress id=${ReservedIdentity.HOST} proto=0 port=0`, `ingress id=${frontendId} proto=6 port=8080`]);
+    const fe = pods(rt, 'demo', 'frontend')[0]!;
+    const ok = await exec(`demo/${fe.metadata.name}`, ['curl', '-s', '-m', '3', `http://${podIp(be)}:8080/health`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const db = pods(rt, 'demo', 'database')[0]!;
+    const denied = await exec(`demo/${db.metadata.name}`, ['curl', '-s', '-m', '3', `http://${podIp(be)}:8080/health`]);
+    assert.equal(denied.code, 28, 'dropped by policy: curl times out');
   } finally {
     await rt.close();
   }
