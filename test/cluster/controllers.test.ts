@@ -214,3 +214,46 @@ test('world traffic: a pod and a node reach an external host by name; the host s
     await rt.close();
   }
 });
+
+test('the Star Wars demo: landing works; a crashed container shows CrashLoopBackOff and restarts after the back-off', async () => {
+  const { rt, exec, clock } = await startCluster();
+  try {
+    const deathstar = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'deathstar', labels: { app: 'deathstar' } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { org: 'empire', class: 'deathstar' } },
+        template: {
+          metadata: { labels: { org: 'empire', class: 'deathstar', 'app.kubernetes.io/name': 'deathstar' } },
+          spec: { containers: [{ name: 'deathstar', image: 'docker.io/cilium/starwars', ports: [{ containerPort: 80 }] }] },
+        },
+      },
+    };
+    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'deathstar' }, spec: { type: 'ClusterIP', selector: { org: 'empire', class: 'deathstar' }, ports: [{ port: 80 }] } };
+    const tiefighter = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tiefighter', labels: { org: 'empire', class: 'tiefighter' } }, spec: { containers: [{ name: 'spaceship', image: 'docker.io/tgraf/netperf' }] } };
+    for (const [r, o] of [[R.deployments, deathstar], [R.services, svc], [R.pods, tiefighter]] as const) assert.ok(rt.api.create(r, 'default', o).ok);
+    const landed = await exec('default/tiefighter', ['curl', '-s', '-XPOST', 'deathstar.default.svc.cluster.local/v1/request-landing']);
+    assert.equal(landed.stdout, 'Ship landed\n');
+
+    const ds = rt.cache.list(R.pods, 'default').find((p) => p.metadata.labels?.['class'] === 'deathstar')!;
+    await exec('default/tiefighter', ['curl', '-s', '-XPUT', 'deathstar.default.svc.cluster.local/v1/exhaust-port']);
+    clock.advance(2_500);
+    await Promise.resolve();
+    const crashed = rt.cache.get(R.pods, 'default', ds.metadata.name ?? '')!;
+    const cs = (status(crashed)['containerStatuses'] as { restartCount: number; state: { waiting?: { reason: string } }; lastState: { terminated: { exitCode: number } } }[])[0]!;
+    assert.equal(cs.restartCount, 1);
+    assert.equal(cs.state.waiting?.reason, 'CrashLoopBackOff');
+    assert.equal(cs.lastState.terminated.exitCode, 2);
+    clock.advance(10_000);
+    await Promise.resolve();
+    const back = rt.cache.get(R.pods, 'default', ds.metadata.name ?? '')!;
+    const ready = (status(back)['conditions'] as { type: string; status: string }[]).find((c) => c.type === 'Ready')!;
+    assert.equal(ready.status, 'True');
+    const again = await exec('default/tiefighter', ['curl', '-s', '-XPOST', 'deathstar.default.svc.cluster.local/v1/request-landing']);
+    assert.equal(again.stdout, 'Ship landed\n');
+  } finally {
+    await rt.close();
+  }
+});
