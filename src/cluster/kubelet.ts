@@ -56,6 +56,8 @@ export interface KubeletOptions {
   clusterDnsIp: number;
   clusterDomain: string;
   report(component: string, message: string): void;
+  /** Programs of this node's agent (cilium-dbg, hubble) that its host-network agent pods can exec. */
+  agentCommands?: Record<string, AppCommand>;
 }
 
 const MAX_LOG_LINES = 1000;
@@ -470,6 +472,8 @@ export class Kubelet implements Reconciler {
       io.stderr(`error: unable to upgrade connection: container not found ("${name}")\n`);
       return Promise.resolve(1);
     }
+    const agentCmd = p.hostNetwork ? this.opts.agentCommands?.[basename(argv[0] ?? '')] : undefined;
+    if (agentCmd) return agentCmd(p.env, argv, io);
     return runCommand(this.opts.workloads, p.env, argv, io);
   }
 
@@ -477,6 +481,10 @@ export class Kubelet implements Reconciler {
   execOnNode(argv: string[], io: ProcessIO): Promise<number> {
     return runCommand(this.opts.workloads, this.nodeEnv, argv, io);
   }
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
 }
 
 /** Start argv[0] as a client tool in `env`; an unknown program fails the way a container runtime reports it. */

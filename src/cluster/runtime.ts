@@ -34,7 +34,7 @@ import { Rng } from '../util/rng.js';
 import { monitorAggregationValue, nodeLayout, parseClusterConfig, type ClusterConfig, type ClusterConfigInput, type ExternalHostConfig, type NodeLayout } from './config.js';
 import { ObjectCache } from './controllers/cache.js';
 import { R, type ControllerContext, type Reconciler } from './controllers/common.js';
-import { controlPlanePods, demoObjects, nodeObject, systemObjects, serviceAddress, type BootstrapObject } from './controllers/bootstrap.js';
+import { controlPlanePods, demoObjects, nodeObject, systemObjects, serviceAddress, type BootstrapObject, KUBERNETES_VERSION } from './controllers/bootstrap.js';
 import { DaemonSetController } from './controllers/daemonset.js';
 import { DeploymentController } from './controllers/deployment.js';
 import { ClusterDnsRecords } from './controllers/dns-records.js';
@@ -44,6 +44,9 @@ import { Scheduler } from './controllers/scheduler.js';
 import { ServiceAccountController } from './controllers/serviceaccount.js';
 import { ServiceIpAllocator } from './controllers/service-ip.js';
 import { Kubelet, runCommand, type Workloads } from './kubelet.js';
+import { ciliumCommand } from '../cli/cilium/command.js';
+import type { CiliumNodeContext } from '../cli/cilium/context.js';
+import type { AppCommand } from '../apps/types.js';
 import { rfc3339Seconds } from '../k8s/store.js';
 
 export interface ClusterRuntimeOptions {
@@ -350,6 +353,7 @@ export class ClusterRuntime {
       clusterDnsIp: (parseCidr(this.config.serviceCIDR)!.addr + 10) >>> 0,
       clusterDomain: CLUSTER_DOMAIN,
       report: ctx.report,
+      agentCommands: this.agentCommands(n.name, agent, dp, kernel),
     });
     return { name: n.name, role: n.role, index: n.index, ip: n.ip, mac: n.mac, podCidr: n.podCidr, dp, kernel, host, agent, kubelet };
   }
@@ -545,6 +549,27 @@ export class ClusterRuntime {
         return runCommand(this.workloads, host.env, argv, io);
       }
     }
+  }
+
+  /** What `kubectl exec ds/cilium -- cilium-dbg ...` runs: this node's agent and maps only. */
+  private agentCommands(nodeName: string, agent: Agent, dp: NodeDatapath, kernel: NodeKernel): Record<string, AppCommand> {
+    const c = this.config.cilium;
+    const ctx: CiliumNodeContext = {
+      nodeName,
+      agent,
+      dp,
+      deviceName: (i) => kernel.deviceName(i),
+      settings: {
+        clusterName: this.config.name,
+        policyEnforcementMode: c.policyEnforcementMode as CiliumNodeContext['settings']['policyEnforcementMode'],
+        policyAuditMode: c.policyAuditMode,
+        socketLB: c.socketLB,
+        monitorAggregation: c.monitorAggregation,
+        kubernetesVersion: KUBERNETES_VERSION,
+      },
+    };
+    const cilium = ciliumCommand(ctx);
+    return { cilium, 'cilium-dbg': cilium };
   }
 
   /** Summary for `podpath status`. */

@@ -113,3 +113,23 @@ test('cobra errors: unknown commands and flags', async () => {
     await c.rt.close();
   }
 });
+
+test('kubectl exec ds/cilium -- cilium-dbg reaches that node’s agent through the kubelet', async () => {
+  const c = await startCluster();
+  try {
+    const agentPod = pods(c.rt, 'kube-system').find((p) => p.metadata.name?.startsWith('cilium-') && !p.metadata.name.startsWith('cilium-operator'))!;
+    const node = (agentPod['spec'] as { nodeName: string }).nodeName;
+    const r = await c.exec(`kube-system/${agentPod.metadata.name}`, ['cilium-dbg', 'bpf', 'tunnel', 'list']);
+    assert.equal(r.code, 0, r.stderr);
+    const others = c.rt.nodes.filter((n) => n.name !== node);
+    // Every other node's pod CIDR is in this node's tunnel map, its own is not.
+    assert.equal(r.stdout.trim().split('\n').length, 1 + others.length, r.stdout);
+    const v = await c.exec(`kube-system/${agentPod.metadata.name}`, ['cilium', 'version']);
+    assert.match(v.stdout, /^Client: 1\.17\.0 /);
+    const plain = await c.exec(`kube-system/${agentPod.metadata.name}`, ['cilium', 'versions']);
+    assert.equal(plain.code, 1);
+    assert.match(plain.stderr, /unknown command "versions" for "cilium"/);
+  } finally {
+    await c.rt.close();
+  }
+});

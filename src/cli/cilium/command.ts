@@ -389,6 +389,9 @@ async function dispatch(ctx: CiliumNodeContext, name: string, argv: string[], io
       return unknownSub(name, cmd, sub);
     case 'monitor':
       return monitor(ctx, argv.slice(1), io);
+    case 'version':
+      out('Client: 1.17.0 podpath go version go1.23.5 linux/amd64\nDaemon: 1.17.0 podpath go version go1.23.5 linux/amd64\n');
+      return 0;
     case 'bpf':
       return bpf(ctx, name, sub, rest, io);
     default:
