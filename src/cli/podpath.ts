@@ -3,7 +3,9 @@
 
 import { Command, CommanderError } from 'commander';
 import { runDemo } from './demo.js';
-import { CliError } from './daemon-client.js';
+import { CliError, resolveCluster } from './daemon-client.js';
+import { envLines, openShell } from './env.js';
+import { podpathHome } from '../cluster/paths.js';
 import { down, exec, showStatus, up } from './cluster-commands.js';
 
 const write = (s: string): void => {
@@ -47,6 +49,21 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--name <name>', 'cluster name')
     .passThroughOptions()
     .action(async (target: string, command: string[], o) => setExit(await exec(target, command[0] === '--' ? command.slice(1) : command, o)));
+
+  program
+    .command('env')
+    .description('print the shell lines that put kubectl, cilium, cilium-dbg and hubble for the cluster on PATH: eval "$(podpath env)"')
+    .option('--name <name>', 'cluster name')
+    .action(async (o: { name?: string }) => {
+      const paths = await resolveCluster(o.name);
+      write(envLines(paths, podpathHome()));
+    });
+
+  program
+    .command('shell')
+    .description('open a shell with kubectl, cilium, cilium-dbg and hubble for the cluster on PATH')
+    .option('--name <name>', 'cluster name')
+    .action(async (o: { name?: string }) => setExit(await openShell(await resolveCluster(o.name), podpathHome())));
 
   program
     .command('demo')

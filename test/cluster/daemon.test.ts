@@ -70,6 +70,17 @@ test('sh -c runs a real shell whose curl, hostname and cat run inside the pod', 
   assert.equal(r.stdout, `200 200 200 \n${frontend!.name}\nnameserver 10.96.0.10\n`);
 });
 
+test('eval "$(podpath env)" puts the front ends for this cluster on PATH', { skip: existsSync('/bin/bash') ? false : 'bash is not installed' }, () => {
+  const bin = join(process.cwd(), 'bin', 'podpath.js');
+  const script = `eval "$(${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} env --name ${NAME})"; for t in kubectl cilium cilium-dbg hubble; do command -v $t; done; echo "$PODPATH_CLUSTER"; podpath status`;
+  const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, PODPATH_HOME: home, PODPATH_CLUSTER: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  for (const [i, t] of ['kubectl', 'cilium', 'cilium-dbg', 'hubble'].entries()) assert.equal(lines[i], join(paths.dir, 'bin', t));
+  assert.equal(lines[4], NAME);
+  assert.match(lines[5]!, new RegExp(`^${NAME}: running \\(pid \\d+, clock fast, 4 nodes, \\d+ pods\\)$`));
+});
+
 test('a user who is not the owner cannot connect to the socket', { skip: process.getuid?.() === 0 ? false : 'needs root to run a command as another user' }, () => {
   // Even with the folder opened up, the socket itself (0600) refuses others.
   chmodSync(paths.dir, 0o711);
