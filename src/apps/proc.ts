@@ -1,6 +1,7 @@
 // Small process-side helpers: waiting on the virtual clock, turning socket
 // callbacks into promises that a signal or a deadline can cancel, and text.
 
+import { concatBytes } from '../util/bytes.js';
 import type { Clock } from '../util/clock.js';
 import type { ProcessIO } from './types.js';
 
@@ -91,15 +92,7 @@ export async function readAll(io: ProcessIO): Promise<Uint8Array> {
   return concatBytes(parts);
 }
 
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+export { concatBytes };
 
 /** Writes text lines (each gets "\n"). */
 export function writeLines(write: (s: string) => void, lines: string[]): void {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { KeyValueMap } from '../bpf/types.js';
 import { BPF_ANY } from '../bpf/types.js';
 import type { NodeDatapath } from '../datapath/sim/node-datapath.js';
+import { concatBytes } from '../util/bytes.js';
 
 const MAGIC = 0x50504354; // "PPCT"
 const VERSION = 1;
@@ -47,14 +48,7 @@ export function encodeConntrack(nodes: SnapshotNode[], clockMs: number, wallMs: 
       chunks.push(new Uint8Array(h.buffer), label, ...entries);
     }
   }
-  const total = chunks.reduce((s, c) => s + c.length, 0);
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 export interface DecodedSnapshot {

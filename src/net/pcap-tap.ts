@@ -4,6 +4,7 @@
 import { PcapWriter } from '../packet/pcap.js';
 import type { Clock } from '../util/clock.js';
 import type { Underlay } from './underlay.js';
+import { concatBytes } from '../util/bytes.js';
 
 export interface Capture {
   /** The pcap bytes so far. */
@@ -23,16 +24,7 @@ export function captureUnderlay(underlay: Underlay, clock: Clock): Capture {
     count++;
   });
   return {
-    bytes: () => {
-      const total = chunks.reduce((n, c) => n + c.length, 0);
-      const out = new Uint8Array(total);
-      let o = 0;
-      for (const c of chunks) {
-        out.set(c, o);
-        o += c.length;
-      }
-      return out;
-    },
+    bytes: () => concatBytes(chunks),
     get count() {
       return count;
     },

@@ -1,6 +1,7 @@
 // HTTP/1.1 message codec (RFC 9110/9112) over byte streams: an incremental
 // parser for requests and responses, and serializers. Used by curl, the pod
 // HTTP servers and the L7 proxy.
+import { concatBytes } from '../util/bytes.js';
 import { ParseErrorCode, type ParseFailure } from './error.js';
 
 /** A parse failure with the status a server should answer with (400, 413, 431, 501, 505). */
@@ -715,17 +716,7 @@ export function encodeChunked(body: Uint8Array, chunkSize = 16384, trailers?: Ht
   let tail = '0\r\n';
   if (trailers) for (const [n, v] of trailers) tail += `${n}: ${v}\r\n`;
   parts.push(latin1Bytes(`${tail}\r\n`));
-  return concat(parts);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 function serialize(startLine: string, headers: HttpHeaders, body: Uint8Array, bodyAllowed: boolean, mustFrame: boolean): Uint8Array {
@@ -741,7 +732,7 @@ function serialize(startLine: string, headers: HttpHeaders, body: Uint8Array, bo
   head += '\r\n';
   const headBytes = latin1Bytes(head);
   if (!bodyAllowed) return headBytes;
-  return concat([headBytes, chunked ? encodeChunked(body) : body]);
+  return concatBytes([headBytes, chunked ? encodeChunked(body) : body]);
 }
 
 /**

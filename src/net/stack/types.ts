@@ -2,18 +2,11 @@
 
 /**
  * What Cilium's cgroup sock_addr programs see (struct bpf_sock_addr, IPv4
- * part). A hook may rewrite userIp4/userPort; the call then proceeds with the
- * rewritten address.
+ * part), defined beside those programs. A hook may rewrite userIp4/userPort;
+ * the call then proceeds with the rewritten address.
  */
-export interface SockAddrCtx {
-  userIp4: number;
-  userPort: number;
-  /** 6 (TCP) or 17 (UDP). */
-  protocol: number;
-  socketCookie: number;
-  netnsCookie: number;
-  srcIp4: number;
-}
+import type { SockAddrCtx } from '../../datapath/sim/bpf_sock.js';
+export type { SockAddrCtx };
 
 /**
  * Cilium's socket-layer load balancer (cil_sock4_connect & co). Each returns
