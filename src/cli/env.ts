@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterPaths } from '../cluster/paths.js';
+import { kubeconfigPath } from '../cluster/kubeconfig.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PODPATH_BIN = join(here, '..', '..', '..', 'bin', 'podpath.js');
@@ -48,6 +49,7 @@ export function envLines(paths: ClusterPaths, home: string): string {
     `export PODPATH_HOME=${shQuote(home)}`,
     `export PODPATH_CLUSTER=${shQuote(paths.name)}`,
     `export PATH=${shQuote(bin)}:"$PATH"`,
+    `export KUBECONFIG=${shQuote(kubeconfigPath(paths))}`,
     `# Run this command to configure your shell:`,
     `# eval "$(podpath env${paths.name === 'kind' ? '' : ` --name ${paths.name}`})"`,
     '',
@@ -60,7 +62,7 @@ export function openShell(paths: ClusterPaths, home: string): Promise<number> {
   const shell = process.env['SHELL'] || '/bin/bash';
   const child = spawn(shell, [], {
     stdio: 'inherit',
-    env: { ...process.env, PODPATH_HOME: home, PODPATH_CLUSTER: paths.name, PATH: `${bin}:${process.env['PATH'] ?? ''}` },
+    env: { ...process.env, PODPATH_HOME: home, PODPATH_CLUSTER: paths.name, KUBECONFIG: kubeconfigPath(paths), PATH: `${bin}:${process.env['PATH'] ?? ''}` },
   });
   return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 0)));
 }

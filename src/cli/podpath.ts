@@ -73,6 +73,12 @@ function buildProgram(setExit: (code: number) => void): Command {
   return program;
 }
 
+// `podpath ... | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 async function main(): Promise<void> {
   let code = 0;
   const program = buildProgram((c) => (code = c));

@@ -12,6 +12,7 @@ import { clusterPaths, ensurePrivateDir } from './paths.js';
 import { ClockDriver, type ClockPacing } from './clock-driver.js';
 import { DaemonServer } from './daemon-server.js';
 import { formatCtList } from '../datapath/dump.js';
+import { ensureCredentials, writeKubeconfig } from './kubeconfig.js';
 import { loadConntrack, peekConntrackTimes, resumeClockMs, saveConntrack } from './conntrack-snapshot.js';
 
 function fail(message: string): never {
@@ -76,6 +77,10 @@ async function main(): Promise<void> {
     },
   }, driver);
   await server.listen(paths.socket);
+  // Real kubectl: HTTPS on loopback with a bearer token, described by a 0600 kubeconfig.
+  const creds = ensureCredentials(paths);
+  const apiPort = await runtime.apiServer.listenTcp(0, creds.token, { tls: { key: creds.key, cert: creds.cert } });
+  writeKubeconfig(paths, apiPort, creds);
   writeFileSync(paths.pid, String(process.pid), { mode: 0o600 });
   driver.start();
   // Conntrack also survives a kill -9: snapshot every few seconds of wall time.

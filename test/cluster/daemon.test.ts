@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { PassThrough } from 'node:stream';
 import { up, down } from '../../src/cli/cluster-commands.js';
 import { execRemote, getJson, socketAlive } from '../../src/cli/daemon-client.js';
@@ -79,6 +80,28 @@ test('eval "$(podpath env)" puts the front ends for this cluster on PATH', { ski
   for (const [i, t] of ['kubectl', 'cilium', 'cilium-dbg', 'hubble'].entries()) assert.equal(lines[i], join(paths.dir, 'bin', t));
   assert.equal(lines[4], NAME);
   assert.match(lines[5]!, new RegExp(`^${NAME}: running \\(pid \\d+, clock fast, 4 nodes, \\d+ pods\\)$`));
+});
+
+const realKubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+
+test('real kubectl reaches the cluster through the kubeconfig; without the token the apiserver answers 401', { skip: realKubectl ? false : 'no real kubectl on this machine' }, async () => {
+  const kubeconfig = join(paths.dir, 'kubeconfig');
+  assert.equal(statSync(kubeconfig).mode & 0o777, 0o600);
+  const r = spawnSync(realKubectl!, ['get', 'pods', '-n', 'demo', '-l', 'app=backend', '-o', 'jsonpath={.items[*].status.phase}'], { encoding: 'utf8', env: { ...process.env, KUBECONFIG: kubeconfig } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'Running Running');
+  const cfg = readFileSync(kubeconfig, 'utf8');
+  const server = /server: (https:\/\/127\.0\.0\.1:\d+)/.exec(cfg)![1]!;
+  const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(cfg)![1]!, 'base64');
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = httpsRequest(`${server}/api/v1/namespaces/demo/pods`, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(status, 401);
 });
 
 test('a user who is not the owner cannot connect to the socket', { skip: process.getuid?.() === 0 ? false : 'needs root to run a command as another user' }, () => {
