@@ -1,0 +1,442 @@
+// Datapath events → Flows, the way Hubble's parser does it (threefour for
+// trace/drop/policy-verdict, sock for trace-sock). The event gives what the
+// datapath knew: packet bytes, identities, observation point, CT state,
+// verdict. Everything with a name (pods, labels, workloads, services, the
+// node) comes from an Enricher: the agent's caches, never a second opinion on
+// the packet.
+
+import type { DatapathEvent, DropEvent, PolicyVerdictEvent, TraceEvent, TraceSockEvent } from '../datapath/monitor.js';
+import { sourceFileName } from '../datapath/drop.js';
+import { icmpv4TypeCodeName } from '../packet/icmpv4.js';
+import { ipv4ToString } from '../packet/ip.js';
+import type { Rng } from '../util/rng.js';
+import {
+  EMITTER,
+  EventTypeNumber,
+  FlowType,
+  IPVersion,
+  TraceObservationPoint,
+  TraceReason,
+  TrafficDirection,
+  Verdict,
+  timeFromMillis,
+  type Endpoint,
+  type Flow,
+  type Layer4,
+  type Policy,
+  type Service,
+  type TCPFlags,
+  type Workload,
+} from './flow.js';
+
+/** A Cilium endpoint on the reporting node. */
+export interface LocalEndpointInfo {
+  id: number;
+  identity: number;
+  namespace?: string;
+  podName?: string;
+  /** Defaults to the identity's labels. */
+  labels?: readonly string[];
+}
+
+/** What the ipcache and the pod metadata say about an address anywhere in the cluster. */
+export interface IpInfo {
+  identity: number;
+  namespace?: string;
+  podName?: string;
+}
+
+/**
+ * The agent's caches as Hubble's parser reads them, for one node. IPv4
+ * addresses are host-order u32s. Implementations should answer from indexes:
+ * the parser calls them for every event.
+ */
+export interface Enricher {
+  /** `<cluster>/<node>`, or just `<node>` when the cluster name is `default`. */
+  readonly nodeName: string;
+  /** The node's labels as sorted `key=value` strings. */
+  nodeLabels(): readonly string[];
+  /** A local endpoint by IP (endpoint manager). */
+  localEndpoint(ip: number): LocalEndpointInfo | undefined;
+  /** ipcache + k8s metadata for any IP; unknown addresses are world. */
+  ipInfo(ip: number): IpInfo | undefined;
+  /** Labels of a security identity, reserved ones included. */
+  identityLabels(identity: number): readonly string[] | undefined;
+  /** Controllers owning a pod (`{name:"frontend",kind:"Deployment"}`). */
+  workloads(namespace: string, podName: string): readonly Workload[] | undefined;
+  /** The Service whose frontend is ip:port. */
+  serviceByAddr(ip: number, port: number): Service | undefined;
+  /** DNS names seen for an IP (FQDN cache), if any. */
+  dnsNames(ip: number): readonly string[] | undefined;
+  /** The pod of a socket's cgroup (trace-sock events), on this node. */
+  podByCgroup(cgroupId: number): { ip: number } | undefined;
+  /** Device name of an ifindex on this node. */
+  ifName(ifindex: number): string | undefined;
+  /** Called before each batch of events, so an implementation may refresh its indexes. */
+  refresh?(): void;
+}
+
+/** Resolves a policy-verdict event's cookie to the rules behind the deciding entry. */
+export interface PolicyNamer {
+  policies(cookie: number, ctx: { node: string; endpointId: number; ingress: boolean; allowed: boolean }): readonly Policy[];
+}
+
+export const NO_POLICY_NAMES: PolicyNamer = { policies: () => [] };
+
+export interface ParserOptions {
+  enricher: Enricher;
+  policyNamer?: PolicyNamer;
+  /** Source of UUIDs (seeded for reproducible runs). */
+  rng: Rng;
+  /** Unix ms at clock.now() = 0, to turn event times into wall times. */
+  wallOffsetMs: () => number;
+}
+
+// Datapath CT states in trace events (trace.ts CtState), with the encrypt bit.
+const CT_REPLY = 2;
+const CT_REASON_UNKNOWN = 5;
+const CT_SRV6_ENCAP = 6;
+const CT_SRV6_DECAP = 7;
+const TRACE_REASON_ENCRYPT_MASK = 0x80;
+const TRACE_REASON_MAP = [TraceReason.NEW, TraceReason.ESTABLISHED, TraceReason.REPLY, TraceReason.RELATED, TraceReason.REOPENED, TraceReason.TRACE_REASON_UNKNOWN, TraceReason.SRV6_ENCAP, TraceReason.SRV6_DECAP, TraceReason.ENCRYPT_OVERLAY];
+const DROP_POLICY_DENIED = 133;
+const DROP_POLICY_DENY = 181;
+const CLUSTER_LABEL = 'k8s:io.cilium.k8s.policy.cluster=';
+
+/** What the captured bytes said. */
+interface Decoded {
+  srcIp: number;
+  dstIp: number;
+  hasIp: boolean;
+  sport: number;
+  dport: number;
+  summary: string;
+}
+
+function hex2(b: number): string {
+  return (b < 16 ? '0' : '') + b.toString(16);
+}
+
+function mac(p: Uint8Array, o: number): string {
+  return `${hex2(p[o]!)}:${hex2(p[o + 1]!)}:${hex2(p[o + 2]!)}:${hex2(p[o + 3]!)}:${hex2(p[o + 4]!)}:${hex2(p[o + 5]!)}`;
+}
+
+function u16(p: Uint8Array, o: number): number {
+  return (p[o]! << 8) | p[o + 1]!;
+}
+
+function u32(p: Uint8Array, o: number): number {
+  return ((p[o]! << 24) | (p[o + 1]! << 16) | (p[o + 2]! << 8) | p[o + 3]!) >>> 0;
+}
+
+const FLAG_SUMMARY_ORDER: [keyof TCPFlags, number][] = [
+  ['SYN', 0x02],
+  ['ACK', 0x10],
+  ['RST', 0x04],
+  ['FIN', 0x01],
+  ['PSH', 0x08],
+  ['URG', 0x20],
+  ['ECE', 0x40],
+  ['CWR', 0x80],
+];
+
+/** Ethernet, IPv4 and L4 fields into the flow; the Summary; addresses and ports for enrichment. */
+function decodePacket(p: Uint8Array, f: Flow): Decoded {
+  const d: Decoded = { srcIp: 0, dstIp: 0, hasIp: false, sport: 0, dport: 0, summary: '' };
+  const n = p.length;
+  if (n < 14) return d;
+  f.ethernet = { source: mac(p, 6), destination: mac(p, 0) };
+  const ethertype = u16(p, 12);
+  if (ethertype !== 0x0800 || n < 34 || p[14]! >> 4 !== 4) {
+    d.summary = 'Ethernet';
+    return d;
+  }
+  const ihl = (p[14]! & 0x0f) * 4;
+  d.hasIp = true;
+  d.srcIp = u32(p, 26);
+  d.dstIp = u32(p, 30);
+  f.IP = { source: ipv4ToString(d.srcIp), destination: ipv4ToString(d.dstIp), ipVersion: IPVersion.IPv4 };
+  const proto = p[23]!;
+  const l4 = 14 + ihl;
+  const fragment = (u16(p, 20) & 0x3fff) !== 0;
+  d.summary = 'IPv4';
+  if (fragment) return d;
+  if (proto === 6 && n >= l4 + 14) {
+    d.sport = u16(p, l4);
+    d.dport = u16(p, l4 + 2);
+    const bits = p[l4 + 13]!;
+    const flags: TCPFlags = {};
+    const names: string[] = [];
+    for (const [name, bit] of FLAG_SUMMARY_ORDER) {
+      if (bits & bit) {
+        flags[name] = true;
+        names.push(name);
+      }
+    }
+    if (p[l4 + 12]! & 1) {
+      flags.NS = true;
+      names.push('NS');
+    }
+    f.l4 = { TCP: { source_port: d.sport, destination_port: d.dport, flags } };
+    d.summary = `TCP Flags: ${names.join(', ')}`;
+  } else if (proto === 17 && n >= l4 + 8) {
+    d.sport = u16(p, l4);
+    d.dport = u16(p, l4 + 2);
+    f.l4 = { UDP: { source_port: d.sport, destination_port: d.dport } };
+    d.summary = 'UDP';
+  } else if (proto === 132 && n >= l4 + 4) {
+    d.sport = u16(p, l4);
+    d.dport = u16(p, l4 + 2);
+    f.l4 = { SCTP: { source_port: d.sport, destination_port: d.dport } };
+    d.summary = 'SCTP';
+  } else if (proto === 1 && n >= l4 + 2) {
+    const type = p[l4]!;
+    const code = p[l4 + 1]!;
+    f.l4 = { ICMPv4: { type, code } };
+    d.summary = `ICMPv4 ${icmpv4TypeCodeName(type, code)}`;
+  }
+  return d;
+}
+
+function clusterOf(labels: readonly string[] | undefined): string | undefined {
+  if (!labels) return undefined;
+  for (const l of labels) if (l.startsWith(CLUSTER_LABEL)) return l.slice(CLUSTER_LABEL.length);
+  return undefined;
+}
+
+function sorted(labels: readonly string[] | undefined): string[] | undefined {
+  if (!labels || labels.length === 0) return undefined;
+  return [...labels].sort();
+}
+
+export class FlowParser {
+  private readonly enricher: Enricher;
+  private readonly namer: PolicyNamer;
+  private readonly rng: Rng;
+  private readonly wallOffsetMs: () => number;
+  private offset = 0;
+
+  constructor(opts: ParserOptions) {
+    this.enricher = opts.enricher;
+    this.namer = opts.policyNamer ?? NO_POLICY_NAMES;
+    this.rng = opts.rng;
+    this.wallOffsetMs = opts.wallOffsetMs;
+  }
+
+  get nodeName(): string {
+    return this.enricher.nodeName;
+  }
+
+  /** Call before a batch: refreshes the enricher's indexes and the wall-clock offset. */
+  beginBatch(): void {
+    this.enricher.refresh?.();
+    this.offset = this.wallOffsetMs();
+  }
+
+  private uuid(): string {
+    const r = this.rng;
+    const a = r.u32();
+    const b = r.u32();
+    const c = r.u32();
+    const d = r.u32();
+    const h = (x: number, w: number): string => (x >>> 0).toString(16).padStart(w, '0');
+    return `${h(a, 8)}-${h(b >>> 16, 4)}-${h(((b & 0x0fff) | 0x4000) >>> 0, 4)}-${h(((c >>> 16) & 0x3fff) | 0x8000, 4)}-${h(c & 0xffff, 4)}${h(d, 8)}`;
+  }
+
+  private base(timeMs: number, type: number): Flow {
+    const e = this.enricher;
+    const f: Flow = {
+      time: timeFromMillis(this.offset + timeMs),
+      uuid: this.uuid(),
+      emitter: EMITTER,
+      verdict: Verdict.VERDICT_UNKNOWN,
+      Type: type,
+      node_name: e.nodeName,
+    };
+    const nl = e.nodeLabels();
+    if (nl.length) f.node_labels = nl as string[];
+    return f;
+  }
+
+  /** Hubble's ResolveEndpoint: local endpoints by IP, else ipcache identity and pod metadata. */
+  resolveEndpoint(ip: number, datapathIdentity: number): Endpoint {
+    const e = this.enricher;
+    const local = e.localEndpoint(ip);
+    if (local) {
+      const labels = local.labels ?? e.identityLabels(local.identity);
+      const ep: Endpoint = { ID: local.id, identity: local.identity };
+      const cluster = clusterOf(labels);
+      if (cluster) ep.cluster_name = cluster;
+      if (local.namespace) ep.namespace = local.namespace;
+      const l = sorted(labels);
+      if (l) ep.labels = l;
+      if (local.podName) {
+        ep.pod_name = local.podName;
+        const w = e.workloads(local.namespace ?? '', local.podName);
+        if (w && w.length) ep.workloads = w as Workload[];
+      }
+      return ep;
+    }
+    const info = e.ipInfo(ip);
+    const identity = info && info.identity ? info.identity : datapathIdentity;
+    const labels = identity ? e.identityLabels(identity) : undefined;
+    const ep: Endpoint = {};
+    if (identity) ep.identity = identity;
+    const cluster = info?.podName ? clusterOf(labels) : undefined;
+    if (cluster) ep.cluster_name = cluster;
+    if (info?.namespace) ep.namespace = info.namespace;
+    const l = sorted(labels);
+    if (l) ep.labels = l;
+    if (info?.podName) {
+      ep.pod_name = info.podName;
+      const w = e.workloads(info.namespace ?? '', info.podName);
+      if (w && w.length) ep.workloads = w as Workload[];
+    }
+    return ep;
+  }
+
+  private names(f: Flow, d: Decoded): void {
+    const e = this.enricher;
+    const sn = e.dnsNames(d.srcIp);
+    if (sn && sn.length) f.source_names = [...sn];
+    const dn = e.dnsNames(d.dstIp);
+    if (dn && dn.length) f.destination_names = [...dn];
+    if (d.sport || d.dport) {
+      const ss = e.serviceByAddr(d.srcIp, d.sport);
+      if (ss) f.source_service = ss;
+      const ds = e.serviceByAddr(d.dstIp, d.dport);
+      if (ds) f.destination_service = ds;
+    }
+  }
+
+  /** One event → one flow (undefined for events Hubble does not turn into flows). */
+  parse(ev: DatapathEvent): Flow | undefined {
+    switch (ev.type) {
+      case 'trace':
+        return this.parseTrace(ev);
+      case 'drop':
+        return this.parseDrop(ev);
+      case 'policy-verdict':
+        return this.parsePolicyVerdict(ev);
+      case 'trace-sock':
+        return this.parseSock(ev);
+      default:
+        return undefined;
+    }
+  }
+
+  private parseTrace(ev: TraceEvent): Flow {
+    const f = this.base(ev.timeMs, FlowType.L3_L4);
+    f.verdict = Verdict.FORWARDED;
+    const d = decodePacket(ev.packet, f);
+    let srcIp = d.srcIp;
+    if (f.IP && ev.origIp !== 0 && ev.origIp !== d.srcIp) {
+      // SNAT: the trace carries the address before translation.
+      f.IP.source_xlated = f.IP.source;
+      f.IP.source = ipv4ToString(ev.origIp);
+      srcIp = ev.origIp;
+    }
+    const reason = ev.reason & ~TRACE_REASON_ENCRYPT_MASK;
+    if (f.IP && ev.reason & TRACE_REASON_ENCRYPT_MASK) f.IP.encrypted = true;
+    if (d.hasIp) {
+      f.source = this.resolveEndpoint(srcIp, ev.srcLabel);
+      f.destination = this.resolveEndpoint(d.dstIp, ev.dstLabel);
+      this.names(f, { ...d, srcIp });
+    }
+    const known = reason !== CT_REASON_UNKNOWN;
+    let isReply: boolean | undefined;
+    if (known && reason !== CT_SRV6_ENCAP && reason !== CT_SRV6_DECAP) isReply = reason === CT_REPLY;
+    if (isReply) f.reply = true;
+    f.event_type = { type: EventTypeNumber.TRACE, sub_type: ev.obsPoint };
+    if (ev.source !== 0 && known) {
+      const isSourceEp = f.source?.ID === ev.source;
+      f.traffic_direction = isSourceEp !== (reason === CT_REPLY) ? TrafficDirection.EGRESS : TrafficDirection.INGRESS;
+    }
+    f.trace_observation_point = ev.obsPoint === 0 ? TraceObservationPoint.TO_ENDPOINT : ev.obsPoint;
+    const tr = TRACE_REASON_MAP[reason] ?? TraceReason.TRACE_REASON_UNKNOWN;
+    if (tr) f.trace_reason = tr;
+    if (isReply !== undefined) f.is_reply = isReply;
+    if (ev.ifindex) {
+      const name = this.enricher.ifName(ev.ifindex);
+      f.interface = name ? { index: ev.ifindex, name } : { index: ev.ifindex, name: '' };
+    }
+    if (ev.obsPoint === TraceObservationPoint.TO_PROXY && ev.dstId) f.proxy_port = ev.dstId;
+    f.Summary = d.summary;
+    return f;
+  }
+
+  private parseDrop(ev: DropEvent): Flow {
+    const f = this.base(ev.timeMs, FlowType.L3_L4);
+    f.verdict = Verdict.DROPPED;
+    f.drop_reason = ev.reason;
+    const d = decodePacket(ev.packet, f);
+    if (d.hasIp) {
+      f.source = this.resolveEndpoint(d.srcIp, ev.srcLabel);
+      f.destination = this.resolveEndpoint(d.dstIp, ev.dstLabel);
+      this.names(f, d);
+    }
+    f.event_type = { type: EventTypeNumber.DROP, sub_type: ev.reason };
+    if (ev.source !== 0) f.traffic_direction = f.source?.ID === ev.source ? TrafficDirection.EGRESS : TrafficDirection.INGRESS;
+    f.file = { name: sourceFileName(ev.file), line: ev.line };
+    f.drop_reason_desc = ev.reason;
+    f.Summary = d.summary;
+    return f;
+  }
+
+  private parsePolicyVerdict(ev: PolicyVerdictEvent): Flow {
+    const f = this.base(ev.timeMs, FlowType.L3_L4);
+    const ingress = ev.direction === 1;
+    if (ev.verdict < 0) {
+      f.verdict = Verdict.DROPPED;
+      f.drop_reason = -ev.verdict;
+    } else if (ev.verdict > 0) f.verdict = Verdict.REDIRECTED;
+    else if (ev.audited) f.verdict = Verdict.AUDIT;
+    else f.verdict = Verdict.FORWARDED;
+    const d = decodePacket(ev.packet, f);
+    if (d.hasIp) {
+      f.source = this.resolveEndpoint(d.srcIp, ingress ? ev.remoteLabel : 0);
+      f.destination = this.resolveEndpoint(d.dstIp, ingress ? 0 : ev.remoteLabel);
+      this.names(f, d);
+    }
+    f.event_type = { type: EventTypeNumber.POLICY_VERDICT };
+    f.traffic_direction = ingress ? TrafficDirection.INGRESS : TrafficDirection.EGRESS;
+    if (ev.matchType) f.policy_match_type = ev.matchType;
+    if (f.drop_reason) f.drop_reason_desc = f.drop_reason;
+    if (ev.verdict >= 0) f.is_reply = false;
+    f.Summary = d.summary;
+    const allowed = f.verdict === Verdict.FORWARDED || f.verdict === Verdict.REDIRECTED;
+    const denied = f.verdict === Verdict.AUDIT || (f.verdict === Verdict.DROPPED && (f.drop_reason === DROP_POLICY_DENY || f.drop_reason === DROP_POLICY_DENIED));
+    if (allowed || denied) {
+      const list = this.namer.policies(ev.cookie, { node: this.enricher.nodeName, endpointId: ev.source, ingress, allowed });
+      if (list.length) {
+        const key = allowed ? (ingress ? 'ingress_allowed_by' : 'egress_allowed_by') : ingress ? 'ingress_denied_by' : 'egress_denied_by';
+        f[key] = [...list];
+        if (denied) f.policy_log = [''];
+      }
+    }
+    return f;
+  }
+
+  private parseSock(ev: TraceSockEvent): Flow {
+    const f = this.base(ev.timeMs, FlowType.SOCK);
+    f.verdict = ev.xlatePoint === 1 || ev.xlatePoint === 3 ? Verdict.TRACED : Verdict.TRANSLATED;
+    const pod = this.enricher.podByCgroup(ev.cgroupId);
+    if (pod) {
+      f.IP = { source: ipv4ToString(pod.ip), destination: ipv4ToString(ev.dstIp), ipVersion: IPVersion.IPv4 };
+      f.source = this.resolveEndpoint(pod.ip, 0);
+    } else f.IP = { source: '', destination: ipv4ToString(ev.dstIp), ipVersion: IPVersion.IPv4 };
+    const l4: Layer4 = ev.proto === 6 ? { TCP: { destination_port: ev.dstPort } } : ev.proto === 17 ? { UDP: { destination_port: ev.dstPort } } : {};
+    if (l4.TCP || l4.UDP) f.l4 = l4;
+    f.destination = this.resolveEndpoint(ev.dstIp, 0);
+    const dn = this.enricher.dnsNames(ev.dstIp);
+    if (dn && dn.length) f.destination_names = [...dn];
+    f.event_type = { type: EventTypeNumber.TRACE_SOCK, sub_type: ev.xlatePoint };
+    const svc = this.enricher.serviceByAddr(ev.dstIp, ev.dstPort);
+    if (svc) f.destination_service = svc;
+    f.sock_xlate_point = ev.xlatePoint;
+    if (ev.sockCookie) f.socket_cookie = ev.sockCookie;
+    if (ev.cgroupId) f.cgroup_id = ev.cgroupId;
+    f.Summary = ev.proto === 6 ? 'TCP' : ev.proto === 17 ? 'UDP' : 'Unknown';
+    return f;
+  }
+}
