@@ -201,6 +201,12 @@ export class Agent {
   private nodesChanged = false;
   /** Identities came or went: selectors may now match other identities, so policy maps are recomputed. */
   private identitiesChanged = false;
+  /** An incremental policy engine named the identities whose endpoints need new maps. */
+  private readonly dirtyPolicyIds = new Set<number>();
+  private unsubscribePolicy: (() => void) | undefined;
+  /** CIDR prefixes the policy engine gave local identities (ipcache rows that yield to pod and node rows). */
+  private readonly policyPrefixes = new Map<string, IpcacheRow>();
+  private policyPrefixesChanged = true;
 
   constructor(opts: AgentOptions) {
     this.nodeName = opts.nodeName;
@@ -217,6 +223,7 @@ export class Agent {
     this.rng = opts.rng;
     this.config = opts.config;
     this.policy = opts.policy ?? new NoRulesPolicy();
+    this.subscribePolicy();
     this.policyMapMax = opts.policyMapMax;
     this.report = opts.report ?? (() => {});
     this.ipam = new Ipam(opts.podCidr, this.rng);
@@ -437,7 +444,41 @@ export class Agent {
   /** Replace the policy engine (the policy layer plugs in here) and regenerate every endpoint. */
   setPolicyComputer(policy: PolicyComputer): void {
     this.policy = policy;
+    this.subscribePolicy();
+    this.syncPolicyPrefixes();
     this.regenerateAll();
+  }
+
+  private subscribePolicy(): void {
+    this.unsubscribePolicy?.();
+    this.unsubscribePolicy = this.policy.subscribe?.({
+      regenerate: (ids) => {
+        for (const id of ids) this.dirtyPolicyIds.add(id);
+      },
+      prefixesChanged: () => {
+        this.policyPrefixesChanged = true;
+      },
+    });
+    this.policyPrefixesChanged = true;
+  }
+
+  /** The policy engine's CIDR identities into the ipcache; a pod's or node's row for the same prefix wins. */
+  private syncPolicyPrefixes(): void {
+    this.policyPrefixesChanged = false;
+    const want = new Map<string, IpcacheRow>();
+    for (const p of this.policy.prefixIdentities?.() ?? []) {
+      want.set(`${ipv4ToString(p.addr)}/${p.prefixLen}`, { addr: p.addr, prefixLen: p.prefixLen, identity: p.identity, tunnelEndpoint: 0, source: 'generated' });
+    }
+    for (const [k, row] of this.policyPrefixes) {
+      if (want.has(k)) continue;
+      this.policyPrefixes.delete(k);
+      if (this.ipcache.get(k)?.source === 'generated') this.deleteIpcache(row.addr, row.prefixLen);
+    }
+    for (const [k, row] of want) {
+      this.policyPrefixes.set(k, row);
+      const cur = this.ipcache.get(k);
+      if (!cur || cur.source === 'generated') this.setIpcache(row);
+    }
   }
 
   /** Recompute every endpoint's policy map (after rules or identities changed). */
@@ -538,7 +579,12 @@ export class Agent {
   }
 
   hasWork(): boolean {
-    return this.dirtyCeps.size + this.dirtyNodes.size + this.dirtyServices.size + this.dirtyLabels.size > 0 || this.nodesChanged || this.identitiesChanged;
+    return (
+      this.dirtyCeps.size + this.dirtyNodes.size + this.dirtyServices.size + this.dirtyLabels.size + this.dirtyPolicyIds.size > 0 ||
+      this.nodesChanged ||
+      this.identitiesChanged ||
+      this.policyPrefixesChanged
+    );
   }
 
   run(): void {
@@ -551,9 +597,20 @@ export class Agent {
     for (const key of drain(this.dirtyCeps)) this.syncRemoteEndpoint(key);
     for (const key of drain(this.dirtyLabels)) this.relabel(key);
     for (const key of drain(this.dirtyServices)) this.services.sync(key);
+    if (this.policyPrefixesChanged) this.syncPolicyPrefixes();
     if (this.identitiesChanged) {
       this.identitiesChanged = false;
-      this.regenerateAll();
+      // An incremental engine says itself which endpoints an identity change affects.
+      if (!this.policy.subscribe) this.regenerateAll();
+    }
+    if (this.dirtyPolicyIds.size) {
+      const ids = new Set(this.dirtyPolicyIds);
+      this.dirtyPolicyIds.clear();
+      for (const ep of this.endpoints.values()) {
+        if (!ids.has(ep.cfg.identity)) continue;
+        this.regeneratePolicy(ep);
+        this.publishEndpoint(ep);
+      }
     }
   }
 
@@ -651,6 +708,9 @@ export class Agent {
     const k = `${ipv4ToString(addr)}/${prefixLen}`;
     if (!this.ipcache.delete(k)) return;
     deleteIpcache(this.dp, addr, prefixLen);
+    // A policy's CIDR identity for the same prefix takes the row back.
+    const cidr = this.policyPrefixes.get(k);
+    if (cidr) this.setIpcache(cidr);
   }
 
   // ---- what the CLI shows -------------------------------------------------------------

@@ -32,8 +32,27 @@ export interface EndpointPolicy {
   revision?: number;
 }
 
+/** What an incremental policy engine tells the agent between compute() calls. */
+export interface PolicyUpdateListener {
+  /** Endpoints with these security identities need their policy maps regenerated. */
+  regenerate(identities: ReadonlySet<number>): void;
+  /** The CIDR prefixes with local identities changed: re-read prefixIdentities() into the ipcache. */
+  prefixesChanged(): void;
+}
+
+/** A CIDR prefix named by a policy, with its node-local identity (16777217+), for cilium_ipcache. */
+export interface PrefixIdentity {
+  addr: number;
+  prefixLen: number;
+  identity: number;
+}
+
 export interface PolicyComputer {
   compute(ep: EndpointPolicyContext, mode: PolicyEnforcementMode): EndpointPolicy;
+  /** Incremental engines: be told which endpoints to regenerate (otherwise the agent regenerates all on identity changes). */
+  subscribe?(listener: PolicyUpdateListener): () => void;
+  /** CIDR identities the ipcache must carry for CIDR rules to match. */
+  prefixIdentities?(): readonly PrefixIdentity[];
 }
 
 /** No rules loaded: allow-all where nothing is enforced; with `always`, deny but for the host. */

@@ -27,6 +27,7 @@ import { CookieSource, NetStack, type SockHooks } from '../net/stack/index.js';
 import { Agent } from '../agent/agent.js';
 import { CILIUM_IDENTITIES, IdentityAllocator } from '../agent/identity.js';
 import type { PolicyComputer } from '../agent/policy.js';
+import { PolicyEngine, policyAdmission } from '../policy/index.js';
 import { commandByName, serverForImage } from '../apps/registry.js';
 import { CLUSTER_DOMAIN, type PodEnv, type ProcessIO, type ServerApp, type ServerHandle, type ServerSpec } from '../apps/types.js';
 import { VirtualClock, type Clock } from '../util/clock.js';
@@ -60,7 +61,7 @@ export interface ClusterRuntimeOptions {
   seed?: number;
   /** What containers run and what exec can start (default: src/apps' registry). */
   workloads?: Workloads;
-  /** The policy engine (default: no rules; see src/agent/policy.ts). */
+  /** The policy engine (default: src/policy's PolicyEngine, fed by the store; see src/agent/policy.ts). */
   policy?: PolicyComputer;
   /**
    * Per-node BPF map sizes (default: Cilium's defaults, ~8 MB per node
@@ -98,6 +99,12 @@ export interface ExternalHost {
 }
 
 export type ExecTarget = { kind: 'pod'; namespace: string; name: string } | { kind: 'node'; name: string } | { kind: 'host'; name: string };
+
+/** A policy engine that also watches the store (PolicyEngine does). */
+function isReconciler(p: PolicyComputer): p is PolicyComputer & Reconciler {
+  const r = p as Partial<Reconciler>;
+  return typeof r.observe === 'function' && typeof r.hasWork === 'function' && typeof r.run === 'function';
+}
 
 /** The apiserver's in-process API, with every write followed by settle(). */
 export class SettlingApi {
@@ -196,6 +203,8 @@ export class ClusterRuntime {
   readonly problems: string[] = [];
   /** True when this runtime found an existing cluster in the store. */
   readonly restored: boolean;
+  /** The policy engine every agent asks (a PolicyEngine unless options gave another). */
+  readonly policy: PolicyComputer;
 
   private readonly rng: Rng;
   private readonly mapSizes: Partial<NodeMapSizes>;
@@ -244,8 +253,13 @@ export class ClusterRuntime {
     const now = rfc3339Seconds(this.clock.wallNow());
     if (!this.restored) for (const n of layout) this.ensure({ resource: R.nodes, obj: nodeObject(this.config, n, now) });
 
+    // Policies are validated at apply; the engine sees every store event before the agents ask it.
+    this.policy =
+      opts.policy ??
+      new PolicyEngine({ clusterName: this.config.cilium.clusterName, ...(this.policyMapMax ? { policyMapMaxEntries: this.policyMapMax } : {}), report: (m) => report('policy', m) });
+    this.apiServer.addAdmission(policyAdmission());
     const ctx: ControllerContext = { api: this.apiServer, cache: this.cache, clock: this.clock, rng: this.rng.fork(), report };
-    for (const n of layout) this.nodes.push(this.buildNode(n, ctx, opts.policy));
+    for (const n of layout) this.nodes.push(this.buildNode(n, ctx, this.policy));
     for (const h of this.config.externalHosts) this.externalHosts.push(this.buildExternalHost(h));
 
     if (!this.restored) {
@@ -255,6 +269,7 @@ export class ClusterRuntime {
     }
 
     this.reconcilers.push(
+      ...(isReconciler(this.policy) ? [this.policy] : []),
       new ServiceAccountController(ctx),
       new DeploymentController(ctx),
       new ReplicaSetController(ctx),
@@ -567,6 +582,7 @@ export class ClusterRuntime {
         monitorAggregation: c.monitorAggregation,
         kubernetesVersion: KUBERNETES_VERSION,
       },
+      ...(this.policy instanceof PolicyEngine ? { policy: this.policy } : {}),
     };
     const cilium = ciliumCommand(ctx);
     return { cilium, 'cilium-dbg': cilium };
