@@ -49,6 +49,8 @@ import { ciliumCommand } from '../cli/cilium/command.js';
 import type { CiliumNodeContext } from '../cli/cilium/context.js';
 import type { AppCommand } from '../apps/types.js';
 import { rfc3339Seconds } from '../k8s/store.js';
+import { Hubble, type HubbleHistoryConfig } from '../hubble/hubble.js';
+import { hubbleCommand } from '../cli/hubble.js';
 
 export interface ClusterRuntimeOptions {
   /** A validated config, or input to validate (defaults: kind's layout, 3 workers). */
@@ -71,6 +73,8 @@ export interface ClusterRuntimeOptions {
   mapSizes?: Partial<NodeMapSizes>;
   /** --bpf-policy-map-max (default 16384). The simulated maps preallocate, so 10,000 endpoints want less. */
   policyMapMax?: number;
+  /** Hubble: ring capacity per node (2^n−1, default 4095) and flow history (default: beside dbPath, or in memory). */
+  hubble?: { capacity?: number; history?: HubbleHistoryConfig };
 }
 
 export interface ClusterNode {
@@ -203,6 +207,8 @@ export class ClusterRuntime {
   readonly problems: string[] = [];
   /** True when this runtime found an existing cluster in the store. */
   readonly restored: boolean;
+  /** Hubble: an observer per node on its cilium_events ring, history, metrics, the relay. */
+  readonly hubble: Hubble;
   /** The policy engine every agent asks (a PolicyEngine unless options gave another). */
   readonly policy: PolicyComputer;
 
@@ -260,6 +266,8 @@ export class ClusterRuntime {
     this.apiServer.addAdmission(policyAdmission());
     const ctx: ControllerContext = { api: this.apiServer, cache: this.cache, clock: this.clock, rng: this.rng.fork(), report };
     for (const n of layout) this.nodes.push(this.buildNode(n, ctx, this.policy));
+    const historyPath = !opts.dbPath || opts.dbPath === ':memory:' ? ':memory:' : opts.dbPath.replace(/(\.db)?$/, '-hubble.db');
+    this.hubble = new Hubble({ clock: this.clock, clusterName: this.config.cilium.clusterName, view: this.cache, identities: this.identities, version: () => this.store.resourceVersion, nodes: this.nodes, seed: this.config.seed, policyNamer: this.policy, ...opts.hubble, history: { path: historyPath, ...opts.hubble?.history } });
     for (const h of this.config.externalHosts) this.externalHosts.push(this.buildExternalHost(h));
 
     if (!this.restored) {
@@ -584,8 +592,10 @@ export class ClusterRuntime {
       },
       ...(this.policy instanceof PolicyEngine ? { policy: this.policy } : {}),
     };
+    ctx.subscribeEvents = (listener) => this.hubble.tapEvents((node, e) => node === nodeName && listener(e));
+    ctx.hubbleFlows = () => ({ current: this.hubble.observer(nodeName)?.ring.size ?? 0, max: this.hubble.observer(nodeName)?.ring.capacity ?? 0 });
     const cilium = ciliumCommand(ctx);
-    return { cilium, 'cilium-dbg': cilium };
+    return { cilium, 'cilium-dbg': cilium, hubble: hubbleCommand(() => this.hubble.backend(nodeName)) };
   }
 
   /** Summary for `podpath status`. */
@@ -613,6 +623,7 @@ export class ClusterRuntime {
       h.stack.shutdown();
     }
     this.unwatch();
+    this.hubble.close();
     await this.apiServer.close();
     this.store.close();
   }

@@ -14,7 +14,7 @@ import { compareTime, type Flow } from './flow.js';
 import { FlowHistory } from './history.js';
 import { HubbleMetrics } from './metrics.js';
 import { DEFAULT_RING_CAPACITY, NodeObserver } from './observer.js';
-import { FlowParser, NO_POLICY_NAMES, type Enricher, type PolicyNamer } from './parser.js';
+import { FlowParser, NO_POLICY_NAMES, isPolicyNamer, type Enricher, type PolicyNamer } from './parser.js';
 import { Relay, type HubbleBackend, type ObserverSet } from './relay.js';
 
 export interface HubbleNode extends HubbleNodeSource {
@@ -39,7 +39,8 @@ export interface HubbleOptions {
   /** hubble-event-buffer-capacity: 2^n−1, default 4095. */
   capacity?: number;
   history?: HubbleHistoryConfig;
-  policyNamer?: PolicyNamer;
+  /** Names the rules behind policy-verdict cookies; anything with a policies(cookie) method (the policy engine). */
+  policyNamer?: unknown;
   dnsNames?: (ip: number) => readonly string[] | undefined;
   seed?: number;
   /** Replace the cluster enricher (tests). */
@@ -64,7 +65,7 @@ export class Hubble implements ObserverSet {
 
   constructor(opts: HubbleOptions) {
     const clock = opts.clock;
-    this.namer = opts.policyNamer ?? NO_POLICY_NAMES;
+    this.namer = isPolicyNamer(opts.policyNamer) ? opts.policyNamer : NO_POLICY_NAMES;
     const hist = opts.history ?? {};
     this.history =
       hist.path === false

@@ -83,6 +83,11 @@ export interface PolicyNamer {
 
 export const NO_POLICY_NAMES: PolicyNamer = { policies: () => [] };
 
+/** Whether an object (e.g. the policy engine) can name the rules behind a cookie. */
+export function isPolicyNamer(x: unknown): x is PolicyNamer {
+  return typeof x === 'object' && x !== null && typeof (x as { policies?: unknown }).policies === 'function';
+}
+
 export interface ParserOptions {
   enricher: Enricher;
   policyNamer?: PolicyNamer;
