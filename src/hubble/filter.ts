@@ -773,6 +773,7 @@ class Tracker {
     if (!ff.source_pod?.length && !ff.source_service?.length) ff.source_pod = [''];
     ff.source_pod = addNamespaces(ff.source_pod, nss);
     ff.source_service = addNamespaces(ff.source_service, nss);
+    if (!ff.source_pod?.length) delete ff.source_pod;
     if (!ff.source_service?.length) delete ff.source_service;
   }
 
@@ -780,6 +781,7 @@ class Tracker {
     if (!ff.destination_pod?.length && !ff.destination_service?.length) ff.destination_pod = [''];
     ff.destination_pod = addNamespaces(ff.destination_pod, nss);
     ff.destination_service = addNamespaces(ff.destination_service, nss);
+    if (!ff.destination_pod?.length) delete ff.destination_pod;
     if (!ff.destination_service?.length) delete ff.destination_service;
   }
 
