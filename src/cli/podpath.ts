@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { runDemo } from './demo.js';
 import { CliError, resolveCluster } from './daemon-client.js';
 import { envLines, openShell } from './env.js';
+import { checkLab } from '../lab/check.js';
 import { podpathHome } from '../cluster/paths.js';
 import { down, exec, showStatus, up } from './cluster-commands.js';
 
@@ -64,6 +65,17 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description('open a shell with kubectl, cilium, cilium-dbg and hubble for the cluster on PATH')
     .option('--name <name>', 'cluster name')
     .action(async (o: { name?: string }) => setExit(await openShell(await resolveCluster(o.name), podpathHome())));
+
+  const lab = program.command('lab').description('the labs shipped with podpath');
+  lab
+    .command('check')
+    .description("run a lab's commands on a fresh demo cluster and report, step by step, whether each did what the lab expects")
+    .argument('<lab>', 'lab number, e.g. 01')
+    .option('--keep', 'leave the lab cluster running afterwards')
+    .action(async (id: string, o: { keep?: boolean }) => {
+      const { failed } = await checkLab(id, { ...(o.keep ? { keep: true } : {}), out: write });
+      setExit(failed ? 1 : 0);
+    });
 
   program
     .command('demo')
