@@ -146,7 +146,7 @@ test('a forwarded TCP connection across nodes, a default-deny drop and a deny-po
     const relaySt = await L.hubble(['status']);
     assert.match(relaySt.stdout, /^Healthcheck \(via localhost:4245\): Ok\nCurrent\/Max Flows: \d+\/16,380 \(\d+\.\d\d%\)\nFlows\/s: [\d.]+\nConnected Nodes: 4\/4\n$/);
     const nodes = await L.hubble(['list', 'nodes']);
-    assert.match(nodes.stdout, /^NAME {17}STATUS {6}AGE +FLOWS\/S +CURRENT\/MAX-FLOWS\nkind-control-plane   Connected   /);
+    assert.match(nodes.stdout, /^NAME {17}STATUS {6}AGE +FLOWS\/S +CURRENT\/MAX-FLOWS\nkind-control-plane {3}Connected {3}/);
 
     // The same flows through the exec'd program in a cilium pod (kubectl exec ds/cilium -- hubble observe).
     const cilium = pods(rt, 'kube-system', 'cilium').find((p) => nodeOf(p) === nodeOf(beObj))!;
