@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { R } from '../../src/cluster/controllers/common.js';
 import { lookupResource, type ResourceInfo } from '../../src/k8s/resources.js';
 import type { KubeObject } from '../../src/k8s/types.js';
-import { drainEvents, type PolicyVerdictEvent } from '../../src/datapath/monitor.js';
+import { drainEvents, type DatapathEvent, type DropEvent, type PolicyVerdictEvent } from '../../src/datapath/monitor.js';
 import { PolicyEngine } from '../../src/policy/index.js';
 import { startCluster, type Cluster, type ExecResult } from '../cluster/harness.js';
 import type { ClusterConfigInput } from '../../src/cluster/config.js';
@@ -42,8 +42,10 @@ export interface PolicyCluster extends Cluster {
   curl(from: string, url: string, timeoutS?: number): Promise<ExecResult>;
   /** agnhost connect from a pod, as the e2e NetworkPolicy tests probe: '' when connected, else the error class (TIMEOUT, REFUSED). */
   connect(from: string, target: string, protocol?: 'tcp' | 'udp'): Promise<string>;
-  /** Policy-verdict events of every node since the last call. */
+  /** Policy-verdict events of every node since the last call (drops since then are discarded). */
   verdicts(): PolicyVerdictEvent[];
+  /** Drop events of every node since the last call (verdicts since then are discarded). */
+  drops(): DropEvent[];
   close(): Promise<void>;
 }
 
@@ -61,11 +63,17 @@ export async function policyCluster(opts: { config?: ClusterConfigInput; workers
   const engine = rt.policy as PolicyEngine;
   assert.ok(engine instanceof PolicyEngine, 'the runtime uses the policy engine by default');
   // Hubble (when wired) consumes cilium_events; tap it, or drain the rings directly.
-  const seen: PolicyVerdictEvent[] = [];
-  const hubble = (rt as unknown as { hubble?: { tapEvents(cb: (node: string, e: { type: string }) => void): () => void; drainAll(): void } }).hubble;
+  const seen: DatapathEvent[] = [];
+  const hubble = (rt as unknown as { hubble?: { tapEvents(cb: (node: string, e: DatapathEvent) => void): () => void; drainAll(): void } }).hubble;
   hubble?.tapEvents((_node, e) => {
-    if (e.type === 'policy-verdict') seen.push(e as PolicyVerdictEvent);
+    if (e.type === 'policy-verdict' || e.type === 'drop') seen.push(e);
   });
+  const events = (): DatapathEvent[] => {
+    hubble?.drainAll();
+    const out = seen.splice(0);
+    for (const n of rt.nodes) for (const e of drainEvents(n.dp.events)) if (e.type === 'policy-verdict' || e.type === 'drop') out.push(e);
+    return out;
+  };
   const podIp = (namespace: string, name: string): string => String((rt.cache.get(R.pods, namespace, name)?.['status'] as { podIP?: string } | undefined)?.podIP ?? '');
   return {
     ...c,
@@ -120,13 +128,13 @@ export async function policyCluster(opts: { config?: ClusterConfigInput; workers
     async connect(from, target, protocol = 'tcp') {
       const r = await c.exec(from, ['agnhost', 'connect', target, '--timeout=1s', `--protocol=${protocol}`]);
       if (r.code === 0) return '';
-      return r.stderr.split(':')[0] ?? r.stderr;
+      return (r.stderr.split(':')[0] ?? r.stderr).trim();
     },
     verdicts() {
-      hubble?.drainAll();
-      const out: PolicyVerdictEvent[] = seen.splice(0);
-      for (const n of rt.nodes) for (const e of drainEvents(n.dp.events)) if (e.type === 'policy-verdict') out.push(e);
-      return out;
+      return events().filter((e): e is PolicyVerdictEvent => e.type === 'policy-verdict');
+    },
+    drops() {
+      return events().filter((e): e is DropEvent => e.type === 'drop');
     },
     close: () => rt.close(),
   };
@@ -143,6 +151,19 @@ export function ccnp(name: string, spec: Record<string, unknown>): KubeObject {
 
 export function knp(name: string, spec: Record<string, unknown>, namespace = 'default'): KubeObject {
   return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec };
+}
+
+/** curl's outcome as a word: ok (answered), dropped (timed out), refused (RST: reached, nothing listening). */
+export async function reach(c: PolicyCluster, from: string, url: string): Promise<string> {
+  const r = await c.curl(from, url);
+  return r.code === 0 ? 'ok' : r.code === 28 ? 'dropped' : r.code === 7 ? 'refused' : `exit ${r.code}`;
+}
+
+/** Probe a list of [from, url] and return "from url outcome" lines (one assert shows every difference). */
+export async function matrix(c: PolicyCluster, probes: [string, string][]): Promise<string[]> {
+  const out: string[] = [];
+  for (const [from, url] of probes) out.push(`${from} ${url} ${await reach(c, from, url)}`);
+  return out;
 }
 
 /** Assert a set of probes: [from pod, url, expect allowed]. */
