@@ -8,6 +8,7 @@ import { icmpv4TypeCodeName } from '../packet/icmpv4.js';
 import type { EventRing } from '../bpf/ringbuf.js';
 import { ipv4ToString } from '../packet/ip.js';
 import { connectionSummary, dissectFrame } from '../packet/dissect.js';
+import { decodeAccessLog, formatAccessLog, type AccessLogEvent } from './accesslog.js';
 import { dropReasonText, sourceFileName } from './drop.js';
 import {
   DROP_NOTIFY,
@@ -81,10 +82,14 @@ export interface TraceSockEvent {
   cgroupId: number;
 }
 
-export type DatapathEvent = TraceEvent | DropEvent | PolicyVerdictEvent | TraceSockEvent;
+export type { AccessLogEvent };
+
+export type DatapathEvent = TraceEvent | DropEvent | PolicyVerdictEvent | TraceSockEvent | AccessLogEvent;
 
 /** Decode one record (envelope + notify struct + packet bytes); null for unknown types. */
 export function decodeEvent(data: Uint8Array, off: number, len: number): DatapathEvent | null {
+  // Access logs from the L7 proxy: one type byte and the record's JSON.
+  if (len > EVENT_ENVELOPE.SIZE && data[off + EVENT_ENVELOPE.SIZE] === MsgType.ACCESS_LOG) return decodeAccessLog(data, off, len);
   if (len < EVENT_ENVELOPE.SIZE + NOTIFY_HDR.SIZE) return null;
   const v = new DataView(data.buffer, data.byteOffset + off, len);
   const timeMs = v.getFloat64(EVENT_ENVELOPE.TIME_MS, true);
@@ -212,7 +217,7 @@ function traceSummary(ev: TraceEvent): string {
     case ObsPoint.TO_LXC:
       return `-> endpoint ${ev.dstId}`;
     case ObsPoint.TO_PROXY:
-      return '-> proxy';
+      return ev.dstId ? `-> proxy port ${ev.dstId}` : '-> proxy';
     case ObsPoint.TO_HOST:
       return '-> host from';
     case ObsPoint.TO_STACK:
@@ -253,6 +258,8 @@ export function formatMonitorLine(ev: DatapathEvent, opts: MonitorFormatOptions 
       const dir = ev.direction === 1 ? 'ingress' : 'egress';
       return `Policy verdict log: flow ${hex(ev.hash)} local EP ID ${ev.source}, remote ID ${id(ev.remoteLabel)}, proto ${ev.proto}, ${dir}, action ${action}, auth: disabled, match ${policyMatchName(ev.matchType)}, ${conn(ev.packet)}`;
     }
+    case 'access-log':
+      return formatAccessLog(ev.record);
     case 'trace-sock':
       return `[${sockXlatePointName(ev.xlatePoint)}] cgroup_id: ${ev.cgroupId} sock_cookie: ${ev.sockCookie}, dst [${ipv4ToString(ev.dstIp)}]:${ev.dstPort} ${ev.proto === 6 ? 'tcp' : ev.proto === 17 ? 'udp' : 'unknown'} `;
   }

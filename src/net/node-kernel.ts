@@ -144,6 +144,7 @@ export class NodeKernel implements UnderlayPort {
     });
     this.endpoints.set(cfg.id, { cfg, prog, device });
     this.dp.callPolicy.set(cfg.id, prog.handle_policy);
+    this.dp.callEgressPolicy.set(cfg.id, prog.handle_policy_egress);
     return device;
   }
 
@@ -151,6 +152,7 @@ export class NodeKernel implements UnderlayPort {
     const e = this.endpoints.get(epId);
     if (!e) return;
     this.dp.callPolicy.delete(epId);
+    this.dp.callEgressPolicy.delete(epId);
     this.devices.delete(e.device.ifindex);
     this.endpoints.delete(epId);
   }
@@ -170,11 +172,12 @@ export class NodeKernel implements UnderlayPort {
   }
 
   /** Synchronous entry for benchmarks and program tests: run tc ingress of a device on a frame now. */
-  runIngress(ifindex: number, frame: Uint8Array, frameOff = 0, frameLen = frame.length - frameOff): number {
+  runIngress(ifindex: number, frame: Uint8Array, frameOff = 0, frameLen = frame.length - frameOff, mark = 0): number {
     const dev = this.devices.get(ifindex);
     if (!dev) return TcAct.SHOT;
     const ctx = this.skb.load(frame, frameOff, frameLen, DEFAULT_HEADROOM);
     ctx.ifindex = ifindex;
+    ctx.mark = mark;
     if (this.tap) this.emitTap(dev, 'ingress', ctx);
     const rc = dev.tcIngress ? dev.tcIngress(ctx) : TcAct.OK;
     this.afterProgram(ctx, rc, dev);
@@ -184,6 +187,11 @@ export class NodeKernel implements UnderlayPort {
   /** The node's host stack sends a frame toward pods or other nodes (via cilium_host). */
   hostTransmit(frame: Uint8Array): void {
     this.schedule(0, () => this.runIngress(this.ciliumHost.ifindex, frame));
+  }
+
+  /** The L7 proxy's sockets send through the host stack too, with the skb mark saying whom they speak for. */
+  proxyTransmit(frame: Uint8Array, mark: number): void {
+    this.schedule(0, () => this.runIngress(this.ciliumHost.ifindex, frame, 0, frame.length, mark));
   }
 
   private afterProgram(ctx: SkBuff, rc: number, dev: Device): void {

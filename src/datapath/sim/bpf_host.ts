@@ -9,10 +9,10 @@ import { cidrContains } from '../../packet/ip.js';
 import { revSnatV4, snatV4 } from './lib/nat.js';
 import { ReservedIdentity } from '../identity.js';
 import { ENDPOINT_INFO, MetricsDir } from '../maps.js';
-import { TcAct, type SkBuff } from '../skb.js';
+import { CB, TcAct, type SkBuff } from '../skb.js';
 import { CtState, ObsPoint } from '../trace.js';
 import { encapAndRedirect, ipv4LocalDelivery } from './bpf_lxc.js';
-import { DropLine } from './calls.js';
+import { DropLine, MARK_MAGIC_MASK, MARK_MAGIC_PROXY_EGRESS, MARK_MAGIC_PROXY_EGRESS_EPID, MARK_MAGIC_PROXY_INGRESS, markIdentity } from './calls.js';
 import { IpcacheResult, lookupEndpoint, lookupIpcache, lookupTunnel } from './lib/maps.js';
 import { sendDropNotify, sendTraceNotify } from './lib/notify.js';
 import { ethProto, flowHash, loadIp4 } from './lib/pkt.js';
@@ -78,17 +78,33 @@ export class HostProgram {
     const err = loadIp4(ctx, info);
     if (err) return sendDropNotify(dp, ctx, 0, ReservedIdentity.HOST, 0, 0, err, SourceFile.BPF_HOST, DropLine.HOST_INVALID, MetricsDir.EGRESS);
     if (!ctx.hash) ctx.hash = flowHash(info);
-    sendTraceNotify(dp, ctx, ObsPoint.FROM_HOST, 0, ReservedIdentity.HOST, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
+    // The L7 proxy's packets carry who they speak for in the skb mark.
+    const magic = ctx.mark & MARK_MAGIC_MASK;
+    let srcLabel: number = ReservedIdentity.HOST;
+    if (magic === MARK_MAGIC_PROXY_EGRESS_EPID) {
+      // tail_call_egress_policy(): the source endpoint's egress policy and conntrack, then on to the destination.
+      sendTraceNotify(dp, ctx, ObsPoint.FROM_PROXY, 0, ReservedIdentity.HOST, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
+      const prog = dp.callEgressPolicy.get(ctx.mark >>> 16);
+      if (prog === undefined) return sendDropNotify(dp, ctx, 0, ReservedIdentity.HOST, 0, 0, DropReason.EP_NOT_READY, SourceFile.BPF_HOST, DropLine.HOST_EP_NOT_READY, MetricsDir.EGRESS);
+      return prog(ctx);
+    }
+    if (magic === MARK_MAGIC_PROXY_INGRESS || magic === MARK_MAGIC_PROXY_EGRESS) {
+      srcLabel = markIdentity(ctx.mark);
+      ctx.cb[CB.PROXY_MAGIC] = magic;
+      sendTraceNotify(dp, ctx, ObsPoint.FROM_PROXY, 0, srcLabel, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
+    } else {
+      sendTraceNotify(dp, ctx, ObsPoint.FROM_HOST, 0, ReservedIdentity.HOST, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
+    }
     const epOff = lookupEndpoint(dp, info.dst);
     if (epOff >= 0 && !(dp.lxc.view.getUint32(epOff + ENDPOINT_INFO.FLAGS, true) & 1)) {
-      return ipv4LocalDelivery(dp, ctx, info, epOff, ReservedIdentity.HOST, false, SourceFile.BPF_HOST, 0);
+      return ipv4LocalDelivery(dp, ctx, info, epOff, srcLabel, false, SourceFile.BPF_HOST, 0);
     }
     lookupIpcache(dp, info.dst, this.ipc);
     let remote = this.ipc.found ? this.ipc.tunnelEndpoint : 0;
     if (!remote && !this.ipc.skipTunnel) remote = lookupTunnel(dp, info.dst);
     if (remote) {
       const dstId = this.ipc.found ? this.ipc.identity : ReservedIdentity.WORLD;
-      return encapAndRedirect(dp, ctx, ReservedIdentity.HOST, dstId, remote, CtState.NEW, 128, 0);
+      return encapAndRedirect(dp, ctx, srcLabel, dstId, remote, CtState.NEW, 128, 0);
     }
     return TcAct.OK;
   }

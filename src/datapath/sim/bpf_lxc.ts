@@ -18,7 +18,7 @@ import { ReservedIdentity } from '../identity.js';
 import { callsMapName, ENDPOINT_INFO, MetricsDir } from '../maps.js';
 import { CB, RedirectFlags, TcAct, type SkBuff } from '../skb.js';
 import { CtState, ObsPoint } from '../trace.js';
-import { CallSlot, DropLine, MARK_MAGIC_TO_PROXY } from './calls.js';
+import { CallSlot, DropLine, MARK_MAGIC_PROXY_EGRESS, MARK_MAGIC_PROXY_EGRESS_EPID, MARK_MAGIC_PROXY_INGRESS, MARK_MAGIC_TO_PROXY } from './calls.js';
 import { lookupEndpoint, lookupIpcache, IpcacheResult, lookupTunnel } from './lib/maps.js';
 import { CtLookupResult, ctCreate4, ctCreateError, ctCreateService4, ctLookup4, ctLookupService4, ctTouchService4 } from './lib/conntrack.js';
 import { decTtl, makeIcmpUnreachable, rewriteAddrPort, rewriteMacs } from './lib/l3.js';
@@ -63,6 +63,8 @@ export class LxcProgram {
   readonly calls: ProgArray<Prog>;
   readonly cil_from_container: Prog;
   readonly handle_policy: Prog;
+  /** cil_lxc_policy_egress: egress policy and conntrack for packets the L7 proxy sends on this endpoint's behalf. */
+  readonly handle_policy_egress: Prog;
   private readonly info: Ip4Info;
   private readonly ct: CtLookupResult;
   private readonly pol: PolicyResult;
@@ -82,6 +84,7 @@ export class LxcProgram {
     this.calls = new ProgArray<Prog>({ name: callsMapName(ep.id), maxEntries: CallSlot.SIZE });
     this.cil_from_container = (ctx) => this.fromContainer(ctx);
     this.handle_policy = (ctx) => this.handlePolicy(ctx);
+    this.handle_policy_egress = (ctx) => this.handlePolicyEgress(ctx);
     this.calls.set(CallSlot.ARP, (ctx) => this.tailHandleArp(ctx));
     this.calls.set(CallSlot.IPV4_FROM_LXC, (ctx) => this.tailHandleIpv4(ctx));
     this.calls.set(CallSlot.IPV4_CT_EGRESS, (ctx) => this.tailIpv4CtEgress(ctx));
@@ -206,7 +209,10 @@ export class LxcProgram {
     const ipc = this.ipc;
     lookupIpcache(dp, info.dst, ipc);
     const dstId = ipc.found ? ipc.identity : ReservedIdentity.WORLD;
+    // Sent by the L7 proxy for this endpoint (cil_lxc_policy_egress): its L7 policy already decided.
+    const fromProxy = ctx.cb[CB.PROXY_MAGIC] === MARK_MAGIC_PROXY_EGRESS_EPID;
     let proxyPort = 0;
+    let replyToProxy = false;
 
     if (ct.ret === CtState.NEW || ct.ret === CtState.ESTABLISHED) {
       let verdict = policyCanAccess(this.policyMap, dstId, true, info.proto, info.dport, ctx.len, this.pol);
@@ -214,28 +220,30 @@ export class LxcProgram {
       if (verdict < 0 && dp.cfg.policyAuditMode) {
         audited = true;
       }
-      if ((verdict !== 0 || ct.ret === CtState.NEW) && ep.policyVerdictLogFilter & PolicyDir.EGRESS) {
+      if (!fromProxy && (verdict !== 0 || ct.ret === CtState.NEW) && ep.policyVerdictLogFilter & PolicyDir.EGRESS) {
         sendPolicyVerdictNotify(dp, ctx, ep.id, dstId, info.dport, info.proto, PolicyDir.EGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
       }
       if (audited) verdict = 0;
       if (verdict < 0) return this.drop(ctx, dstId, 0, -verdict, DropLine.LXC_POLICY_EGRESS, MetricsDir.EGRESS);
-      proxyPort = verdict;
-    } else if (ct.proxyRedirect) {
-      // Replies of proxied connections go back through the proxy.
-      proxyPort = 1;
+      if (!fromProxy) proxyPort = verdict;
+    } else if (ct.proxyRedirect && !fromProxy) {
+      // Replies of proxied connections go back through the proxy (port 0: the stack's socket lookup finds it).
+      replyToProxy = true;
     }
 
     if (ct.ret === CtState.NEW) {
-      const r = ctCreate4(dp, info, CtDir.EGRESS, { srcSecId: ep.identity, revNatIndex: this.pendingRevNat, fromTunnel: false, proxyRedirect: proxyPort > 0 });
+      // The proxy's own upstream connection is flagged too, so the server's replies return to the proxy.
+      const r = ctCreate4(dp, info, CtDir.EGRESS, { srcSecId: ep.identity, revNatIndex: this.pendingRevNat, fromTunnel: false, proxyRedirect: proxyPort > 0 || fromProxy });
       if (r < 0) return this.drop(ctx, dstId, 0, -r, DropLine.LXC_CT_CREATE_EGRESS, MetricsDir.EGRESS);
     }
 
-    if (proxyPort > 0 && ct.ret !== CtState.REPLY) {
-      sendTraceNotify(dp, ctx, ObsPoint.TO_PROXY, ep.id, ep.identity, dstId, 0, 0, ct.ret, ct.monitor, info.src);
+    if (proxyPort > 0 || replyToProxy) {
+      sendTraceNotify(dp, ctx, ObsPoint.TO_PROXY, ep.id, ep.identity, dstId, proxyPort, 0, ct.ret, ct.monitor, info.src);
       ctx.mark = (MARK_MAGIC_TO_PROXY | (proxyPort << 16)) >>> 0;
       updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
       return TcAct.OK;
     }
+    if (fromProxy) ctx.cb[CB.PROXY_MAGIC] = 0;
 
     // Local endpoint: deliver through its ingress policy.
     const epOff = lookupEndpoint(dp, info.dst);
@@ -267,6 +275,23 @@ export class LxcProgram {
     return this.tailCall(ctx, CallSlot.IPV4_CT_INGRESS_POLICY_ONLY);
   }
 
+  /**
+   * cil_lxc_policy_egress: bpf_host hands over what the L7 proxy sends for an
+   * egress redirect of this endpoint (mark MARK_MAGIC_PROXY_EGRESS_EPID). The
+   * L4 policy still applies, the redirect does not, and the conntrack entry
+   * sends the server's replies back to the proxy.
+   */
+  private handlePolicyEgress(ctx: SkBuff): number {
+    const info = this.info;
+    const err = loadIp4(ctx, info);
+    if (err) return this.drop(ctx, 0, 0, err, DropLine.LXC_INVALID, MetricsDir.EGRESS);
+    if (!ctx.hash) ctx.hash = flowHash(info);
+    this.pendingRevNat = 0;
+    ctx.cb[CB.PROXY_MAGIC] = MARK_MAGIC_PROXY_EGRESS_EPID;
+    ctLookup4(this.dp, info, CtDir.EGRESS, this.ct);
+    return this.tailHandleIpv4Cont(ctx);
+  }
+
   /** tail_ipv4_ct_ingress_policy_only: CT lookup in the ingress direction. */
   private tailIpv4CtIngressPolicyOnly(ctx: SkBuff): number {
     const info = this.info;
@@ -286,7 +311,10 @@ export class LxcProgram {
     const srcId = ctx.cb[CB.SRC_LABEL];
     const fromTunnel = ctx.cb[CB.FROM_TUNNEL] !== 0;
     const origSrc = info.src;
+    // Set by bpf_host for packets the L7 proxy sent (skb mark MARK_MAGIC_PROXY_*).
+    const proxyMagic = ctx.cb[CB.PROXY_MAGIC];
     let proxyPort = 0;
+    let replyToProxy = false;
 
     if (ct.ret === CtState.REPLY || ct.ret === CtState.RELATED) {
       if (ct.revNatIndex) {
@@ -294,25 +322,28 @@ export class LxcProgram {
         const rn = lbLookupRevNat(dp, ct.revNatIndex);
         if (rn >= 0) rewriteAddrPort(ctx, info, true, revNatAddress(dp, rn), revNatPort(dp, rn));
       }
-      if (ct.proxyRedirect) proxyPort = 1;
+      // Return traffic to the proxy's upstream socket; not the proxy's own answers to a client it redirected.
+      if (ct.proxyRedirect && proxyMagic !== MARK_MAGIC_PROXY_EGRESS) replyToProxy = true;
     } else {
+      // The ingress proxy's upstream connection: its L7 policy already decided, so no second redirect.
+      const fromIngressProxy = proxyMagic === MARK_MAGIC_PROXY_INGRESS;
       let verdict = policyCanAccess(this.policyMap, srcId, false, info.proto, info.dport, ctx.len, this.pol);
       let audited = false;
       if (verdict < 0 && dp.cfg.policyAuditMode) audited = true;
-      if ((verdict < 0 || ct.ret === CtState.NEW) && ep.policyVerdictLogFilter & PolicyDir.INGRESS) {
+      if (!fromIngressProxy && (verdict < 0 || ct.ret === CtState.NEW) && ep.policyVerdictLogFilter & PolicyDir.INGRESS) {
         sendPolicyVerdictNotify(dp, ctx, ep.id, srcId, info.dport, info.proto, PolicyDir.INGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
       }
       if (audited) verdict = 0;
       if (verdict < 0) return this.drop(ctx, ep.identity, ep.id, -verdict, DropLine.LXC_POLICY_INGRESS, MetricsDir.INGRESS, srcId);
-      proxyPort = verdict;
+      if (!fromIngressProxy) proxyPort = verdict;
       if (ct.ret === CtState.NEW) {
-        const r = ctCreate4(dp, info, CtDir.INGRESS, { srcSecId: srcId, revNatIndex: 0, fromTunnel, proxyRedirect: proxyPort > 0 });
+        const r = ctCreate4(dp, info, CtDir.INGRESS, { srcSecId: srcId, revNatIndex: 0, fromTunnel, proxyRedirect: proxyPort > 0 || fromIngressProxy });
         if (r < 0) return this.drop(ctx, ep.identity, ep.id, -r, DropLine.LXC_CT_CREATE_INGRESS, MetricsDir.INGRESS, srcId);
       }
     }
 
-    if (proxyPort > 0 && ct.ret !== CtState.REPLY) {
-      sendTraceNotify(dp, ctx, ObsPoint.TO_PROXY, ep.id, srcId, ep.identity, ep.id, ep.ifindex, ct.ret, ct.monitor, origSrc);
+    if (proxyPort > 0 || replyToProxy) {
+      sendTraceNotify(dp, ctx, ObsPoint.TO_PROXY, ep.id, srcId, ep.identity, proxyPort, ep.ifindex, ct.ret, ct.monitor, origSrc);
       ctx.mark = (MARK_MAGIC_TO_PROXY | (proxyPort << 16)) >>> 0;
       return TcAct.OK;
     }

@@ -50,3 +50,19 @@ export const DropLine = {
 /** ctx->mark magic for a packet handed to the L7 proxy (MARK_MAGIC_TO_PROXY), port in the upper 16 bits. */
 export const MARK_MAGIC_TO_PROXY = 0x0200;
 export const MARK_MAGIC_MASK = 0x0f00;
+/** Sent by the proxy's upstream socket of an egress redirect: the source endpoint ID in the upper 16 bits. */
+export const MARK_MAGIC_PROXY_EGRESS_EPID = 0x0900;
+/** Sent by the proxy for an ingress redirect (its upstream to the pod, its replies to the client); identity in the mark. */
+export const MARK_MAGIC_PROXY_INGRESS = 0x0a00;
+/** Sent by the proxy's downstream socket of an egress redirect (replies to the client pod); identity in the mark. */
+export const MARK_MAGIC_PROXY_EGRESS = 0x0b00;
+
+/** set_identity_mark(): identity bits 0-15 in the upper half, bits 16-23 in the low byte. */
+export function identityMark(magic: number, identity: number): number {
+  return (((identity & 0xffff) << 16) | magic | ((identity >>> 16) & 0xff)) >>> 0;
+}
+
+/** get_identity(): the identity a proxy mark carries. */
+export function markIdentity(mark: number): number {
+  return ((mark >>> 16) | ((mark & 0xff) << 16)) >>> 0;
+}

@@ -111,6 +111,8 @@ export class NodeDatapath {
   readonly eventsView: DataView;
   /** cilium_call_policy: endpoint ID → that endpoint's handle_policy. */
   readonly callPolicy: ProgArray<Prog>;
+  /** cilium_egresscall_policy: endpoint ID → its egress policy program for the L7 proxy's upstream packets. */
+  readonly callEgressPolicy: ProgArray<Prog>;
   /** cilium_calls_overlay_2: bpf_overlay's tail calls. */
   readonly callsOverlay: ProgArray<Prog>;
   readonly rng: Rng;
@@ -143,6 +145,7 @@ export class NodeDatapath {
     this.events = new EventRing(cfg.mapSizes.eventsBytes, MapName.EVENTS);
     this.eventsView = new DataView(this.events.data.buffer, this.events.data.byteOffset, this.events.data.byteLength);
     this.callPolicy = new ProgArray<Prog>({ name: MapName.CALL_POLICY, maxEntries: 65535 });
+    this.callEgressPolicy = new ProgArray<Prog>({ name: MapName.EGRESSCALL_POLICY, maxEntries: 65535 });
     this.callsOverlay = new ProgArray<Prog>({ name: MapName.CALLS_OVERLAY, maxEntries: 50 });
   }
 
