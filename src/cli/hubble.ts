@@ -627,3 +627,21 @@ export class DaemonHubbleBackend implements HubbleBackend {
     });
   }
 }
+
+/** `podpath hubble ...` (and the `hubble` front end on PATH): the cluster's relay through the daemon. */
+export async function hubbleFromDaemon(argv: string[], clusterName?: string): Promise<number> {
+  const { resolveCluster } = await import('./daemon-client.js');
+  const ctl = new AbortController();
+  const onSigint = (): void => ctl.abort('SIGINT');
+  process.once('SIGINT', onSigint);
+  const stdin = process.stdin.isTTY ? undefined : (process.stdin as AsyncIterable<Uint8Array>);
+  try {
+    return await runHubble(argv, {
+      backend: async () => new DaemonHubbleBackend((await resolveCluster(clusterName)).socket),
+      io: { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), signal: ctl.signal, ...(stdin ? { stdin } : {}) },
+      env: process.env,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

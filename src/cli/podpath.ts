@@ -8,6 +8,7 @@ import { envLines, openShell } from './env.js';
 import { checkLab } from '../lab/check.js';
 import { podpathHome } from '../cluster/paths.js';
 import { down, exec, showStatus, up } from './cluster-commands.js';
+import { hubbleFromDaemon } from './hubble.js';
 
 const write = (s: string): void => {
   process.stdout.write(s);
@@ -76,6 +77,16 @@ function buildProgram(setExit: (code: number) => void): Command {
       const { failed } = await checkLab(id, { ...(o.keep ? { keep: true } : {}), out: write });
       setExit(failed ? 1 : 0);
     });
+
+  program
+    .command('hubble')
+    .description("Hubble's CLI against the cluster's relay: observe, status, list nodes")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .argument('[args...]')
+    .action(async (args: string[]) => setExit(await hubbleFromDaemon(args)));
 
   program
     .command('demo')

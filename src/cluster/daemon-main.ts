@@ -75,6 +75,12 @@ async function main(): Promise<void> {
       const n = runtime.node(node);
       return n ? formatCtList(n.dp.ct4, n.dp.ctAny4) : undefined;
     },
+    hubble: {
+      backend: (node) => runtime.hubble.backend(node),
+      metricsText: () => runtime.hubble.metrics.text(),
+      metricsContentType: runtime.hubble.metrics.contentType,
+      now: () => clock.wallNow(),
+    },
   }, driver);
   await server.listen(paths.socket);
   // Real kubectl: HTTPS on loopback with a bearer token, described by a 0600 kubeconfig.

@@ -7,6 +7,7 @@ import type { ApiServer } from '../k8s/apiserver.js';
 import type { ProcessIO } from '../apps/types.js';
 import { CT_PATH_PREFIX, encodeFrame, EXEC_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
 import type { ClockDriver } from './clock-driver.js';
+import { HUBBLE_ROUTE_PREFIX, serveHubble, type HubbleService } from '../hubble/http.js';
 
 /** What the daemon needs from the cluster it serves. */
 export interface DaemonRuntime {
@@ -18,6 +19,8 @@ export interface DaemonRuntime {
   afterExec?(): void;
   /** `cilium bpf ct list global` text of a node, or undefined for an unknown node. */
   conntrack?(node: string): string | undefined;
+  /** Hubble's routes (/podpath/v1/hubble/...: flows, status, nodes, metrics). */
+  hubble?: HubbleService;
 }
 
 const MAX_EXEC_BODY = 16 * 1024 * 1024;
@@ -86,6 +89,7 @@ export class DaemonServer {
       return;
     }
     if (path === EXEC_PATH && req.method === 'POST') return this.exec(req, res);
+    if (path!.startsWith(HUBBLE_ROUTE_PREFIX) && this.runtime.hubble) return serveHubble(req, res, this.runtime.hubble);
     const ct = path!.startsWith(CT_PATH_PREFIX) && req.method === 'GET' ? this.runtime.conntrack?.(decodeURIComponent(path!.slice(CT_PATH_PREFIX.length))) : undefined;
     if (ct !== undefined) {
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -253,17 +253,14 @@ export class NodeObserver {
     const ring = this.ring;
     let rate = 0;
     if (ring.size > 0) {
-      // Flows per second over the last minute, from the ring's timestamps.
-      const newest = timeToMillis(ring.at(ring.nextSeq - 1)!.time);
-      const from = newest - 60_000;
-      const now = this.wallNow();
+      // Flows per second over the last minute, counted from the ring's timestamps.
+      const from = this.wallNow() - 60_000;
       let n = 0;
       for (let seq = ring.nextSeq - 1; seq >= ring.oldestSeq; seq--) {
         if (timeToMillis(ring.at(seq)!.time) < from) break;
         n++;
       }
-      const window = Math.max(1, Math.min(60_000, now - from));
-      rate = n / (window / 1000);
+      rate = n / 60;
     }
     return {
       num_flows: ring.size,
