@@ -56,9 +56,9 @@ function resourceOf(kind: string): ResourceInfo {
   throw new Error(`not a policy kind: ${kind}`);
 }
 
-export async function policyCluster(opts: { config?: ClusterConfigInput; workers?: number } = {}): Promise<PolicyCluster> {
+export async function policyCluster(opts: { config?: ClusterConfigInput; workers?: number; policyMapMax?: number } = {}): Promise<PolicyCluster> {
   const config: ClusterConfigInput = { workers: opts.workers ?? 2, ...(opts.config ?? {}) };
-  const c = await startCluster({ config });
+  const c = await startCluster({ config, ...(opts.policyMapMax ? { policyMapMax: opts.policyMapMax } : {}) });
   const { rt } = c;
   const engine = rt.policy as PolicyEngine;
   assert.ok(engine instanceof PolicyEngine, 'the runtime uses the policy engine by default');
