@@ -329,9 +329,19 @@ export class PolicyEngine implements PolicyComputer {
 
   private subjectsMatching(sel: Selector): SubjectPolicy[] {
     const out: SubjectPolicy[] = [];
-    const a = sel.anchor();
-    if (a) {
-      for (const s of this.subjects.values()) if (s.labels.values('any', a.slice(0, a.indexOf('=')))?.includes(a.slice(a.indexOf('=') + 1)) && sel.matches(s.labels)) out.push(s);
+    // Identities carrying the rarest equality the selector requires, else every subject.
+    let pool: ReadonlySet<number> | undefined;
+    let anchored = false;
+    for (const a of sel.equalities()) {
+      anchored = true;
+      const ids = this.cache.withLabel(a);
+      if (!ids) return out;
+      if (!pool || ids.size < pool.size) pool = ids;
+    }
+    if (anchored) {
+      for (const id of pool!) for (const s of this.subjectsById.get(id) ?? []) if (sel.matches(s.labels)) out.push(s);
+      // Subjects whose identity the cache does not know (reserved ones compute with their own labels).
+      for (let id = 1; id < 256; id++) for (const s of this.subjectsById.get(id) ?? []) if (!pool!.has(id) && sel.matches(s.labels)) out.push(s);
       return out;
     }
     for (const s of this.subjects.values()) if (sel.matches(s.labels)) out.push(s);

@@ -224,9 +224,20 @@ export class SelectorCache<U = unknown> {
     const spec = s.spec;
     if (spec.kind === 'wildcard' || spec.kind === 'none') return;
     if (spec.kind === 'label') {
-      const a = spec.selector.anchor();
-      const pool = a ? [...(this.labelIndex.get(a) ?? [])].map((id) => this.identities.get(id)!) : this.identities.values();
-      for (const info of pool) if (s.selects(info)) s.ids.add(info.id);
+      // Scan the smallest set of identities carrying one of the required equalities.
+      let pool: ReadonlySet<number> | undefined;
+      let anchored = false;
+      for (const a of spec.selector.equalities()) {
+        anchored = true;
+        const ids = this.labelIndex.get(a);
+        if (!ids) return;
+        if (!pool || ids.size < pool.size) pool = ids;
+      }
+      if (anchored) {
+        for (const id of pool!) if (s.selects(this.identities.get(id)!)) s.ids.add(id);
+        return;
+      }
+      for (const info of this.identities.values()) if (s.selects(info)) s.ids.add(info.id);
       return;
     }
     for (const info of this.identities.values()) if ((info.cidr || info.id === ReservedIdentity.WORLD) && s.selects(info)) s.ids.add(info.id);

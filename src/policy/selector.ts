@@ -69,8 +69,22 @@ export class LabelSet {
     return v === undefined ? undefined : [v];
   }
 
+  /** Whether the key (from that source) has one of `values`; `values` empty asks for presence. */
+  hasValue(source: string, key: string, values: readonly string[]): boolean {
+    if (source === SOURCE_ANY) {
+      const vs = this.byKey.get(key);
+      if (!vs) return false;
+      if (!values.length) return true;
+      for (const v of vs) if (values.includes(v)) return true;
+      return false;
+    }
+    const v = this.bySourceKey.get(`${source}:${key}`);
+    if (v === undefined) return false;
+    return !values.length || values.includes(v);
+  }
+
   has(source: string, key: string): boolean {
-    return this.values(source, key) !== undefined;
+    return source === SOURCE_ANY ? this.byKey.has(key) : this.bySourceKey.has(`${source}:${key}`);
   }
 
   /** Keys regardless of source, with their values (for the selector cache's index). */
@@ -141,25 +155,31 @@ export class Selector {
 
   matches(labels: LabelSet): boolean {
     for (const r of this.requirements) {
-      const vs = labels.values(r.source, r.key);
       switch (r.op) {
         case 'In':
-          if (!vs || !vs.some((v) => r.values.includes(v))) return false;
+          if (!labels.hasValue(r.source, r.key, r.values)) return false;
           break;
         case 'NotIn':
-          if (vs && vs.some((v) => r.values.includes(v))) return false;
+          if (labels.hasValue(r.source, r.key, r.values)) return false;
           break;
         case 'Exists':
-          if (!vs) return false;
+          if (!labels.has(r.source, r.key)) return false;
           break;
         case 'DoesNotExist':
-          if (vs) return false;
+          if (labels.has(r.source, r.key)) return false;
           break;
         default:
           return false;
       }
     }
     return true;
+  }
+
+  /** Every single-valued In requirement as `key=value` (candidate anchors). */
+  equalities(): string[] {
+    const out: string[] = [];
+    for (const r of this.requirements) if (r.op === 'In' && r.values.length === 1) out.push(`${r.key}=${r.values[0]}`);
+    return out;
   }
 
   /**
