@@ -68,7 +68,7 @@ import {
 } from './status.js';
 import type { PropagationPolicy, Store, StoreEvent } from './store.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from './types.js';
-import { decode, scaleSchema, validate, validateScale, type FieldValidation, type Scale } from './validation/index.js';
+import { decode, decodeTrustedBody, scaleSchema, validate, validateScale, type FieldValidation, type Scale } from './validation/index.js';
 import { decodeObject } from './validation/decode.js';
 import { renderFieldErrors, type FieldError } from './validation/field.js';
 
@@ -127,6 +127,16 @@ export interface DeleteRequestOptions {
 
 export interface WatchHandle {
   stop(): void;
+}
+
+/**
+ * The writes the cluster's own components make: ApiServer has these methods,
+ * and so does its `trusted` view.
+ */
+export interface ObjectWriter {
+  create(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts?: WriteRequestOptions): ApiResult<KubeObject>;
+  update(resource: ResourceInfo, namespace: string | undefined, name: string, body: unknown, opts?: UpdateRequestOptions): ApiResult<KubeObject>;
+  delete(resource: ResourceInfo, namespace: string | undefined, name: string, opts?: DeleteRequestOptions): ApiResult<KubeObject>;
 }
 
 export interface ApiServerOptions {
@@ -192,13 +202,33 @@ export class ApiServer {
   private readonly servers = new Set<Server>();
   private readonly openWatches = new Set<() => void>();
 
+  /**
+   * Writes by the cluster's own components (controllers, kubelets, agents),
+   * in process. Their bodies are built from stored, validated objects, so the
+   * decode stage takes the cheap path (validation/trusted.ts: schema key
+   * order, JSON types, unknown fields send it to the full decode); defaults,
+   * admission, semantic validation and the store's checks run as for anyone,
+   * and a rejected write changes nothing. Results are the stored objects
+   * themselves, frozen (clone to edit). Nothing reachable over HTTP uses it.
+   */
+  readonly trusted: ObjectWriter = {
+    create: (resource, namespace, body, opts = {}) => attempt(() => this.doCreate(resource, namespace, body, opts, [], true)),
+    update: (resource, namespace, name, body, opts = {}) =>
+      attempt(() =>
+        opts.subresource === 'scale'
+          ? this.doScaleUpdate(resource, namespace, name, body, opts, [])
+          : this.doUpdate(resource, namespace, name, body, opts, [], undefined, true),
+      ),
+    delete: (resource, namespace, name, opts = {}) => attempt(() => this.doDelete(resource, namespace, name, opts)),
+  };
+
   constructor(opts: ApiServerOptions) {
     this.store = opts.store;
     this.clock = opts.clock;
     this.maxBodyBytes = opts.maxBodyBytes ?? 3 * 1024 * 1024;
     if (opts.bootstrapNamespaces ?? true) {
       for (const name of SYSTEM_NAMESPACES) {
-        if (!this.store.get(NAMESPACES, undefined, name)) {
+        if (!this.store.peek(NAMESPACES, undefined, name)) {
           const made = this.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
           if (!made.ok) throw new Error(`cannot create namespace ${name}: ${made.status.message}`);
         }
@@ -218,7 +248,7 @@ export class ApiServer {
     return attempt(() => {
       if (subresource && !resource.subresources.includes(subresource)) fail(pathNotFound());
       const obj = this.mustGet(resource, namespace, name);
-      return subresource === 'scale' ? scaleOf(obj) : obj;
+      return subresource === 'scale' ? scaleOf(obj) : clone(obj);
     });
   }
 
@@ -245,7 +275,8 @@ export class ApiServer {
 
   create(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions = {}): ApiResult<KubeObject> {
     const warnings: string[] = [];
-    const result = attempt(() => this.doCreate(resource, namespace, body, opts, warnings));
+    // The store answers with its own frozen object; callers of this API get one they may edit.
+    const result = attempt(() => clone(this.doCreate(resource, namespace, body, opts, warnings)));
     return result.ok && warnings.length ? { ...result, warnings } : result;
   }
 
@@ -260,7 +291,7 @@ export class ApiServer {
     const result = attempt(() =>
       opts.subresource === 'scale'
         ? this.doScaleUpdate(resource, namespace, name, body, opts, warnings)
-        : this.doUpdate(resource, namespace, name, body, opts, warnings),
+        : clone(this.doUpdate(resource, namespace, name, body, opts, warnings)),
     );
     return result.ok && warnings.length ? { ...result, warnings } : result;
   }
@@ -282,13 +313,13 @@ export class ApiServer {
       }
       const current = this.mustGet(resource, namespace, name);
       const patched = this.applyPatch(resource, current, type, patchBody);
-      return this.doUpdate(resource, namespace, name, patched, opts, warnings);
+      return clone(this.doUpdate(resource, namespace, name, patched, opts, warnings));
     });
     return result.ok && warnings.length ? { ...result, warnings } : result;
   }
 
   delete(resource: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteRequestOptions = {}): ApiResult<KubeObject> {
-    return attempt(() => this.doDelete(resource, namespace, name, opts));
+    return attempt(() => clone(this.doDelete(resource, namespace, name, opts)));
   }
 
   /** Delete everything a list with the same options would return; answers with the deleted objects. */
@@ -305,11 +336,11 @@ export class ApiServer {
       const deleted: KubeObject[] = [];
       for (const item of page.items) {
         const meta = item.metadata;
-        if (!this.store.get(resource, meta.namespace, meta.name ?? '')) continue;
+        if (!this.store.peek(resource, meta.namespace, meta.name ?? '')) continue;
         const deleteOpts: DeleteRequestOptions = {};
         if (opts.propagationPolicy) deleteOpts.propagationPolicy = opts.propagationPolicy;
         if (opts.dryRun) deleteOpts.dryRun = true;
-        deleted.push(this.doDelete(resource, meta.namespace, meta.name ?? '', deleteOpts));
+        deleted.push(clone(this.doDelete(resource, meta.namespace, meta.name ?? '', deleteOpts)));
       }
       return {
         apiVersion: apiVersionOf(resource),
@@ -331,18 +362,22 @@ export class ApiServer {
 
   // ---- pipeline -----------------------------------------------------------------
 
+  /** The stored object, frozen (the pipeline reads it; clone before editing). */
   private mustGet(resource: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
-    const obj = this.store.get(resource, namespace, name);
+    const obj = this.store.peek(resource, namespace, name);
     if (!obj) fail(notFound(groupResource(resource), name));
     return obj;
   }
 
-  /** Decode a body and reconcile its namespace with the request's. */
-  private decodeBody(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions, warnings: string[]): JsonObject {
-    const decoded = decode(resource, body, opts.fieldValidation ?? 'Strict');
-    if (!decoded.ok) fail(decoded.status);
-    warnings.push(...decoded.warnings);
-    const obj = decoded.obj;
+  /** Decode a body and reconcile its namespace with the request's. The result is a fresh object nobody else holds. */
+  private decodeBody(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions, warnings: string[], trusted = false): JsonObject {
+    let obj = trusted ? decodeTrustedBody(resource, body) : undefined;
+    if (!obj) {
+      const decoded = decode(resource, body, opts.fieldValidation ?? 'Strict');
+      if (!decoded.ok) fail(decoded.status);
+      warnings.push(...decoded.warnings);
+      obj = decoded.obj;
+    }
     const meta = metaOf(obj);
     // Empty maps and lists in metadata are omitted when Kubernetes serializes them; do the same.
     for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
@@ -366,7 +401,7 @@ export class ApiServer {
     if (!resource.namespaced) return;
     const ns = metaOf(obj)['namespace'];
     if (typeof ns !== 'string' || ns === '') return; // validation reports the missing namespace
-    const found = this.store.get(NAMESPACES, undefined, ns);
+    const found = this.store.peek(NAMESPACES, undefined, ns);
     if (!found) fail(notFound(groupResource(NAMESPACES), ns));
     if (found.metadata.deletionTimestamp) {
       fail(
@@ -388,8 +423,8 @@ export class ApiServer {
     return errors;
   }
 
-  private doCreate(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions, warnings: string[]): KubeObject {
-    const obj = this.decodeBody(resource, namespace, body, opts, warnings);
+  private doCreate(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions, warnings: string[], trusted = false): KubeObject {
+    const obj = this.decodeBody(resource, namespace, body, opts, warnings, trusted);
     const meta = metaOf(obj);
     if (meta['resourceVersion']) fail(badRequest('resourceVersion should not be set on objects to be created'));
     this.requireNamespace(resource, obj);
@@ -405,7 +440,7 @@ export class ApiServer {
     const hookErrors = this.admit('CREATE', candidate, undefined, info);
     const errors = [...validate(resource, obj), ...hookErrors];
     if (errors.length) fail(invalid(groupKind(resource), nameOf(obj), errors));
-    return this.store.create(resource, candidate, { dryRun: opts.dryRun ?? false });
+    return this.store.create(resource, candidate, { dryRun: opts.dryRun ?? false, adopt: true });
   }
 
   private doUpdate(
@@ -416,10 +451,11 @@ export class ApiServer {
     opts: UpdateRequestOptions,
     warnings: string[],
     viaSubresource?: string,
+    trusted = false,
   ): KubeObject {
     const subresource = opts.subresource;
     if (subresource && !resource.subresources.includes(subresource)) fail(pathNotFound());
-    const incoming = this.decodeBody(resource, namespace, body, opts, warnings);
+    const incoming = this.decodeBody(resource, namespace, body, opts, warnings, trusted);
     const meta = metaOf(incoming);
     if (!meta['name']) meta['name'] = name;
     if (meta['name'] !== name) {
@@ -453,7 +489,7 @@ export class ApiServer {
     const hookErrors = this.admit('UPDATE', candidate, old, info);
     const errors = [...validate(resource, obj, old as JsonObject), ...hookErrors];
     if (errors.length) fail(invalid(groupKind(resource), name, errors));
-    return this.store.update(resource, candidate, { dryRun: opts.dryRun ?? false });
+    return this.store.update(resource, candidate, { dryRun: opts.dryRun ?? false, adopt: true });
   }
 
   /** Write spec.replicas from an autoscaling/v1 Scale; answers with the new Scale. */
@@ -797,7 +833,7 @@ export class ApiServer {
         if (subresource) fail(methodNotAllowed());
         const result = this.delete(resource, namespace, name, readDeleteOptions(r.raw, r.q));
         // 202 while finalizers keep the object around, as Kubernetes answers.
-        const pending = result.ok && result.obj.metadata.deletionTimestamp !== undefined && this.store.get(resource, namespace, name) !== undefined;
+        const pending = result.ok && result.obj.metadata.deletionTimestamp !== undefined && this.store.peek(resource, namespace, name) !== undefined;
         r.answer(result, pending ? 202 : 200);
         return;
       }

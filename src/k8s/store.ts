@@ -2,6 +2,11 @@
 // global resourceVersion counter, and an in-memory change log that watches
 // replay from. A write that fails (validation happens before, conflicts and
 // missing objects here) leaves the database and the log exactly as they were.
+//
+// SQLite is the durable copy; reads by key are served from an in-memory index
+// of the committed objects, frozen, which are also the objects the change
+// events carry (no second copy, no JSON parse per read). A write stages its
+// changes beside the index and applies them only when its transaction commits.
 
 import Database from 'better-sqlite3';
 import type { Clock } from '../util/clock.js';
@@ -58,6 +63,11 @@ export interface DeleteOptions {
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /**
+   * The caller hands over an object nobody else holds (the apiserver's decoded
+   * copy): the store keeps it, frozen, instead of copying it first.
+   */
+  adopt?: boolean;
 }
 
 /** Characters Kubernetes uses for generated name suffixes: no vowels, no look-alike digits. */
@@ -107,8 +117,24 @@ function specPart(o: KubeObject): unknown {
   return rest;
 }
 
+/** `namespace/name` ('' namespace for cluster-scoped objects): a key inside one resource's index. */
+function indexKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+/** The order of `ORDER BY resource, namespace, name` (BINARY collation; names are ASCII). */
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export class Store {
   private readonly db: Database.Database;
+  /** Committed objects, frozen, by storage key and then `namespace/name`. */
+  private readonly index = new Map<string, Map<string, KubeObject>>();
+  /** Owner uid → the objects (storage key, index key) whose ownerReferences name it. */
+  private readonly dependents = new Map<string, Map<string, { skey: string; key: string }>>();
+  /** Changes of the write in progress (null = deleted), by `storageKey\nindexKey`; applied at commit. */
+  private staged: Map<string, { skey: string; key: string; obj: KubeObject | null }> | null = null;
   private readonly clock: Clock;
   private readonly random: CountingRandom;
   private readonly logSize: number;
@@ -151,6 +177,68 @@ export class Store {
     this.random = new CountingRandom(opts.rng);
     const draws = this.metaValue('rng_draws');
     for (let i = 0; i < draws; i++) this.random.u32();
+    for (const r of RESOURCES) this.index.set(storageKey(r), new Map());
+    for (const row of this.stmt('SELECT resource, namespace, name, body FROM objects ORDER BY resource, namespace, name').iterate() as IterableIterator<{
+      resource: string;
+      namespace: string;
+      name: string;
+      body: string;
+    }>) {
+      const obj = deepFreeze(JSON.parse(row.body) as KubeObject);
+      this.commitOne(row.resource, indexKey(row.namespace, row.name), obj);
+    }
+  }
+
+  // ---- the in-memory index --------------------------------------------------
+
+  /** The committed (or, inside a write, staged) object, frozen: callers must not edit it. */
+  peek(resource: ResourceInfo, namespace: string | undefined, name: string): KubeObject | undefined {
+    const skey = storageKey(resource);
+    const key = indexKey(resource.namespaced ? (namespace ?? '') : '', name);
+    if (this.staged) {
+      const s = this.staged.get(`${skey}\n${key}`);
+      if (s) return s.obj ?? undefined;
+    }
+    return this.index.get(skey)?.get(key);
+  }
+
+  /**
+   * Every committed object of a resource, frozen, in (namespace, name)
+   * order: what list() returns, without parsing. Callers must not edit them.
+   */
+  snapshot(resource: ResourceInfo): KubeObject[] {
+    const m = this.index.get(storageKey(resource));
+    if (!m) return [];
+    return [...m.keys()].sort(byText).map((k) => m.get(k)!);
+  }
+
+  private stage(resource: ResourceInfo, obj: KubeObject, deleted: boolean): void {
+    const skey = storageKey(resource);
+    const key = indexKey(obj.metadata.namespace ?? '', obj.metadata.name ?? '');
+    (this.staged ??= new Map()).set(`${skey}\n${key}`, { skey, key, obj: deleted ? null : obj });
+  }
+
+  /** Put a committed object into the index (or take it out), keeping the owner index current. */
+  private commitOne(skey: string, key: string, obj: KubeObject | null): void {
+    let m = this.index.get(skey);
+    if (!m) this.index.set(skey, (m = new Map()));
+    const before = m.get(key);
+    for (const ref of before?.metadata.ownerReferences ?? []) {
+      const deps = ref.uid ? this.dependents.get(ref.uid) : undefined;
+      deps?.delete(`${skey}\n${key}`);
+      if (deps && !deps.size) this.dependents.delete(ref.uid!);
+    }
+    if (!obj) {
+      m.delete(key);
+      return;
+    }
+    m.set(key, obj);
+    for (const ref of obj.metadata.ownerReferences ?? []) {
+      if (!ref.uid) continue;
+      let deps = this.dependents.get(ref.uid);
+      if (!deps) this.dependents.set(ref.uid, (deps = new Map()));
+      deps.set(`${skey}\n${key}`, { skey, key });
+    }
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -184,11 +272,10 @@ export class Store {
 
   // ---- reads ----------------------------------------------------------------
 
+  /** An editable copy of the object (see peek() for the shared, frozen one). */
   get(resource: ResourceInfo, namespace: string | undefined, name: string): KubeObject | undefined {
-    const row = this.db
-      .prepare('SELECT body FROM objects WHERE resource = ? AND namespace = ? AND name = ?')
-      .get(storageKey(resource), resource.namespaced ? (namespace ?? '') : '', name) as { body: string } | undefined;
-    return row ? (JSON.parse(row.body) as KubeObject) : undefined;
+    const obj = this.peek(resource, namespace, name);
+    return obj ? clone(obj) : undefined;
   }
 
   /** Objects of a resource in (namespace, name) order, filtered by selectors, optionally paged. */
@@ -235,7 +322,7 @@ export class Store {
       let suffix = '';
       for (let i = 0; i < NAME_SUFFIX_LENGTH; i++) suffix += NAME_SUFFIX_ALPHABET[this.random.below(NAME_SUFFIX_ALPHABET.length)];
       const name = base + suffix;
-      if (!this.get(resource, namespace, name)) return name;
+      if (!this.peek(resource, namespace, name)) return name;
     }
   }
 
@@ -254,9 +341,7 @@ export class Store {
 
   /** Every stored row and counter as text: equal dumps mean equal stores. */
   dump(): string {
-    const rows = this.db
-      .prepare('SELECT resource, namespace, name, uid, resource_version, body FROM objects ORDER BY resource, namespace, name')
-      .all();
+    const rows = this.stmt('SELECT resource, namespace, name, uid, resource_version, body FROM objects ORDER BY resource, namespace, name').all();
     const meta = this.stmt('SELECT key, value FROM meta ORDER BY key').all();
     return JSON.stringify({ rows, meta });
   }
@@ -275,18 +360,19 @@ export class Store {
   /**
    * Store a new object. Fills uid, creationTimestamp, resourceVersion and
    * generation; generates the name from metadata.generateName when no name is
-   * given. Throws StatusError AlreadyExists.
+   * given. Throws StatusError AlreadyExists. Like update() and delete(), it
+   * answers with the stored object itself, frozen (clone it to edit).
    */
   create(resource: ResourceInfo, input: KubeObject, opts: WriteOptions = {}): KubeObject {
     return this.write(opts, () => {
-      const obj = clone(input);
+      const obj = opts.adopt ? input : clone(input);
       const meta = metaOf(obj);
       const ns = resource.namespaced ? (meta.namespace ?? '') : '';
       if (resource.namespaced) meta.namespace = ns;
       else delete meta.namespace;
       if (!meta.name && meta.generateName) meta.name = this.generateName(resource, ns, meta.generateName);
       const name = meta.name ?? '';
-      if (this.get(resource, ns, name)) throw new StatusError(alreadyExists(groupResource(resource), name));
+      if (this.peek(resource, ns, name)) throw new StatusError(alreadyExists(groupResource(resource), name));
       meta.uid = this.newUid();
       meta.creationTimestamp = rfc3339Seconds(this.clock.wallNow());
       delete meta.deletionTimestamp;
@@ -308,11 +394,11 @@ export class Store {
    */
   update(resource: ResourceInfo, input: KubeObject, opts: WriteOptions = {}): KubeObject {
     return this.write(opts, () => {
-      const obj = clone(input);
+      const obj = opts.adopt ? input : clone(input);
       const meta = metaOf(obj);
       const ns = resource.namespaced ? (meta.namespace ?? '') : '';
       const name = meta.name ?? '';
-      const old = this.get(resource, ns, name);
+      const old = this.peek(resource, ns, name);
       if (!old) throw new StatusError(notFound(groupResource(resource), name));
       const oldMeta = metaOf(old);
       if (meta.resourceVersion && meta.resourceVersion !== oldMeta.resourceVersion) {
@@ -351,7 +437,7 @@ export class Store {
   delete(resource: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KubeObject {
     return this.write(opts, () => {
       const ns = resource.namespaced ? (namespace ?? '') : '';
-      const current = this.get(resource, ns, name);
+      const current = this.peek(resource, ns, name);
       if (!current) throw new StatusError(notFound(groupResource(resource), name));
       const meta = metaOf(current);
       const pre = opts.preconditions;
@@ -381,12 +467,13 @@ export class Store {
       for (const r of RESOURCES) {
         if (!r.namespaced) continue;
         for (const item of this.list(r, { namespace: meta.name ?? '' }).items) {
-          if (this.get(r, metaOf(item).namespace, metaOf(item).name ?? '')) this.markOrRemove(r, item);
+          const still = this.peek(r, metaOf(item).namespace, metaOf(item).name ?? '');
+          if (still) this.markOrRemove(r, still);
         }
       }
     }
     for (const dep of this.dependentsOf(meta.uid ?? '', meta.namespace ?? '')) {
-      const still = this.get(dep.resource, metaOf(dep.object).namespace, metaOf(dep.object).name ?? '');
+      const still = this.peek(dep.resource, metaOf(dep.object).namespace, metaOf(dep.object).name ?? '');
       if (!still || visited.has(metaOf(still).uid ?? '')) continue;
       if (policy === 'Orphan') {
         const orphan = clone(still);
@@ -398,28 +485,30 @@ export class Store {
         this.deleteWithDependents(dep.resource, still, policy, visited);
       }
     }
-    const fresh = this.get(resource, meta.namespace, meta.name ?? '');
+    const fresh = this.peek(resource, meta.namespace, meta.name ?? '');
     return fresh ? this.markOrRemove(resource, fresh) : obj;
   }
 
-  /** Objects that name `uid` as an owner: same namespace, or cluster-scoped. */
+  /** Objects that name `uid` as an owner: same namespace, or cluster-scoped; by resource, namespace, name. */
   private dependentsOf(uid: string, namespace: string): { resource: ResourceInfo; object: KubeObject }[] {
     if (!uid) return [];
-    const rows = this.db
-      .prepare(
-        `SELECT resource, body FROM objects
-         WHERE (namespace = ? OR namespace = '')
-           AND EXISTS (SELECT 1 FROM json_each(objects.body, '$.metadata.ownerReferences') AS ref
-                       WHERE json_extract(ref.value, '$.uid') = ?)
-         ORDER BY resource, namespace, name`,
-      )
-      .all(namespace, uid) as { resource: string; body: string }[];
-    const out: { resource: ResourceInfo; object: KubeObject }[] = [];
-    for (const row of rows) {
-      const resource = RESOURCES.find((r) => storageKey(r) === row.resource);
-      if (resource) out.push({ resource, object: JSON.parse(row.body) as KubeObject });
+    // Committed dependents from the owner index, then what this write has staged so far.
+    const candidates = new Map<string, { skey: string; key: string }>(this.dependents.get(uid) ?? []);
+    for (const [k, s] of this.staged ?? []) if (s.obj) candidates.set(k, s);
+    const found: { skey: string; key: string; resource: ResourceInfo; object: KubeObject }[] = [];
+    for (const { skey, key } of candidates.values()) {
+      const resource = resourceByStorageKey(skey);
+      if (!resource) continue;
+      const slash = key.indexOf('/');
+      const object = this.peek(resource, key.slice(0, slash), key.slice(slash + 1));
+      if (!object) continue;
+      const ns = object.metadata.namespace ?? '';
+      if (ns !== namespace && ns !== '') continue;
+      if (!(object.metadata.ownerReferences ?? []).some((r) => r.uid === uid)) continue;
+      found.push({ skey, key, resource, object });
     }
-    return out;
+    found.sort((a, b) => byText(a.skey, b.skey) || byText(a.object.metadata.namespace ?? '', b.object.metadata.namespace ?? '') || byText(a.object.metadata.name ?? '', b.object.metadata.name ?? ''));
+    return found.map(({ resource, object }) => ({ resource, object }));
   }
 
   /** With finalizers: stamp deletionTimestamp (once). Without: remove now. */
@@ -440,43 +529,50 @@ export class Store {
     return this.nextRv;
   }
 
+  /**
+   * Write an object this store owns (a fresh copy nobody else holds): it is
+   * frozen and becomes the index's object and the event's. `previous` is the
+   * stored (frozen) object it replaces.
+   */
   private put(resource: ResourceInfo, obj: KubeObject, type: 'ADDED' | 'MODIFIED', previous?: KubeObject): KubeObject {
     const meta = metaOf(obj);
     const rv = this.allocateRv();
     meta.resourceVersion = String(rv);
-    this.db
-      .prepare(
-        `INSERT INTO objects (resource, namespace, name, uid, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (resource, namespace, name) DO UPDATE SET uid = excluded.uid,
-           resource_version = excluded.resource_version, body = excluded.body`,
-      )
-      .run(storageKey(resource), meta.namespace ?? '', meta.name ?? '', meta.uid ?? '', rv, JSON.stringify(obj));
+    this.stmt(
+      `INSERT INTO objects (resource, namespace, name, uid, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (resource, namespace, name) DO UPDATE SET uid = excluded.uid,
+         resource_version = excluded.resource_version, body = excluded.body`,
+    ).run(storageKey(resource), meta.namespace ?? '', meta.name ?? '', meta.uid ?? '', rv, JSON.stringify(obj));
+    deepFreeze(obj);
+    this.stage(resource, obj, false);
     this.record(type, resource, obj, previous, rv);
     return obj;
   }
 
   private remove(resource: ResourceInfo, obj: KubeObject, previous: KubeObject): KubeObject {
     const meta = metaOf(obj);
-    this.db
-      .prepare('DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?')
-      .run(storageKey(resource), meta.namespace ?? '', meta.name ?? '');
+    this.stmt('DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?').run(storageKey(resource), meta.namespace ?? '', meta.name ?? '');
     // The deletion is a change of its own: the DELETED event carries a new resourceVersion.
     const rv = this.allocateRv();
     const gone = clone(obj);
     metaOf(gone).resourceVersion = String(rv);
+    deepFreeze(gone);
+    this.stage(resource, gone, true);
     this.record('DELETED', resource, gone, previous, rv);
     return gone;
   }
 
+  /** Queue the event of a change (objects already frozen: listeners share them). */
   private record(type: WatchEventType, resource: ResourceInfo, obj: KubeObject, previous: KubeObject | undefined, rv: number): void {
-    const e: StoreEvent = { type, resource, object: deepFreeze(clone(obj)), resourceVersion: rv };
-    this.pending.push(previous ? { ...e, previous: deepFreeze(clone(previous)) } : e);
+    const e: StoreEvent = previous ? { type, resource, object: obj, previous: deepFreeze(previous), resourceVersion: rv } : { type, resource, object: obj, resourceVersion: rv };
+    this.pending.push(e);
   }
 
   /** Run one write in one transaction; publish its events only after commit. */
   private write(opts: WriteOptions, body: () => KubeObject): KubeObject {
     if (this.closed) throw new Error('store is closed');
     this.pending = [];
+    this.staged = null;
     this.nextRv = this.rv;
     const drawsBefore = this.random.draws;
     const tx = this.db.transaction(() => {
@@ -495,6 +591,7 @@ export class Store {
       result = tx();
     } catch (err) {
       this.pending = [];
+      this.staged = null;
       if (err instanceof DryRunAbort) {
         const preview = clone(err.result);
         delete metaOf(preview).resourceVersion;
@@ -503,6 +600,10 @@ export class Store {
       throw err;
     }
     this.rv = this.nextRv;
+    // (The body staged its changes; TypeScript cannot see that through the closure.)
+    const staged = this.staged as Map<string, { skey: string; key: string; obj: KubeObject | null }> | null;
+    for (const st of staged?.values() ?? []) this.commitOne(st.skey, st.key, st.obj);
+    this.staged = null;
     const events = this.pending;
     this.pending = [];
     for (const e of events) {
@@ -577,6 +678,12 @@ export class Store {
   get oldestWatchableResourceVersion(): number {
     return this.logStart;
   }
+}
+
+const RESOURCE_BY_STORAGE_KEY = new Map(RESOURCES.map((r) => [storageKey(r), r]));
+
+function resourceByStorageKey(skey: string): ResourceInfo | undefined {
+  return RESOURCE_BY_STORAGE_KEY.get(skey);
 }
 
 function encodeContinue(namespace: string, name: string): string {

@@ -22,7 +22,8 @@ export class ObjectCache {
     for (const r of RESOURCES) {
       const m = new Map<string, KubeObject>();
       this.kinds.set(storageKey(r), m);
-      for (const obj of store.list(r).items) this.put(r, deepFreeze(obj));
+      // The store's own frozen objects: shared, not copied.
+      for (const obj of store.snapshot(r)) this.put(r, deepFreeze(obj));
     }
   }
 
