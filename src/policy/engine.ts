@@ -78,6 +78,17 @@ interface NamedPort {
   protocol: string;
 }
 
+/**
+ * The endpoint an explanation or L7 lookup is about: its identity and labels
+ * (an EndpointPolicyContext, or an agent's EndpointInfo), plus its named
+ * ports when rules use them.
+ */
+export interface SubjectRef {
+  identity: number;
+  labels: readonly string[];
+  namedPorts?: readonly NamedPort[];
+}
+
 /** The policy of the endpoints with one identity (and one set of named ports, when the rules use them). */
 class SubjectPolicy {
   rules: PolicyRule[] = [];
@@ -600,18 +611,19 @@ export class PolicyEngine implements PolicyComputer {
 
   // ---- computing a subject -------------------------------------------------------------------
 
-  private subjectFor(ctx: EndpointPolicyContext, mode: PolicyEnforcementMode): SubjectPolicy {
+  private subjectFor(ctx: SubjectRef, mode: PolicyEnforcementMode): SubjectPolicy {
     const base = `${mode}|${ctx.identity}`;
     let s = this.subjects.get(base);
     if (!s) {
       const labels = ctx.identity > 0 && ctx.identity < 256 ? (RESERVED_LABELS[ctx.identity] ?? []) : [...ctx.labels].sort();
-      s = this.newSubject(base, ctx.identity, new LabelSet(labels), mode, ctx.namedPorts);
+      s = this.newSubject(base, ctx.identity, new LabelSet(labels), mode, ctx.namedPorts ?? []);
     }
     if (!s.usesIngressNamedPorts) return s;
-    const sig = ctx.namedPorts.map((p) => `${p.name.toLowerCase()}:${p.port}/${p.protocol}`).sort().join(',');
+    const named = ctx.namedPorts ?? [];
+    const sig = named.map((p) => `${p.name.toLowerCase()}:${p.port}/${p.protocol}`).sort().join(',');
     const key = `${base}|${sig}`;
     let v = this.subjects.get(key);
-    if (!v) v = this.newSubject(key, ctx.identity, s.labels, mode, ctx.namedPorts);
+    if (!v) v = this.newSubject(key, ctx.identity, s.labels, mode, named);
     return v;
   }
 
@@ -894,7 +906,7 @@ export class PolicyEngine implements PolicyComputer {
    * reason 133) the endpoint was in default deny: which rules put it there,
    * and that none allows the peer on that port.
    */
-  explainDrop(ctx: EndpointPolicyContext, q: { direction: Direction; remoteIdentity: number; proto: number; port: number; cookie?: number }, mode: PolicyEnforcementMode = 'default'): DenyExplanation {
+  explainDrop(ctx: SubjectRef, q: { direction: Direction; remoteIdentity: number; proto: number; port: number; cookie?: number }, mode: PolicyEnforcementMode = 'default'): DenyExplanation {
     this.applyQueue();
     const s = this.subjectFor(ctx, mode);
     const base = { direction: q.direction, remoteIdentity: q.remoteIdentity, proto: q.proto, port: q.port };
@@ -933,7 +945,7 @@ export class PolicyEngine implements PolicyComputer {
    * The L7 rules that apply to a peer on a port (the hook the HTTP/DNS proxy
    * calls): `allowAll` when some covering rule has no L7 part (shadowed L7).
    */
-  l7Rules(ctx: EndpointPolicyContext, q: { direction: Direction; remoteIdentity: number; proto: number; port: number }, mode: PolicyEnforcementMode = 'default'): { allowAll: boolean; rules: L7Rules[]; by: RuleRef[] } | undefined {
+  l7Rules(ctx: SubjectRef, q: { direction: Direction; remoteIdentity: number; proto: number; port: number }, mode: PolicyEnforcementMode = 'default'): { allowAll: boolean; rules: L7Rules[]; by: RuleRef[] } | undefined {
     this.applyQueue();
     const s = this.subjectFor(ctx, mode);
     const st = s.state(q.direction);

@@ -4,7 +4,7 @@
 
 export { policyAdmission, defaultNetworkPolicy } from './admission.js';
 export { PolicyAttribution, attributionText, ruleRefText, type Attribution, type ImplicitReason, type RuleRef } from './attribution.js';
-export { PolicyEngine, portProtoText, type DenyExplanation, type EntryView, type HubblePolicy, type PolicyEngineOptions } from './engine.js';
+export { PolicyEngine, portProtoText, type DenyExplanation, type EntryView, type HubblePolicy, type PolicyEngineOptions, type SubjectRef } from './engine.js';
 export { parsePolicy, policyLabels, entityPeers, kindOf } from './parse.js';
 export { SelectorCache, CachedSelector, type SelectorSpec } from './selector-cache.js';
 export { LabelSet, Selector } from './selector.js';

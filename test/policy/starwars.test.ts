@@ -99,7 +99,7 @@ test('Star Wars L3/L4: tiefighter lands, xwing times out; verdicts name rule1 an
     const ep = node.agent.endpointOf('default', dsPod.metadata.name!)!;
     const xwIdentity = d.remoteLabel;
     const why = c.engine.explainDrop(
-      { id: ep.id, namespace: 'default', podName: dsPod.metadata.name!, identity: ep.identity, labels: ep.labels, namedPorts: [] },
+      ep,
       { direction: 'ingress', remoteIdentity: xwIdentity, proto: 6, port: 80, cookie: d.cookie },
     );
     assert.equal(why.kind, 'default-deny');
@@ -138,7 +138,7 @@ test('Star Wars L3/L4: tiefighter lands, xwing times out; verdicts name rule1 an
     );
     assert.equal(
       c.engine.explainDrop(
-        { id: ep.id, namespace: 'default', podName: dsPod.metadata.name!, identity: ep.identity, labels: ep.labels, namedPorts: [] },
+        ep,
         { direction: 'ingress', remoteIdentity: xwIdentity, proto: 6, port: 80, cookie: deny.cookie },
       ).text,
       `ingress identity ${xwIdentity} on 80/TCP: denied by CiliumNetworkPolicy default/no-rebels ingressDeny[0]`,
@@ -177,7 +177,7 @@ test('Star Wars L7 policy: accepted, rules kept for the proxy; the L3/L4 part st
     const tieId = c.rt.node(String((tiePod['spec'] as { nodeName: string }).nodeName))!.agent.endpointOf('default', 'tiefighter')!.identity;
     const dsPod = c.rt.cache.list(R.pods, 'default').find((p) => p.metadata.labels?.['class'] === 'deathstar')!;
     const ds = c.rt.node(String((dsPod['spec'] as { nodeName: string }).nodeName))!.agent.endpointOf('default', dsPod.metadata.name!)!;
-    const l7 = c.engine.l7Rules({ id: ds.id, namespace: 'default', podName: dsPod.metadata.name!, identity: ds.identity, labels: ds.labels, namedPorts: [] }, { direction: 'ingress', remoteIdentity: tieId, proto: 6, port: 80 });
+    const l7 = c.engine.l7Rules(ds, { direction: 'ingress', remoteIdentity: tieId, proto: 6, port: 80 });
     assert.ok(l7);
     assert.equal(l7.allowAll, false);
     assert.deepEqual(l7.rules, [{ http: [{ method: 'POST', path: '/v1/request-landing' }] }]);
