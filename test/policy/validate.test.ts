@@ -126,9 +126,10 @@ test('a hostile path regex compiles with RE2 and matches a long path in linear t
   // (a+)+$ backtracks exponentially in JavaScript's RegExp; RE2 does not backtrack.
   assert.deepEqual(validatePolicy('CiliumNetworkPolicy', { spec: { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/(a+)+$' }] } }] }] } }), []);
   const re = RE2JS.compile('/(a+)+$');
-  const path = `/${'a'.repeat(20_000)}!`;
+  re.matches('/aa!');
+  const path = `/${'a'.repeat(8192)}!`;
   const t0 = performance.now();
   assert.equal(re.matches(path), false);
   const ms = performance.now() - t0;
-  assert.ok(ms < 200, `RE2 decided in ${ms.toFixed(1)} ms`);
+  assert.ok(ms < 10, `RE2 decided an 8 KiB path in ${ms.toFixed(2)} ms`);
 });
