@@ -10,7 +10,7 @@
 // in run(). A restarted agent restores endpoint IDs and pod IPs from the
 // CiliumEndpoints of its node, and the router IP from its CiliumNode.
 
-import type { ApiServer } from '../k8s/apiserver.js';
+import type { ObjectWriter } from '../k8s/apiserver.js';
 import { lookupResource } from '../k8s/resources.js';
 import type { StoreEvent } from '../k8s/store.js';
 import type { KubeObject } from '../k8s/types.js';
@@ -70,7 +70,8 @@ export interface AgentOptions {
   plan: NodePlan;
   dp: NodeDatapath;
   loader: EndpointLoader;
-  api: ApiServer;
+  /** Where the agent writes its objects (the apiserver's trusted view in a cluster). */
+  api: ObjectWriter;
   view: ClusterView;
   identities: IdentityAllocator;
   clock: Clock;
@@ -176,7 +177,7 @@ export class Agent {
   private readonly ids: IdPool;
   private readonly dp: NodeDatapath;
   private readonly loader: EndpointLoader;
-  private readonly api: ApiServer;
+  private readonly api: ObjectWriter;
   private readonly view: ClusterView;
   private readonly identities: IdentityAllocator;
   private readonly rng: Rng;

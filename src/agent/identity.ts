@@ -5,7 +5,7 @@
 // 256..65535, as Cilium's allocator does, so they look like Cilium's (12345,
 // 40937). A restarted cluster reads the objects back and keeps its numbers.
 
-import type { ApiServer } from '../k8s/apiserver.js';
+import type { ObjectWriter } from '../k8s/apiserver.js';
 import { lookupResource } from '../k8s/resources.js';
 import type { StoreEvent } from '../k8s/store.js';
 import type { KubeObject } from '../k8s/types.js';
@@ -25,7 +25,7 @@ export class IdentityAllocator {
   private readonly byId = new Map<number, string[]>();
 
   constructor(
-    private readonly api: ApiServer,
+    private readonly api: ObjectWriter,
     private readonly rng: Rng,
     existing: readonly KubeObject[],
     private readonly report: (message: string) => void = () => {},

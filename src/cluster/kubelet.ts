@@ -9,7 +9,7 @@
 // removed (the CNI DEL). `exec` runs a client tool inside a pod's namespace.
 
 import { createHash } from 'node:crypto';
-import type { ApiServer } from '../k8s/apiserver.js';
+import type { ObjectWriter } from '../k8s/apiserver.js';
 import type { StoreEvent } from '../k8s/store.js';
 import type { KubeObject } from '../k8s/types.js';
 import type { Pod } from '../k8s/validation/core.js';
@@ -46,7 +46,7 @@ export interface KubeletNode {
 
 export interface KubeletOptions {
   node: KubeletNode;
-  api: ApiServer;
+  api: ObjectWriter;
   cache: ObjectCache;
   clock: Clock;
   rng: Rng;

@@ -246,7 +246,7 @@ export class ClusterRuntime {
     const layout = nodeLayout(this.config);
     const serviceCidr = parseCidr(this.config.serviceCIDR)!;
     const report = (component: string, message: string): void => this.report(component, message);
-    this.identities = new IdentityAllocator(this.apiServer, this.rng.fork(), this.cache.list(CILIUM_IDENTITIES), (m) => report('identity-allocator', m));
+    this.identities = new IdentityAllocator(this.apiServer.trusted, this.rng.fork(), this.cache.list(CILIUM_IDENTITIES), (m) => report('identity-allocator', m));
     this.apiServer.addAdmission(new ServiceIpAllocator(this.cache, serviceCidr, this.rng.fork()).admission);
     this.dns = new ClusterDnsRecords(this.cache, CLUSTER_DOMAIN, () => this.externalHosts.map((h) => ({ name: h.name, ip: h.ip })));
     this.workloads = opts.workloads ?? {
@@ -264,7 +264,7 @@ export class ClusterRuntime {
       opts.policy ??
       new PolicyEngine({ clusterName: this.config.cilium.clusterName, ...(this.policyMapMax ? { policyMapMaxEntries: this.policyMapMax } : {}), report: (m) => report('policy', m) });
     this.apiServer.addAdmission(policyAdmission());
-    const ctx: ControllerContext = { api: this.apiServer, cache: this.cache, clock: this.clock, rng: this.rng.fork(), report };
+    const ctx: ControllerContext = { api: this.apiServer.trusted, cache: this.cache, clock: this.clock, rng: this.rng.fork(), report };
     for (const n of layout) this.nodes.push(this.buildNode(n, ctx, this.policy));
     const historyPath = !opts.dbPath || opts.dbPath === ':memory:' ? ':memory:' : opts.dbPath.replace(/(\.db)?$/, '-hubble.db');
     this.hubble = new Hubble({ clock: this.clock, clusterName: this.config.cilium.clusterName, view: this.cache, identities: this.identities, version: () => this.store.resourceVersion, nodes: this.nodes, seed: this.config.seed, policyNamer: this.policy, ...opts.hubble, history: { path: historyPath, ...opts.hubble?.history } });
@@ -355,7 +355,7 @@ export class ClusterRuntime {
       plan,
       dp,
       loader: kernel,
-      api: this.apiServer,
+      api: this.apiServer.trusted,
       view: this.cache,
       identities: this.identities,
       clock: this.clock,
@@ -367,7 +367,7 @@ export class ClusterRuntime {
     });
     const kubelet = new Kubelet({
       node: { name: n.name, ip: n.ip, agent, kernel, host, cookies },
-      api: this.apiServer,
+      api: this.apiServer.trusted,
       cache: this.cache,
       clock: this.clock,
       rng: nodeRng.fork(),

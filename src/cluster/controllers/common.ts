@@ -2,7 +2,8 @@
 // (apiserver, informer cache, clock, seeded randomness) and small helpers for
 // owner references, conditions and writes that report instead of throwing.
 
-import type { ApiServer } from '../../k8s/apiserver.js';
+import type { ObjectWriter } from '../../k8s/apiserver.js';
+import { clone } from '../../k8s/json.js';
 import { lookupResource, type ResourceInfo } from '../../k8s/resources.js';
 import { rfc3339Seconds, type StoreEvent } from '../../k8s/store.js';
 import type { ApiResult, KubeObject } from '../../k8s/types.js';
@@ -65,7 +66,8 @@ export class WorkQueue {
 }
 
 export interface ControllerContext {
-  api: ApiServer;
+  /** The apiserver's trusted view (validation/trusted.ts): bodies may share frozen parts of cached objects. */
+  api: ObjectWriter;
   cache: ObjectCache;
   clock: Clock;
   rng: Rng;
@@ -106,7 +108,7 @@ export function now3339(clock: Clock): string {
 
 /** A plain, editable copy of a cached (frozen) object. */
 export function thaw<T>(obj: T): T {
-  return structuredClone(obj);
+  return clone(obj);
 }
 
 /** Unwrap an ApiResult; on failure report it and return undefined. NotFound and Conflict are routine and not reported. */
