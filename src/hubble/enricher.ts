@@ -165,6 +165,10 @@ export class NodeEnricher implements Enricher {
     return this.index.nodeLabels(this.node.name);
   }
 
+  version(): number {
+    return this.builtFor;
+  }
+
   localEndpoint(ip: number): LocalEndpointInfo | undefined {
     return this.local.get(ip);
   }

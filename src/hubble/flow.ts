@@ -286,6 +286,7 @@ export type FlowsResponse =
   | { node_status: NodeStatusEvent; node_name: string; time: Timestamp };
 
 export const EMITTER = { name: 'Hubble', version: '1.19.4+gpodpath' } as const;
+const EMITTER_JSON = `,"emitter":{"name":"${EMITTER.name}","version":"${EMITTER.version}"}`;
 
 // ---- time ------------------------------------------------------------------------------
 
@@ -315,14 +316,23 @@ function pad(n: number, w: number): string {
 }
 
 /** RFC 3339 in UTC with the shortest of 0, 3, 6 or 9 fraction digits (protobuf's JSON form). */
+let lastSeconds = NaN;
+let lastBase = '';
+
 export function formatTimestamp(t: Timestamp): string {
-  const d = new Date(t.seconds * 1000);
-  const base = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
+  const base = t.seconds === lastSeconds ? lastBase : secondsBase(t.seconds);
   const n = t.nanos;
   if (n === 0) return base + 'Z';
   if (n % 1_000_000 === 0) return `${base}.${pad(n / 1_000_000, 3)}Z`;
   if (n % 1000 === 0) return `${base}.${pad(n / 1000, 6)}Z`;
   return `${base}.${pad(n, 9)}Z`;
+}
+
+function secondsBase(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  lastSeconds = seconds;
+  lastBase = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
+  return lastBase;
 }
 
 /** Parse an RFC 3339 timestamp back (as printed by formatTimestamp or any RFC 3339 writer). */
@@ -338,6 +348,8 @@ export function parseTimestamp(s: string): Timestamp | undefined {
 
 /** JSON string as Go's encoding/json writes it: `<`, `>`, `&`, U+2028/9 escaped. */
 export function goJsonString(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (!/["\\\u0000-\u001f<>&\u007f-\uffff]/.test(s)) return `"${s}"`;
   const j = JSON.stringify(s);
   if (!/[<>&\u2028\u2029]/.test(j)) return j;
   return j.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
@@ -351,7 +363,29 @@ function strList(a: readonly string[]): string {
   return s + ']';
 }
 
+const endpointJsonCache = new WeakMap<Endpoint, string>();
+const listJsonCache = new WeakMap<readonly string[], string>();
+
+function cachedList(a: readonly string[]): string {
+  let s = listJsonCache.get(a);
+  if (s === undefined) {
+    s = strList(a);
+    listJsonCache.set(a, s);
+  }
+  return s;
+}
+
+/** Endpoint objects are shared between flows (the parser caches them) and never mutated: their JSON is cached too. */
 function endpointJson(e: Endpoint): string {
+  let s = endpointJsonCache.get(e);
+  if (s === undefined) {
+    s = endpointJsonUncached(e);
+    endpointJsonCache.set(e, s);
+  }
+  return s;
+}
+
+function endpointJsonUncached(e: Endpoint): string {
   const parts: string[] = [];
   if (e.ID) parts.push(`"ID":${e.ID}`);
   if (e.identity) parts.push(`"identity":${e.identity}`);
@@ -452,10 +486,10 @@ function l7Json(l7: Layer7): string {
  * flow.proto declaration order, zero values left out, enums by name, uint64
  * as strings, HTML characters escaped.
  */
-export function flowToJson(f: Flow): string {
-  let s = `{"time":"${formatTimestamp(f.time)}"`;
+export function flowToJson(f: Flow, time = formatTimestamp(f.time)): string {
+  let s = `{"time":"${time}"`;
   if (f.uuid) s += `,"uuid":${q(f.uuid)}`;
-  if (f.emitter) s += `,"emitter":{"name":${q(f.emitter.name)},"version":${q(f.emitter.version)}}`;
+  if (f.emitter) s += f.emitter === EMITTER ? EMITTER_JSON : `,"emitter":{"name":${q(f.emitter.name)},"version":${q(f.emitter.version)}}`;
   if (f.verdict) s += `,"verdict":"${VERDICT_NAMES[f.verdict] ?? f.verdict}"`;
   if (f.drop_reason) s += `,"drop_reason":${f.drop_reason}`;
   if (f.auth_type) s += `,"auth_type":"${AUTH_TYPE_NAMES[f.auth_type] ?? f.auth_type}"`;
@@ -474,7 +508,7 @@ export function flowToJson(f: Flow): string {
   if (f.destination) s += `,"destination":${endpointJson(f.destination)}`;
   if (f.Type) s += `,"Type":"${FLOW_TYPE_NAMES[f.Type] ?? f.Type}"`;
   if (f.node_name) s += `,"node_name":${q(f.node_name)}`;
-  if (f.node_labels && f.node_labels.length) s += `,"node_labels":${strList(f.node_labels)}`;
+  if (f.node_labels && f.node_labels.length) s += `,"node_labels":${cachedList(f.node_labels)}`;
   if (f.source_names && f.source_names.length) s += `,"source_names":${strList(f.source_names)}`;
   if (f.destination_names && f.destination_names.length) s += `,"destination_names":${strList(f.destination_names)}`;
   if (f.l7) s += `,"l7":${l7Json(f.l7)}`;
@@ -506,7 +540,7 @@ export function flowToJson(f: Flow): string {
 /** One GetFlowsResponse line: `{"flow":{…},"node_name":"…","time":"…"}`. */
 export function flowResponseJson(f: Flow): string {
   const t = formatTimestamp(f.time);
-  return `{"flow":${flowToJson(f)},"node_name":${q(f.node_name)},"time":"${t}"}`;
+  return `{"flow":${flowToJson(f, t)},"node_name":${q(f.node_name)},"time":"${t}"}`;
 }
 
 export function lostEventsJson(l: LostEvents, nodeName: string, time: Timestamp): string {

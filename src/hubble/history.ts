@@ -39,6 +39,7 @@ export interface HistoryQuery {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS flows (
+  id INTEGER PRIMARY KEY,
   node TEXT NOT NULL,
   seq INTEGER NOT NULL,
   time_us INTEGER NOT NULL,
@@ -55,11 +56,11 @@ CREATE TABLE IF NOT EXISTS flows (
   src_pod TEXT,
   dst_pod TEXT,
   drop_reason INTEGER,
-  body TEXT NOT NULL,
-  PRIMARY KEY (node, seq)
-) WITHOUT ROWID;
+  body TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS flows_seq ON flows (node, seq);
 CREATE INDEX IF NOT EXISTS flows_time ON flows (node, time_us);
-CREATE INDEX IF NOT EXISTS flows_age ON flows (time_us);
+CREATE INDEX IF NOT EXISTS flows_verdict ON flows (node, verdict, time_us);
 CREATE TABLE IF NOT EXISTS retention (node TEXT PRIMARY KEY, pruned_before_us INTEGER NOT NULL);
 `;
 
@@ -149,6 +150,7 @@ export class FlowHistory {
   private readonly maxAgeMs: number;
   private readonly now: () => number;
   private rows: number;
+  private readonly nodes = new Set<string>();
   private sincePrune = 0;
   private closed = false;
 
@@ -164,6 +166,7 @@ export class FlowHistory {
       'INSERT OR REPLACE INTO flows (node, seq, time_us, verdict, event_type, src_ip, dst_ip, src_port, dst_port, src_identity, dst_identity, src_ns, dst_ns, src_pod, dst_pod, drop_reason, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
     );
     this.rows = (this.db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
+    for (const r of this.db.prepare('SELECT DISTINCT node FROM flows').all() as { node: string }[]) this.nodes.add(r.node);
   }
 
   get size(): number {
@@ -177,6 +180,7 @@ export class FlowHistory {
   /** Append flows of one node (one transaction); prunes now and then. */
   append(node: string, batch: readonly StoredFlow[]): void {
     if (!batch.length || this.closed) return;
+    this.nodes.add(node);
     const st = this.insertStmt;
     this.db.transaction(() => {
       for (const { seq, flow: f } of batch) {
@@ -206,28 +210,33 @@ export class FlowHistory {
     if (this.rows > this.maxRows || this.sincePrune >= 10_000) this.prune();
   }
 
-  /** Apply retention: rows past maxRows (oldest first) and rows older than maxAgeMs. */
+  /** Apply retention: rows older than maxAgeMs, then the oldest rows past maxRows. */
   prune(): number {
     this.sincePrune = 0;
     let removed = 0;
     const record = this.db.prepare(
-      'INSERT INTO retention (node, pruned_before_us) SELECT node, max(time_us) FROM flows WHERE time_us < ? GROUP BY node ON CONFLICT(node) DO UPDATE SET pruned_before_us = max(pruned_before_us, excluded.pruned_before_us)',
+      'INSERT INTO retention (node, pruned_before_us) SELECT ?, max(time_us) FROM flows WHERE node = ? AND time_us < ? HAVING count(*) > 0 ON CONFLICT(node) DO UPDATE SET pruned_before_us = max(pruned_before_us, excluded.pruned_before_us)',
     );
-    const del = this.db.prepare('DELETE FROM flows WHERE time_us < ?');
+    const del = this.db.prepare('DELETE FROM flows WHERE node = ? AND time_us < ?');
+    const cut = (node: string, beforeUs: number): void => {
+      record.run(node, node, beforeUs);
+      const n = del.run(node, beforeUs).changes;
+      removed += n;
+      this.rows -= n;
+    };
     this.db.transaction(() => {
       const cutoff = Math.floor((this.now() - this.maxAgeMs) * 1000);
-      record.run(cutoff);
-      removed += del.run(cutoff).changes;
-      this.rows -= removed;
+      for (const node of this.nodes) cut(node, cutoff);
       if (this.rows > this.maxRows) {
+        // The time of the (excess+1)-th oldest row over all nodes: everything before it goes.
         const excess = this.rows - this.maxRows;
-        const row = this.db.prepare('SELECT time_us FROM flows ORDER BY time_us LIMIT 1 OFFSET ?').get(excess) as { time_us: number } | undefined;
-        if (row) {
-          record.run(row.time_us);
-          const n = del.run(row.time_us).changes;
-          removed += n;
-          this.rows -= n;
+        const times: number[] = [];
+        for (const node of this.nodes) {
+          for (const r of this.db.prepare('SELECT time_us FROM flows WHERE node = ? ORDER BY time_us LIMIT ?').all(node, excess + 1) as { time_us: number }[]) times.push(r.time_us);
         }
+        times.sort((a, b) => a - b);
+        const t = times[excess];
+        if (t !== undefined) for (const node of this.nodes) cut(node, t);
       }
     })();
     return removed;
@@ -266,10 +275,24 @@ export class FlowHistory {
       where += ' AND time_us <= ?';
       params.push(q.untilMicros);
     }
-    if (q.whitelist && q.whitelist.length) where += ` AND (${q.whitelist.map((ff) => `(${filterSql(ff, params)})`).join(' OR ')})`;
-    const sql = `SELECT seq, body FROM flows WHERE ${where} ORDER BY seq ${q.order === 'asc' ? 'ASC' : 'DESC'}`;
-    for (const row of this.db.prepare(sql).iterate(...params) as IterableIterator<{ seq: number; body: string }>) {
-      yield { seq: row.seq, flow: JSON.parse(row.body) as Flow };
+    const filtered = !!(q.whitelist && q.whitelist.length);
+    if (filtered) where += ` AND (${q.whitelist!.map((ff) => `(${filterSql(ff, params)})`).join(' OR ')})`;
+    const desc = q.order === 'desc';
+    if (!filtered) {
+      // Everything in range: stream in seq order along the (node, seq) index.
+      const sql = `SELECT seq, body FROM flows WHERE ${where} ORDER BY seq ${desc ? 'DESC' : 'ASC'}`;
+      for (const row of this.db.prepare(sql).iterate(...params) as IterableIterator<{ seq: number; body: string }>) {
+        yield { seq: row.seq, flow: JSON.parse(row.body) as Flow };
+      }
+      return;
+    }
+    // Narrowed: let the planner pick the best index for the filter (no ORDER BY to force the seq
+    // index), order the matching sequence numbers here, and load bodies only as they are consumed.
+    const seqs = (this.db.prepare(`SELECT seq FROM flows WHERE ${where}`).pluck().all(...params) as number[]).sort((a, b) => (desc ? b - a : a - b));
+    const body = this.db.prepare('SELECT body FROM flows WHERE node = ? AND seq = ?').pluck();
+    for (const seq of seqs) {
+      const b = body.get(q.node, seq) as string | undefined;
+      if (b !== undefined) yield { seq, flow: JSON.parse(b) as Flow };
     }
   }
 

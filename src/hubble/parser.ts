@@ -74,6 +74,8 @@ export interface Enricher {
   ifName(ifindex: number): string | undefined;
   /** Called before each batch of events, so an implementation may refresh its indexes. */
   refresh?(): void;
+  /** Changes whenever answers may change; lets the parser reuse resolved endpoints until then. */
+  version?(): number;
 }
 
 /** Resolves a policy-verdict event's cookie to the rules behind the deciding entry. */
@@ -118,12 +120,22 @@ interface Decoded {
   summary: string;
 }
 
-function hex2(b: number): string {
-  return (b < 16 ? '0' : '') + b.toString(16);
-}
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 function mac(p: Uint8Array, o: number): string {
-  return `${hex2(p[o]!)}:${hex2(p[o + 1]!)}:${hex2(p[o + 2]!)}:${hex2(p[o + 3]!)}:${hex2(p[o + 4]!)}:${hex2(p[o + 5]!)}`;
+  return HEX[p[o]!]! + ':' + HEX[p[o + 1]!]! + ':' + HEX[p[o + 2]!]! + ':' + HEX[p[o + 3]!]! + ':' + HEX[p[o + 4]!]! + ':' + HEX[p[o + 5]!]!;
+}
+
+const ipStrings = new Map<number, string>();
+
+function ipString(ip: number): string {
+  let s = ipStrings.get(ip);
+  if (s === undefined) {
+    if (ipStrings.size > 65536) ipStrings.clear();
+    s = ipv4ToString(ip);
+    ipStrings.set(ip, s);
+  }
+  return s;
 }
 
 function u16(p: Uint8Array, o: number): number {
@@ -145,6 +157,43 @@ const FLAG_SUMMARY_ORDER: [keyof TCPFlags, number][] = [
   ['CWR', 0x80],
 ];
 
+/** TCPFlags objects and Summary texts by flag bits (shared between flows, which are never mutated). */
+const TCP_FLAGS_TABLE: ({ flags: TCPFlags; summary: string } | undefined)[] = new Array(512);
+
+function tcpFlagsEntry(bits: number): { flags: TCPFlags; summary: string } {
+  let e = TCP_FLAGS_TABLE[bits];
+  if (!e) {
+    const flags: TCPFlags = {};
+    const names: string[] = [];
+    for (const [name, bit] of FLAG_SUMMARY_ORDER) {
+      if (bits & bit) {
+        flags[name] = true;
+        names.push(name);
+      }
+    }
+    if (bits & 0x100) {
+      flags.NS = true;
+      names.push('NS');
+    }
+    e = { flags, summary: `TCP Flags: ${names.join(', ')}` };
+    TCP_FLAGS_TABLE[bits] = e;
+  }
+  return e;
+}
+
+const eventTypes = new Map<number, { type: number; sub_type?: number }>();
+
+/** Shared `event_type` objects. */
+function eventType(type: number, sub: number): { type: number; sub_type?: number } {
+  const k = type * 65536 + sub;
+  let e = eventTypes.get(k);
+  if (!e) {
+    e = sub ? { type, sub_type: sub } : { type };
+    eventTypes.set(k, e);
+  }
+  return e;
+}
+
 /** Ethernet, IPv4 and L4 fields into the flow; the Summary; addresses and ports for enrichment. */
 function decodePacket(p: Uint8Array, f: Flow): Decoded {
   const d: Decoded = { srcIp: 0, dstIp: 0, hasIp: false, sport: 0, dport: 0, summary: '' };
@@ -160,7 +209,7 @@ function decodePacket(p: Uint8Array, f: Flow): Decoded {
   d.hasIp = true;
   d.srcIp = u32(p, 26);
   d.dstIp = u32(p, 30);
-  f.IP = { source: ipv4ToString(d.srcIp), destination: ipv4ToString(d.dstIp), ipVersion: IPVersion.IPv4 };
+  f.IP = { source: ipString(d.srcIp), destination: ipString(d.dstIp), ipVersion: IPVersion.IPv4 };
   const proto = p[23]!;
   const l4 = 14 + ihl;
   const fragment = (u16(p, 20) & 0x3fff) !== 0;
@@ -169,21 +218,9 @@ function decodePacket(p: Uint8Array, f: Flow): Decoded {
   if (proto === 6 && n >= l4 + 14) {
     d.sport = u16(p, l4);
     d.dport = u16(p, l4 + 2);
-    const bits = p[l4 + 13]!;
-    const flags: TCPFlags = {};
-    const names: string[] = [];
-    for (const [name, bit] of FLAG_SUMMARY_ORDER) {
-      if (bits & bit) {
-        flags[name] = true;
-        names.push(name);
-      }
-    }
-    if (p[l4 + 12]! & 1) {
-      flags.NS = true;
-      names.push('NS');
-    }
-    f.l4 = { TCP: { source_port: d.sport, destination_port: d.dport, flags } };
-    d.summary = `TCP Flags: ${names.join(', ')}`;
+    const t = tcpFlagsEntry(p[l4 + 13]! | ((p[l4 + 12]! & 1) << 8));
+    f.l4 = { TCP: { source_port: d.sport, destination_port: d.dport, flags: t.flags } };
+    d.summary = t.summary;
   } else if (proto === 17 && n >= l4 + 8) {
     d.sport = u16(p, l4);
     d.dport = u16(p, l4 + 2);
@@ -220,6 +257,10 @@ export class FlowParser {
   private readonly rng: Rng;
   private readonly wallOffsetMs: () => number;
   private offset = 0;
+  /** Resolved endpoints by (ip, datapath identity), shared by flows until the enricher's answers change. */
+  private readonly endpoints = new Map<string, Endpoint>();
+  private seenVersion = NaN;
+  private readonly interfaces = new Map<number, { index: number; name: string }>();
 
   constructor(opts: ParserOptions) {
     this.enricher = opts.enricher;
@@ -236,6 +277,11 @@ export class FlowParser {
   beginBatch(): void {
     this.enricher.refresh?.();
     this.offset = this.wallOffsetMs();
+    const v = this.enricher.version ? this.enricher.version() : NaN;
+    if (v !== this.seenVersion || Number.isNaN(v) || this.endpoints.size > 10_000) {
+      this.endpoints.clear();
+      this.seenVersion = v;
+    }
   }
 
   private uuid(): string {
@@ -244,8 +290,13 @@ export class FlowParser {
     const b = r.u32();
     const c = r.u32();
     const d = r.u32();
-    const h = (x: number, w: number): string => (x >>> 0).toString(16).padStart(w, '0');
-    return `${h(a, 8)}-${h(b >>> 16, 4)}-${h(((b & 0x0fff) | 0x4000) >>> 0, 4)}-${h(((c >>> 16) & 0x3fff) | 0x8000, 4)}-${h(c & 0xffff, 4)}${h(d, 8)}`;
+    const x = HEX;
+    return (
+      x[a >>> 24]! + x[(a >>> 16) & 255]! + x[(a >>> 8) & 255]! + x[a & 255]! + '-' +
+      x[b >>> 24]! + x[(b >>> 16) & 255]! + '-' + x[0x40 | ((b >>> 8) & 15)]! + x[b & 255]! + '-' +
+      x[0x80 | ((c >>> 24) & 0x3f)]! + x[(c >>> 16) & 255]! + '-' + x[(c >>> 8) & 255]! + x[c & 255]! +
+      x[d >>> 24]! + x[(d >>> 16) & 255]! + x[(d >>> 8) & 255]! + x[d & 255]!
+    );
   }
 
   private base(timeMs: number, type: number): Flow {
@@ -265,6 +316,16 @@ export class FlowParser {
 
   /** Hubble's ResolveEndpoint: local endpoints by IP, else ipcache identity and pod metadata. */
   resolveEndpoint(ip: number, datapathIdentity: number): Endpoint {
+    const key = `${ip}:${datapathIdentity}`;
+    let ep = this.endpoints.get(key);
+    if (!ep) {
+      ep = this.resolveUncached(ip, datapathIdentity);
+      this.endpoints.set(key, ep);
+    }
+    return ep;
+  }
+
+  private resolveUncached(ip: number, datapathIdentity: number): Endpoint {
     const e = this.enricher;
     const local = e.localEndpoint(ip);
     if (local) {
@@ -300,14 +361,14 @@ export class FlowParser {
     return ep;
   }
 
-  private names(f: Flow, d: Decoded): void {
+  private names(f: Flow, d: Decoded, srcIp = d.srcIp): void {
     const e = this.enricher;
-    const sn = e.dnsNames(d.srcIp);
+    const sn = e.dnsNames(srcIp);
     if (sn && sn.length) f.source_names = [...sn];
     const dn = e.dnsNames(d.dstIp);
     if (dn && dn.length) f.destination_names = [...dn];
     if (d.sport || d.dport) {
-      const ss = e.serviceByAddr(d.srcIp, d.sport);
+      const ss = e.serviceByAddr(srcIp, d.sport);
       if (ss) f.source_service = ss;
       const ds = e.serviceByAddr(d.dstIp, d.dport);
       if (ds) f.destination_service = ds;
@@ -346,13 +407,13 @@ export class FlowParser {
     if (d.hasIp) {
       f.source = this.resolveEndpoint(srcIp, ev.srcLabel);
       f.destination = this.resolveEndpoint(d.dstIp, ev.dstLabel);
-      this.names(f, { ...d, srcIp });
+      this.names(f, d, srcIp);
     }
     const known = reason !== CT_REASON_UNKNOWN;
     let isReply: boolean | undefined;
     if (known && reason !== CT_SRV6_ENCAP && reason !== CT_SRV6_DECAP) isReply = reason === CT_REPLY;
     if (isReply) f.reply = true;
-    f.event_type = { type: EventTypeNumber.TRACE, sub_type: ev.obsPoint };
+    f.event_type = eventType(EventTypeNumber.TRACE, ev.obsPoint);
     if (ev.source !== 0 && known) {
       const isSourceEp = f.source?.ID === ev.source;
       f.traffic_direction = isSourceEp !== (reason === CT_REPLY) ? TrafficDirection.EGRESS : TrafficDirection.INGRESS;
@@ -362,8 +423,13 @@ export class FlowParser {
     if (tr) f.trace_reason = tr;
     if (isReply !== undefined) f.is_reply = isReply;
     if (ev.ifindex) {
-      const name = this.enricher.ifName(ev.ifindex);
-      f.interface = name ? { index: ev.ifindex, name } : { index: ev.ifindex, name: '' };
+      const name = this.enricher.ifName(ev.ifindex) ?? '';
+      let i = this.interfaces.get(ev.ifindex);
+      if (!i || i.name !== name) {
+        i = { index: ev.ifindex, name };
+        this.interfaces.set(ev.ifindex, i);
+      }
+      f.interface = i;
     }
     if (ev.obsPoint === TraceObservationPoint.TO_PROXY && ev.dstId) f.proxy_port = ev.dstId;
     f.Summary = d.summary;
@@ -380,7 +446,7 @@ export class FlowParser {
       f.destination = this.resolveEndpoint(d.dstIp, ev.dstLabel);
       this.names(f, d);
     }
-    f.event_type = { type: EventTypeNumber.DROP, sub_type: ev.reason };
+    f.event_type = eventType(EventTypeNumber.DROP, ev.reason);
     if (ev.source !== 0) f.traffic_direction = f.source?.ID === ev.source ? TrafficDirection.EGRESS : TrafficDirection.INGRESS;
     f.file = { name: sourceFileName(ev.file), line: ev.line };
     f.drop_reason_desc = ev.reason;
@@ -403,7 +469,7 @@ export class FlowParser {
       f.destination = this.resolveEndpoint(d.dstIp, ingress ? 0 : ev.remoteLabel);
       this.names(f, d);
     }
-    f.event_type = { type: EventTypeNumber.POLICY_VERDICT };
+    f.event_type = eventType(EventTypeNumber.POLICY_VERDICT, 0);
     f.traffic_direction = ingress ? TrafficDirection.INGRESS : TrafficDirection.EGRESS;
     if (ev.matchType) f.policy_match_type = ev.matchType;
     if (f.drop_reason) f.drop_reason_desc = f.drop_reason;
@@ -435,7 +501,7 @@ export class FlowParser {
     f.destination = this.resolveEndpoint(ev.dstIp, 0);
     const dn = this.enricher.dnsNames(ev.dstIp);
     if (dn && dn.length) f.destination_names = [...dn];
-    f.event_type = { type: EventTypeNumber.TRACE_SOCK, sub_type: ev.xlatePoint };
+    f.event_type = eventType(EventTypeNumber.TRACE_SOCK, ev.xlatePoint);
     const svc = this.enricher.serviceByAddr(ev.dstIp, ev.dstPort);
     if (svc) f.destination_service = svc;
     f.sock_xlate_point = ev.xlatePoint;
