@@ -9,6 +9,7 @@ import { checkLab } from '../lab/check.js';
 import { podpathHome } from '../cluster/paths.js';
 import { down, exec, showStatus, up } from './cluster-commands.js';
 import { hubbleFromDaemon } from './hubble.js';
+import { kubectlMain } from './kubectl/main.js';
 
 const write = (s: string): void => {
   process.stdout.write(s);
@@ -87,6 +88,17 @@ function buildProgram(setExit: (code: number) => void): Command {
     .passThroughOptions()
     .argument('[args...]')
     .action(async (args: string[]) => setExit(await hubbleFromDaemon(args)));
+
+  program
+    .command('kubectl')
+    .description('kubectl for the cluster: the commands Cilium labs use, with kubectl\'s flags, output and errors')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .passThroughOptions()
+    .argument('[args...]')
+    // The raw arguments, `--` included: kubectl exec needs to know where the command starts.
+    .action(async () => setExit(await kubectlMain(process.argv.slice(process.argv.indexOf('kubectl') + 1))));
 
   program
     .command('demo')
