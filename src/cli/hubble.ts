@@ -282,6 +282,7 @@ async function runObserve(argv: string[], ctx: HubbleCliContext): Promise<number
     printPolicyNames: !!o.printPolicyNames,
     numeric,
     legacyJson: ctx.env?.['HUBBLE_COMPAT'] === 'legacy-json-output',
+    ...(o.fieldMask ? { fieldMask: o.fieldMask.split(',').map((x) => x.trim()).filter(Boolean) } : {}),
     write: (s) => io.stdout(s),
   });
 

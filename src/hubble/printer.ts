@@ -11,6 +11,7 @@ import {
   Verdict,
   flowResponseJson,
   flowToJson,
+  formatTimestamp,
   type Endpoint,
   type Flow,
   type Policy,
@@ -173,6 +174,8 @@ export interface PrinterOptions {
   numeric?: boolean;
   /** HUBBLE_COMPAT=legacy-json-output: the bare Flow per line. */
   legacyJson?: boolean;
+  /** --field-mask (JSON only): dotted proto paths to keep, e.g. `source.pod_name,verdict`. */
+  fieldMask?: string[];
   write: (s: string) => void;
 }
 
@@ -201,6 +204,33 @@ export function tabwrite(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]! - ([...c].length - c.length)) : c)).join('') + '\n').join('');
 }
 
+/** Keep only the masked paths of a flow's JSON (key order kept, Go's HTML escaping kept). */
+export function maskJson(flowJson: string, paths: readonly string[]): string {
+  const src = JSON.parse(flowJson) as Record<string, unknown>;
+  const tree: Record<string, unknown> = {};
+  for (const p of paths) {
+    let t = tree;
+    const parts = p.split('.');
+    parts.forEach((k, i) => {
+      if (i === parts.length - 1) t[k] = true;
+      else t = (t[k] = typeof t[k] === 'object' ? t[k] : {}) as Record<string, unknown>;
+    });
+  }
+  const pick = (o: Record<string, unknown>, m: Record<string, unknown>): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) {
+      const sel = m[k];
+      if (sel === true) out[k] = v;
+      else if (sel && typeof sel === 'object' && v && typeof v === 'object' && !Array.isArray(v)) {
+        const sub = pick(v as Record<string, unknown>, sel as Record<string, unknown>);
+        if (Object.keys(sub).length) out[k] = sub;
+      }
+    }
+    return out;
+  };
+  return JSON.stringify(pick(src, tree)).replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
 export class FlowPrinter {
   private readonly o: PrinterOptions;
   private readonly rows: string[][] = [];
@@ -219,7 +249,10 @@ export class FlowPrinter {
     switch (this.format) {
       case 'json':
       case 'jsonpb':
-        o.write((o.legacyJson ? flowToJson(f) : flowResponseJson(f)) + '\n');
+        if (o.fieldMask?.length) {
+          const masked = maskJson(flowToJson(f), o.fieldMask);
+          o.write((o.legacyJson ? masked : `{"flow":${masked},"node_name":${JSON.stringify(f.node_name)},"time":"${formatTimestamp(f.time)}"}`) + '\n');
+        } else o.write((o.legacyJson ? flowToJson(f) : flowResponseJson(f)) + '\n');
         break;
       case 'dict': {
         const lines = [`  TIMESTAMP: ${formatTime(f.time, o.timeFormat)}`];

@@ -114,6 +114,9 @@ test('observe through the relay: default 20, --last per node, --since with --las
   writeFileSync(file, [FORWARDED_SYN, POLICY_VERDICT_DENIED, DROP_POLICY_DENIED, L7_HTTP_RESPONSE].join('\n') + '\n');
   const fromFile = await hubble(['observe', '--input-file', file, '--type', 'l7', '-o', 'dict'], relay);
   assert.match(fromFile.stdout, /^ {2}TIMESTAMP: Dec 12 10:32:10\.118\n {5}SOURCE: demo\/backend-5f6c7d8b9-qwz7l:8080\n/);
+  const masked = await hubble(['observe', '--last', '1', '--to-pod', 'demo/db', '-o', 'json', '--field-mask', 'verdict,source.pod_name,l4.TCP.destination_port'], relay);
+  assert.equal(masked.stdout, '{"flow":{"verdict":"DROPPED","l4":{"TCP":{"destination_port":5432}},"source":{"pod_name":"frontend-7d9c8b6f4-x2k9p"}},"node_name":"kind-worker","time":"2025-12-12T10:31:02.202450754Z"}\n');
+  assert.match((await hubble(['observe', '--field-mask', 'verdict'], relay)).stderr, /field-mask is only supported with JSON output/);
   const legacy = await hubble(['observe', '--last', '1', '--to-pod', 'demo/db', '-o', 'json'], relay, { env: { HUBBLE_COMPAT: 'legacy-json-output' } });
   assert.ok(legacy.stdout.startsWith('{"time":"2025-12-12T10:31:02.202450754Z"'));
 });
