@@ -188,7 +188,26 @@ test('§7 ports: port ranges as LPM prefixes, ANY = TCP+UDP, UDP only, named por
   }
 });
 
-test.todo('§7 icmps: ping allowed by an icmps rule (needs the datapath to key ICMP policy lookups by type, as bpf/lib/policy.h does)');
+test('§7 icmps: ping is allowed by an icmps rule for type 8 and dropped without it; the verdict names the ICMP type as the port', async () => {
+  const c = await policyCluster();
+  try {
+    const s = server(c, 'server', 'default', W1);
+    c.pod('client', { labels: { app: 'client' }, node: W2 });
+    const ping = async (): Promise<number> => (await c.exec('default/client', ['ping', '-c', '1', '-W', '2', s])).code;
+    const sel = { matchLabels: { app: 'server' } };
+    const from = { fromEndpoints: [{ matchLabels: { app: 'client' } }] };
+    c.apply(cnp('p', { endpointSelector: sel, ingress: [{ ...from, toPorts: [tcp(80)] }] }));
+    assert.equal(await ping(), 1, 'only TCP 80 is allowed: echo requests are dropped');
+    c.apply(cnp('p', { endpointSelector: sel, ingress: [{ ...from, icmps: [{ fields: [{ type: 8, family: 'IPv4' }] }] }] }));
+    c.verdicts();
+    assert.equal(await ping(), 0, 'an icmps rule for EchoRequest lets ping through (the reply rides conntrack)');
+    const v = c.verdicts().find((e) => e.proto === 1)!;
+    assert.equal(v.dport, 8);
+    assert.equal(v.verdict, 0);
+  } finally {
+    await c.close();
+  }
+});
 
 test('§8 default deny: deny-only policies isolate; enableDefaultDeny false does not; directions are independent', async () => {
   const c = await policyCluster();

@@ -70,7 +70,16 @@ async function egressOutcome(c: PolicyCluster, url: string): Promise<string> {
   return r === 'refused' ? 'refused' : 'allowed';
 }
 
-test.todo('§6 CIDR: an external host allowed by toCIDR answers (bpf_host masquerades only identity 2, not CIDR identities ≥ 2^24)');
+test('§6 CIDR: an external host allowed by toCIDR answers (its CIDR identity is masqueraded like the world)', async () => {
+  const { c } = await world();
+  try {
+    c.apply(cnp('e', { endpointSelector: { matchLabels: { app: 'client' } }, egress: [{ toCIDR: [`${EXT}/32`] }] }));
+    assert.equal(await reach(c, 'default/client', `http://${EXT}/`), 'ok');
+    assert.equal(await reach(c, 'default/client', `http://${EXT2}/`), 'dropped');
+  } finally {
+    await c.close();
+  }
+});
 
 test('§6 CIDR: toCIDR and toCIDRSet with except select external addresses through CIDR identities, never pods or nodes', async () => {
   const { c, server, n2 } = await world();

@@ -215,13 +215,13 @@ export class LxcProgram {
     let replyToProxy = false;
 
     if (ct.ret === CtState.NEW || ct.ret === CtState.ESTABLISHED) {
-      let verdict = policyCanAccess(this.policyMap, dstId, true, info.proto, info.dport, ctx.len, this.pol);
+      let verdict = policyCanAccess(this.policyMap, dstId, true, info.proto, policyPort(info), ctx.len, this.pol);
       let audited = false;
       if (verdict < 0 && dp.cfg.policyAuditMode) {
         audited = true;
       }
       if (!fromProxy && (verdict !== 0 || ct.ret === CtState.NEW) && ep.policyVerdictLogFilter & PolicyDir.EGRESS) {
-        sendPolicyVerdictNotify(dp, ctx, ep.id, dstId, info.dport, info.proto, PolicyDir.EGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
+        sendPolicyVerdictNotify(dp, ctx, ep.id, dstId, policyPort(info), info.proto, PolicyDir.EGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
       }
       if (audited) verdict = 0;
       if (verdict < 0) return this.drop(ctx, dstId, 0, -verdict, DropLine.LXC_POLICY_EGRESS, MetricsDir.EGRESS);
@@ -327,11 +327,11 @@ export class LxcProgram {
     } else {
       // The ingress proxy's upstream connection: its L7 policy already decided, so no second redirect.
       const fromIngressProxy = proxyMagic === MARK_MAGIC_PROXY_INGRESS;
-      let verdict = policyCanAccess(this.policyMap, srcId, false, info.proto, info.dport, ctx.len, this.pol);
+      let verdict = policyCanAccess(this.policyMap, srcId, false, info.proto, policyPort(info), ctx.len, this.pol);
       let audited = false;
       if (verdict < 0 && dp.cfg.policyAuditMode) audited = true;
       if (!fromIngressProxy && (verdict < 0 || ct.ret === CtState.NEW) && ep.policyVerdictLogFilter & PolicyDir.INGRESS) {
-        sendPolicyVerdictNotify(dp, ctx, ep.id, srcId, info.dport, info.proto, PolicyDir.INGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
+        sendPolicyVerdictNotify(dp, ctx, ep.id, srcId, policyPort(info), info.proto, PolicyDir.INGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
       }
       if (audited) verdict = 0;
       if (verdict < 0) return this.drop(ctx, ep.identity, ep.id, -verdict, DropLine.LXC_POLICY_INGRESS, MetricsDir.INGRESS, srcId);
@@ -355,6 +355,11 @@ export class LxcProgram {
     ctx.redirectFlags = RedirectFlags.PEER;
     return TcAct.REDIRECT;
   }
+}
+
+/** The policy key's port: for ICMP the message type stands in for it, so `icmps` rules can match. */
+function policyPort(info: Ip4Info): number {
+  return info.proto === IpProto.ICMP ? info.icmpType : info.dport;
 }
 
 /**
