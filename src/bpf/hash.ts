@@ -17,16 +17,16 @@ export interface HashMapOptions {
 /** Find-or-insert shared by HASH and PERCPU_HASH; returns the slot or -errno. */
 function reserveSlot(table: HashTable, key: Uint8Array, flags: number, keyOff: number): number {
   if (badUpdateFlags(flags)) return -Errno.EINVAL;
-  const h = table.hash(key, keyOff);
-  const slot = table.find(key, keyOff, h);
+  const h = table.load(key, keyOff);
+  const slot = table.find(h);
   if (slot >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : slot;
   if (flags === BPF_EXIST) return -Errno.ENOENT;
   if (table.pool.full) return -Errno.E2BIG;
-  return table.insert(key, keyOff, h);
+  return table.insert(h);
 }
 
 function deleteKey(table: HashTable, key: Uint8Array, keyOff: number): number {
-  const slot = table.find(key, keyOff, table.hash(key, keyOff));
+  const slot = table.find(table.load(key, keyOff));
   if (slot < 0) return -Errno.ENOENT;
   table.remove(slot);
   return 0;
@@ -35,8 +35,6 @@ function deleteKey(table: HashTable, key: Uint8Array, keyOff: number): number {
 export class HashMap implements KeyValueMap {
   readonly spec: MapSpec;
   readonly table: HashTable;
-  readonly values: Uint8Array;
-  readonly view: DataView;
   private readonly valueSize: number;
 
   constructor(spec: MapSpecInput, options: HashMapOptions = {}, table?: HashTable) {
@@ -44,8 +42,15 @@ export class HashMap implements KeyValueMap {
     checkSpec(this.spec, BpfMapType.HASH, 'hash map');
     this.valueSize = this.spec.valueSize;
     this.table = table ?? new HashTable(this.spec.keySize, this.spec.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
-    this.values = this.table.pool.values;
-    this.view = this.table.pool.view;
+  }
+
+  /** The value bytes; a new buffer after an insert grows the storage, so read it after map writes. */
+  get values(): Uint8Array {
+    return this.table.pool.values;
+  }
+
+  get view(): DataView {
+    return this.table.pool.view;
   }
 
   get count(): number {
@@ -54,7 +59,7 @@ export class HashMap implements KeyValueMap {
 
   lookup(key: Uint8Array, keyOff = 0): number {
     const table = this.table;
-    const slot = table.find(key, keyOff, table.hash(key, keyOff));
+    const slot = table.find(table.load(key, keyOff));
     return slot < 0 ? -1 : slot * this.valueSize;
   }
 
@@ -79,9 +84,9 @@ export class HashMap implements KeyValueMap {
   }
 
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, recordStride } = this.table.pool;
+    const pool = this.table.pool;
     const valueSize = this.valueSize;
-    this.table.pool.forEachSlot((slot) => cb(keys, slot * recordStride, slot * valueSize));
+    pool.forEachSlot((slot) => cb(pool.keys, slot * pool.recordStride, slot * valueSize));
   }
 
   clone(): HashMap {
@@ -108,8 +113,6 @@ export class PerCpuHashMap implements KeyValueMap {
   /** Bytes between one CPU's value and the next inside an entry. */
   readonly cpuStride: number;
   readonly table: HashTable;
-  readonly values: Uint8Array;
-  readonly view: DataView;
   private readonly entryStride: number;
 
   constructor(spec: MapSpecInput, options: PerCpuOptions = {}, table?: HashTable) {
@@ -119,8 +122,14 @@ export class PerCpuHashMap implements KeyValueMap {
     this.cpuStride = perCpuStride(this.spec.valueSize);
     this.entryStride = this.cpuStride * this.nCpus;
     this.table = table ?? new HashTable(this.spec.keySize, this.entryStride, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
-    this.values = this.table.pool.values;
-    this.view = this.table.pool.view;
+  }
+
+  get values(): Uint8Array {
+    return this.table.pool.values;
+  }
+
+  get view(): DataView {
+    return this.table.pool.view;
   }
 
   get count(): number {
@@ -134,7 +143,7 @@ export class PerCpuHashMap implements KeyValueMap {
   /** CPU 0's value offset, or -1. */
   lookup(key: Uint8Array, keyOff = 0): number {
     const table = this.table;
-    const slot = table.find(key, keyOff, table.hash(key, keyOff));
+    const slot = table.find(table.load(key, keyOff));
     return slot < 0 ? -1 : slot * this.entryStride;
   }
 
@@ -173,9 +182,9 @@ export class PerCpuHashMap implements KeyValueMap {
 
   /** Each key once; the value offset is CPU 0's, use valueOffsetForCpu for the rest. */
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, recordStride } = this.table.pool;
+    const pool = this.table.pool;
     const stride = this.entryStride;
-    this.table.pool.forEachSlot((slot) => cb(keys, slot * recordStride, slot * stride));
+    pool.forEachSlot((slot) => cb(pool.keys, slot * pool.recordStride, slot * stride));
   }
 
   clone(): PerCpuHashMap {

@@ -4,21 +4,32 @@
 //
 // Instead of a trie: one hash index per prefix length present, over a shared
 // slot pool holding the canonical keys (prefixlen, data masked to prefixlen).
-// A lookup masks the query down to each present length, longest first, and
-// probes that length's index. Cilium's ipcache is almost all host entries plus
+// A lookup loads the query's words once, masks them down to each present
+// length, longest first, and probes that length's index (hashing and
+// comparing only the words the length covers). Cilium's ipcache is almost all host entries plus
 // a handful of CIDRs, so a hit usually costs one probe, and the fallbacks to
 // CIDRs probe small indexes that stay in cache. The kernel's update/delete
 // semantics are kept: exact (prefixlen, masked data) match, -EINVAL for a
 // prefixlen beyond the data, -ENOSPC when full.
 import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
-import { DEFAULT_HASH_SEED, SlotIndex, SlotPool, hashBytes } from './hash-table.js';
+import { DEFAULT_HASH_SEED, KeyWords, SlotIndex, SlotPool, hashWords, loadKeyWords } from './hash-table.js';
 import { badUpdateFlags, copyInto } from './map-util.js';
 import { readU32LE } from './bytes.js';
 import type { HashMapOptions } from './hash.js';
 
 /** The kernel's LPM_DATA_SIZE_MAX. */
 const LPM_DATA_SIZE_MAX = 256;
+
+/** Host-order word holding `bytes`. */
+function hostWord(bytes: number[]): number {
+  return new Int32Array(new Uint8Array(bytes).buffer)[0];
+}
+
+/** MASK_WORD[b]: a data word (4 key bytes as a host-order word) keeping its first b bits, network order. */
+const MASK_WORD = Int32Array.from({ length: 33 }, (_, bits) =>
+  hostWord([0, 1, 2, 3].map((k) => (0xff00 >>> Math.min(8, Math.max(0, bits - 8 * k))) & 0xff)),
+);
 
 interface LpmState {
   pool: SlotPool;
@@ -31,8 +42,6 @@ interface LpmState {
 export class LpmTrieMap implements KeyValueMap {
   readonly spec: MapSpec;
   readonly pool: SlotPool;
-  readonly values: Uint8Array;
-  readonly view: DataView;
   /** Bits of data after the prefixlen word: the longest prefix allowed. */
   readonly maxPrefixLen: number;
   readonly seed: number;
@@ -43,8 +52,12 @@ export class LpmTrieMap implements KeyValueMap {
   /** Prefix lengths that have entries, longest first. */
   private readonly lengths: Int32Array;
   private nLengths = 0;
-  /** The query masked to the length being probed (canonical key form). */
-  private readonly scratch: Uint8Array;
+  /** The query as loaded, in words. */
+  private readonly query: KeyWords;
+  /** The query masked to the length being probed (canonical key form), in words. */
+  private readonly probe: KeyWords;
+  /** PREFIX_WORD[len]: the prefixlen word of a canonical key (u32 little-endian, as a host-order word). */
+  private readonly prefixWord: Int32Array;
 
   constructor(spec: MapSpecInput, options: HashMapOptions = {}, state?: LpmState) {
     this.spec = withType(spec, BpfMapType.LPM_TRIE);
@@ -56,7 +69,9 @@ export class LpmTrieMap implements KeyValueMap {
     this.keySize = this.spec.keySize;
     this.valueSize = this.spec.valueSize;
     this.maxPrefixLen = dataSize * 8;
-    this.scratch = new Uint8Array(this.keySize);
+    this.query = new KeyWords(this.keySize);
+    this.probe = new KeyWords(this.keySize);
+    this.prefixWord = Int32Array.from({ length: this.maxPrefixLen + 1 }, (_, len) => hostWord([len & 0xff, len >>> 8, 0, 0]));
     if (state) {
       this.pool = state.pool;
       this.byLength = state.byLength;
@@ -69,8 +84,15 @@ export class LpmTrieMap implements KeyValueMap {
       this.lengths = new Int32Array(this.maxPrefixLen + 1);
       this.seed = (options.seed ?? DEFAULT_HASH_SEED) | 0;
     }
-    this.values = this.pool.values;
-    this.view = this.pool.view;
+  }
+
+  /** The value bytes; a new buffer after an insert grows the storage, so read it after map writes. */
+  get values(): Uint8Array {
+    return this.pool.values;
+  }
+
+  get view(): DataView {
+    return this.pool.view;
   }
 
   get count(): number {
@@ -89,28 +111,31 @@ export class LpmTrieMap implements KeyValueMap {
   lookup(key: Uint8Array, keyOff = 0): number {
     let limit = readU32LE(key, keyOff);
     if (limit > this.maxPrefixLen) limit = this.maxPrefixLen;
-    const scratch = this.scratch;
-    const byLength = this.byLength;
-    const seed = this.seed;
     const lengths = this.lengths;
     const n = this.nLengths;
     let i = 0;
     while (i < n && lengths[i] > limit) i++;
     if (i === n) return -1;
-    // Copy the significant bytes once, then mask further down for each shorter
-    // length. Bytes past a length's last data byte are never read: each index
-    // holds one length, so hashing and comparing `used` bytes is exact.
-    const dataEnd = 4 + ((lengths[i] + 7) >>> 3);
-    for (let b = 4; b < dataEnd; b++) scratch[b] = key[keyOff + b];
+    // Load the words the longest candidate needs once, then mask further down
+    // for each shorter length. Words past a length's last data word are never
+    // read: each index holds one length, so hashing and comparing `used` words
+    // is exact.
+    const qw = this.query.words;
+    loadKeyWords(qw, this.query.bytes, key, keyOff, Math.min(this.keySize, 4 + 4 * ((lengths[i] + 31) >>> 5)));
+    const pw = this.probe.words;
+    const byLength = this.byLength;
+    const seed = this.seed;
     for (; i < n; i++) {
       const len = lengths[i];
-      const used = 4 + ((len + 7) >>> 3);
-      if ((len & 7) !== 0) scratch[used - 1] &= 0xff00 >>> (len & 7);
-      scratch[0] = len;
-      scratch[1] = len >>> 8;
-      scratch[2] = 0;
-      scratch[3] = 0;
-      const slot = (byLength[len] as SlotIndex).find(scratch, 0, hashBytes(scratch, 0, used, seed), used);
+      const full = len >>> 5;
+      pw[0] = this.prefixWord[len];
+      for (let w = 1; w <= full; w++) pw[w] = qw[w];
+      let used = full + 1;
+      if ((len & 31) !== 0) {
+        pw[used] = qw[used] & MASK_WORD[len & 31];
+        used++;
+      }
+      const slot = (byLength[len] as SlotIndex).find(pw, used, hashWords(pw, used, seed));
       if (slot >= 0) return slot * this.valueSize;
     }
     return -1;
@@ -120,9 +145,10 @@ export class LpmTrieMap implements KeyValueMap {
   lookupExact(key: Uint8Array, keyOff = 0): number {
     const used = this.canonicalize(key, keyOff);
     if (used < 0) return -1;
-    const slots = this.byLength[readU32LE(this.scratch, 0)];
+    const slots = this.byLength[readU32LE(key, keyOff)];
     if (slots === undefined) return -1;
-    const slot = slots.find(this.scratch, 0, hashBytes(this.scratch, 0, used, this.seed));
+    const pw = this.probe.words;
+    const slot = slots.find(pw, used, hashWords(pw, used, this.seed));
     return slot < 0 ? -1 : slot * this.valueSize;
   }
 
@@ -141,11 +167,12 @@ export class LpmTrieMap implements KeyValueMap {
   delete(key: Uint8Array, keyOff = 0): number {
     const used = this.canonicalize(key, keyOff);
     if (used < 0) return -Errno.EINVAL;
-    const len = readU32LE(this.scratch, 0);
+    const len = readU32LE(key, keyOff);
     const slots = this.byLength[len];
     if (slots === undefined) return -Errno.ENOENT;
-    const h = hashBytes(this.scratch, 0, used, this.seed);
-    const slot = slots.find(this.scratch, 0, h);
+    const pw = this.probe.words;
+    const h = hashWords(pw, used, this.seed);
+    const slot = slots.find(pw, used, h);
     if (slot < 0) return -Errno.ENOENT;
     slots.remove(slot, h);
     this.pool.free(slot);
@@ -161,9 +188,9 @@ export class LpmTrieMap implements KeyValueMap {
 
   /** Entries in canonical form: prefixlen (LE) then data masked to it, zero beyond. */
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, recordStride } = this.pool;
+    const pool = this.pool;
     const valueSize = this.valueSize;
-    this.pool.forEachSlot((slot) => cb(keys, slot * recordStride, slot * valueSize));
+    pool.forEachSlot((slot) => cb(pool.keys, slot * pool.recordStride, slot * valueSize));
   }
 
   clone(): LpmTrieMap {
@@ -177,16 +204,23 @@ export class LpmTrieMap implements KeyValueMap {
     });
   }
 
-  /** Write the canonical key into scratch; returns the bytes that matter (4 + data bytes), or -1 if prefixlen is too long. */
+  /**
+   * Load the canonical key (prefixlen, data masked to it, zero beyond) into the
+   * probe words; returns the words that matter (1 + data words the prefix
+   * touches), or -1 if prefixlen is too long.
+   */
   private canonicalize(key: Uint8Array, keyOff: number): number {
     const len = readU32LE(key, keyOff);
     if (len > this.maxPrefixLen) return -1;
-    const scratch = this.scratch;
-    const used = 4 + ((len + 7) >>> 3);
-    for (let b = 0; b < used; b++) scratch[b] = key[keyOff + b];
-    // Stored keys are canonical: zero past the prefix.
-    for (let b = used; b < scratch.length; b++) scratch[b] = 0;
-    if ((len & 7) !== 0) scratch[used - 1] &= 0xff00 >>> (len & 7);
+    const pw = this.probe.words;
+    loadKeyWords(pw, this.probe.bytes, key, keyOff, this.keySize);
+    pw[0] = this.prefixWord[len];
+    let used = 1 + (len >>> 5);
+    if ((len & 31) !== 0) {
+      pw[used] &= MASK_WORD[len & 31];
+      used++;
+    }
+    for (let w = used; w < pw.length; w++) pw[w] = 0;
     return used;
   }
 
@@ -194,11 +228,11 @@ export class LpmTrieMap implements KeyValueMap {
     if (badUpdateFlags(flags)) return -Errno.EINVAL;
     const used = this.canonicalize(key, keyOff);
     if (used < 0) return -Errno.EINVAL;
-    const scratch = this.scratch;
-    const len = readU32LE(scratch, 0);
-    const h = hashBytes(scratch, 0, used, this.seed);
+    const pw = this.probe.words;
+    const len = readU32LE(key, keyOff);
+    const h = hashWords(pw, used, this.seed);
     let slots = this.byLength[len];
-    const found = slots === undefined ? -1 : slots.find(scratch, 0, h);
+    const found = slots === undefined ? -1 : slots.find(pw, used, h);
     if (found >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : found;
     if (flags === BPF_EXIST) return -Errno.ENOENT;
     if (this.pool.full) return -Errno.ENOSPC;
@@ -207,7 +241,7 @@ export class LpmTrieMap implements KeyValueMap {
       this.byLength[len] = slots;
     }
     if (slots.count === 0) this.addLength(len);
-    const slot = this.pool.alloc(scratch, 0, h);
+    const slot = this.pool.alloc(pw, h);
     slots.add(slot, h);
     return slot;
   }

@@ -30,12 +30,9 @@ interface LruState {
 export class LruHashMap implements KeyValueMap {
   readonly spec: MapSpec;
   readonly table: HashTable;
-  readonly values: Uint8Array;
-  readonly view: DataView;
   /** Entries pushed out by inserts into a full map. */
   evictions = 0;
   private readonly valueSize: number;
-  private readonly meta: Int32Array;
   private readonly recordWords: number;
   /** Word offset of meta word 0 in a record. */
   private readonly metaBase: number;
@@ -57,11 +54,17 @@ export class LruHashMap implements KeyValueMap {
     } else {
       this.table = new HashTable(this.spec.keySize, this.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, META_WORDS);
     }
-    this.values = this.table.pool.values;
-    this.view = this.table.pool.view;
-    this.meta = this.table.pool.meta;
     this.recordWords = this.table.pool.recordWords;
     this.metaBase = this.table.pool.keyWords;
+  }
+
+  /** The value bytes; a new buffer after an insert grows the storage, so read it after map writes. */
+  get values(): Uint8Array {
+    return this.table.pool.values;
+  }
+
+  get view(): DataView {
+    return this.table.pool.view;
   }
 
   get count(): number {
@@ -71,7 +74,7 @@ export class LruHashMap implements KeyValueMap {
   /** Value offset or -1; a hit makes the entry the most recently used. */
   lookup(key: Uint8Array, keyOff = 0): number {
     const table = this.table;
-    const slot = table.find(key, keyOff, table.hash(key, keyOff));
+    const slot = table.find(table.load(key, keyOff));
     if (slot < 0) return -1;
     if (this.mostRecent !== slot + 1) this.touch(slot);
     return slot * this.valueSize;
@@ -80,7 +83,7 @@ export class LruHashMap implements KeyValueMap {
   /** Lookup without refreshing recency (for dumps and garbage collection passes). */
   peek(key: Uint8Array, keyOff = 0): number {
     const table = this.table;
-    const slot = table.find(key, keyOff, table.hash(key, keyOff));
+    const slot = table.find(table.load(key, keyOff));
     return slot < 0 ? -1 : slot * this.valueSize;
   }
 
@@ -98,7 +101,7 @@ export class LruHashMap implements KeyValueMap {
 
   delete(key: Uint8Array, keyOff = 0): number {
     const table = this.table;
-    const slot = table.find(key, keyOff, table.hash(key, keyOff));
+    const slot = table.find(table.load(key, keyOff));
     if (slot < 0) return -Errno.ENOENT;
     this.unlink(slot);
     table.remove(slot);
@@ -112,19 +115,19 @@ export class LruHashMap implements KeyValueMap {
   }
 
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, recordStride } = this.table.pool;
+    const pool = this.table.pool;
     const valueSize = this.valueSize;
-    this.table.pool.forEachSlot((slot) => cb(keys, slot * recordStride, slot * valueSize));
+    pool.forEachSlot((slot) => cb(pool.keys, slot * pool.recordStride, slot * valueSize));
   }
 
   /** Visit entries from most to least recently used (deleting the current entry is fine). */
   forEachByRecency(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const { keys, recordStride } = this.table.pool;
+    const pool = this.table.pool;
     let link = this.mostRecent;
     while (link !== 0) {
       const slot = link - 1;
-      link = this.meta[this.word(slot, OLDER)];
-      cb(keys, slot * recordStride, slot * this.valueSize);
+      link = pool.meta[this.word(slot, OLDER)];
+      cb(pool.keys, slot * pool.recordStride, slot * this.valueSize);
     }
   }
 
@@ -144,8 +147,8 @@ export class LruHashMap implements KeyValueMap {
   private reserveSlot(key: Uint8Array, flags: number, keyOff: number): number {
     if (badUpdateFlags(flags)) return -Errno.EINVAL;
     const table = this.table;
-    const h = table.hash(key, keyOff);
-    let slot = table.find(key, keyOff, h);
+    const h = table.load(key, keyOff);
+    let slot = table.find(h);
     if (slot >= 0) {
       if (flags === BPF_NOEXIST) return -Errno.EEXIST;
       if (this.mostRecent !== slot + 1) this.touch(slot);
@@ -158,7 +161,7 @@ export class LruHashMap implements KeyValueMap {
       table.remove(victim);
       this.evictions++;
     }
-    slot = table.insert(key, keyOff, h);
+    slot = table.insert(h);
     this.pushMostRecent(slot);
     return slot;
   }
@@ -169,7 +172,7 @@ export class LruHashMap implements KeyValueMap {
   }
 
   private pushMostRecent(slot: number): void {
-    const meta = this.meta;
+    const meta = this.table.pool.meta;
     const link = slot + 1;
     meta[this.word(slot, NEWER)] = 0;
     meta[this.word(slot, OLDER)] = this.mostRecent;
@@ -179,7 +182,7 @@ export class LruHashMap implements KeyValueMap {
   }
 
   private unlink(slot: number): void {
-    const meta = this.meta;
+    const meta = this.table.pool.meta;
     const newer = meta[this.word(slot, NEWER)];
     const older = meta[this.word(slot, OLDER)];
     if (newer !== 0) meta[this.word(newer - 1, OLDER)] = older;
