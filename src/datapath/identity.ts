@@ -15,7 +15,8 @@ export const ReservedIdentity = {
   ENCRYPTED_OVERLAY: 11,
 } as const;
 
-const NAMES: Record<number, string> = {
+/** Reserved identities by number → name (`world`, `remote-node`): monitor output and Hubble's `(world)`. */
+export const RESERVED_IDENTITY_NAMES: Readonly<Record<number, string>> = {
   0: 'unknown',
   1: 'host',
   2: 'world',
@@ -55,5 +56,5 @@ export function isReservedIdentity(id: number): boolean {
 
 /** How `cilium monitor` prints an identity without -n: reserved ones by name. */
 export function identityName(id: number): string {
-  return NAMES[id] ?? String(id);
+  return RESERVED_IDENTITY_NAMES[id] ?? String(id);
 }

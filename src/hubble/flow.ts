@@ -142,19 +142,7 @@ export function dropReasonName(code: number): string {
 export const EventTypeNumber = { DROP: 1, DEBUG: 2, CAPTURE: 3, TRACE: 4, POLICY_VERDICT: 5, RECORDER: 6, TRACE_SOCK: 7, L7: 129, AGENT: 130 } as const;
 
 /** Reserved identities by number → the name used in `(world)` and `--identity world`. */
-export const RESERVED_IDENTITY_NAMES: Record<number, string> = {
-  0: 'unknown',
-  1: 'host',
-  2: 'world',
-  3: 'unmanaged',
-  4: 'health',
-  5: 'init',
-  6: 'remote-node',
-  7: 'kube-apiserver',
-  8: 'ingress',
-  9: 'world-ipv4',
-  10: 'world-ipv6',
-};
+export { RESERVED_IDENTITY_NAMES } from '../datapath/identity.js';
 
 export interface Timestamp {
   seconds: number;
