@@ -7,7 +7,7 @@ import { EtherType } from '../../packet/ethernet.js';
 import { DropReason, SourceFile } from '../drop.js';
 import { cidrContains } from '../../packet/ip.js';
 import { revSnatV4, snatV4 } from './lib/nat.js';
-import { ReservedIdentity } from '../identity.js';
+import { LOCAL_IDENTITY_FLAG, ReservedIdentity } from '../identity.js';
 import { ENDPOINT_INFO, MetricsDir } from '../maps.js';
 import { CB, TcAct, type SkBuff } from '../skb.js';
 import { CtState, ObsPoint } from '../trace.js';
@@ -47,8 +47,8 @@ export class HostProgram {
     if (loadIp4(ctx, info)) return TcAct.OK;
     const cidr = dp.cfg.podCidr;
     if (!cidrContains(cidr.addr, cidr.prefixLen, info.src) || info.src === dp.cfg.routerIp) return TcAct.OK;
-    // Only traffic leaving the cluster: the destination's identity is world.
-    if (lookupIpcache(dp, info.dst, this.ipc) && this.ipc.identity !== ReservedIdentity.WORLD) return TcAct.OK;
+    // Only traffic leaving the cluster: the destination's identity is world, or a world CIDR/FQDN identity (node-local scope).
+    if (lookupIpcache(dp, info.dst, this.ipc) && this.ipc.identity !== ReservedIdentity.WORLD && !(this.ipc.identity & LOCAL_IDENTITY_FLAG)) return TcAct.OK;
     if (!snatV4(dp, ctx, info, dp.cfg.nodeIp)) {
       return sendDropNotify(dp, ctx, 0, ReservedIdentity.HOST, ReservedIdentity.WORLD, 0, DropReason.NAT_NO_MAPPING, SourceFile.BPF_HOST, DropLine.HOST_NAT, MetricsDir.EGRESS);
     }
