@@ -40,6 +40,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** Index positions before the first growth (power of two). */
 const INITIAL_POSITIONS = 16;
 
+/** Slots a pool allocates storage for before its first growth. */
+const INITIAL_SLOTS = 16;
+
 /** Longest key handled (the kernel's LPM limit: 4 + 256 data bytes). */
 const MAX_KEY_WORDS = 65;
 
@@ -194,7 +197,7 @@ export class SlotPool {
       this.highWater = from.highWater;
       this.freeHead = from.freeHead;
     } else {
-      this.allocated = capacity;
+      this.allocated = Math.min(capacity, INITIAL_SLOTS);
       this.meta = new Int32Array(this.allocated * this.recordWords);
       this.keys = new Uint8Array(this.meta.buffer);
       this.values = new Uint8Array(this.allocated * valueStride);

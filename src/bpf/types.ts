@@ -66,9 +66,11 @@ export interface MapSpec {
 /**
  * A map with byte keys and byte values. Values live in `values` at the offsets
  * the operations return; `view` is a DataView over the same bytes, for reading
- * and writing struct fields in place. `values` is allocated once and never
- * replaced, and an entry's offset stays put until the entry is deleted (or
- * evicted), like a kernel value pointer.
+ * and writing struct fields in place. An entry's offset stays put until the
+ * entry is deleted (or evicted), like a kernel value pointer. Hash-shaped maps
+ * allocate storage as entries arrive (up to maxEntries), so an insert may move
+ * `values` and `view` to new buffers: read them from the map after any write,
+ * never keep them across one.
  */
 export interface KeyValueMap {
   readonly spec: MapSpec;
