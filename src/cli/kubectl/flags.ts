@@ -75,7 +75,9 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
   const args: string[] = [];
   let argsBeforeDash = -1;
 
-  const set = (spec: FlagSpec, raw: string, shown: string): void => {
+  const set = (spec: FlagSpec, raw: string): void => {
+    // pflag names a flag with its shorthand in errors whenever it has one.
+    const shown = spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
     const v = convert(spec, raw, shown);
     if (spec.type === 'stringArray') {
       const list = changed.has(spec.name) ? (values.get(spec.name) as string[]) : [];
@@ -98,10 +100,10 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
       const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
       const spec = byName.get(name);
       if (!spec) throw new FlagError(`unknown flag: --${name}`);
-      if (eq >= 0) set(spec, arg.slice(eq + 1), `--${name}`);
-      else if (spec.type === 'bool') set(spec, 'true', `--${name}`);
-      else if (spec.noValueDefault !== undefined) set(spec, spec.noValueDefault, `--${name}`);
-      else if (i + 1 < argv.length) set(spec, argv[++i]!, `--${name}`);
+      if (eq >= 0) set(spec, arg.slice(eq + 1));
+      else if (spec.type === 'bool') set(spec, 'true');
+      else if (spec.noValueDefault !== undefined) set(spec, spec.noValueDefault);
+      else if (i + 1 < argv.length) set(spec, argv[++i]!);
       else throw new FlagError(`flag needs an argument: --${name}`);
       continue;
     }
@@ -111,17 +113,16 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
         const c = shorts[j]!;
         const spec = byShort.get(c);
         if (!spec) throw new FlagError(`unknown shorthand flag: '${c}' in -${shorts}`);
-        const shown = `-${c}, --${spec.name}`;
         if (shorts[j + 1] === '=') {
-          set(spec, shorts.slice(j + 2), shown);
+          set(spec, shorts.slice(j + 2));
           break;
         }
         if (spec.type === 'bool') {
-          set(spec, 'true', shown);
+          set(spec, 'true');
           continue;
         }
-        if (j + 1 < shorts.length) set(spec, shorts.slice(j + 1), shown);
-        else if (i + 1 < argv.length) set(spec, argv[++i]!, shown);
+        if (j + 1 < shorts.length) set(spec, shorts.slice(j + 1));
+        else if (i + 1 < argv.length) set(spec, argv[++i]!);
         else throw new FlagError(`flag needs an argument: '${c}' in -${shorts}`);
         break;
       }

@@ -52,13 +52,14 @@ function listDirectory(dir: string, recursive: boolean): string[] {
 }
 
 /** go-yaml's texts for the problems the `yaml` package reports. */
-function goYamlMessage(code: string, message: string): string {
+function goYamlMessage(code: string, message: string, before: string): string {
   switch (code) {
     case 'BLOCK_AS_IMPLICIT_KEY':
     case 'MULTILINE_IMPLICIT_KEY':
     case 'IMPLICIT_KEY_FLOW_SEQUENCE':
       return 'mapping values are not allowed in this context';
     case 'BAD_INDENT':
+      if (/\[\s*$/.test(before)) return 'did not find expected node content';
       if (/flow sequence/i.test(message)) return "did not find expected ',' or ']'";
       if (/flow mapping/i.test(message)) return "did not find expected ',' or '}'";
       return 'did not find expected key';
@@ -77,11 +78,29 @@ function goYamlMessage(code: string, message: string): string {
   }
 }
 
-function yamlError(source: string, doc: Document.Parsed): KubectlError {
-  const e = doc.errors[0]!;
-  const line = e.linePos?.[0]?.line;
-  const where = line ? `line ${line}: ` : '';
-  return usageError(`error parsing ${source}: error converting YAML to JSON: yaml: ${where}${goYamlMessage(e.code, e.message)}`);
+/**
+ * kubectl splits the stream at `---` lines and parses each document alone, so
+ * go-yaml's line numbers count from the document's start.
+ */
+function documentLine(text: string, absoluteLine: number): number {
+  const lines = text.split('\n');
+  let start = 0;
+  for (let i = 0; i < absoluteLine - 1 && i < lines.length; i++) if (/^---(\s|#|$)/.test(lines[i]!)) start = i + 1;
+  return absoluteLine - start;
+}
+
+function yamlError(source: string, text: string, doc: Document.Parsed): KubectlError {
+  // An implicit key running over two lines is reported by go-yaml where the second ':' is.
+  const multiline = doc.errors.find((e) => e.code === 'MULTILINE_IMPLICIT_KEY');
+  const e = multiline ?? doc.errors[0]!;
+  const absolute = (multiline ? e.linePos?.[1]?.line : e.linePos?.[0]?.line) ?? 0;
+  const line = absolute ? documentLine(text, absolute) : 0;
+  const message = goYamlMessage(e.code, e.message, text.slice(0, e.pos[0]));
+  // go-yaml counts parser errors' lines from 0 and leaves the line out for scanner errors on a document's first line.
+  const parserError = message.startsWith('did not find');
+  const shown = parserError ? line - 1 : line;
+  const where = shown > 1 || (shown === 1 && (parserError || !message.startsWith('mapping values'))) ? `line ${shown}: ` : '';
+  return usageError(`error parsing ${source}: error converting YAML to JSON: yaml: ${where}${message}`);
 }
 
 /** encoding/json's text for a syntax error at `offset` (1-based, bytes read). */
@@ -128,8 +147,15 @@ function parseSource(source: string, text: string): unknown[] {
   if (!Array.isArray(docs)) return [];
   const values: unknown[] = [];
   for (const doc of docs) {
-    if (doc.errors.length) throw yamlError(source, doc);
-    const value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    if (doc.errors.length) throw yamlError(source, text, doc);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+    } catch (err) {
+      const alias = /alias[^:]*: (\S+)/i.exec((err as Error).message);
+      if (alias) throw usageError(`error parsing ${source}: error converting YAML to JSON: yaml: unknown anchor '${alias[1]}' referenced`);
+      throw usageError(`error parsing ${source}: error converting YAML to JSON: yaml: ${(err as Error).message}`);
+    }
     if (value === null || value === undefined) continue;
     values.push(value);
   }
@@ -145,20 +171,17 @@ function goTypeOf(v: unknown): string {
 
 /** The checks kubectl's decoding makes before anything reaches the server. */
 function checkDocument(source: string, value: unknown, errors: KubectlError[], out: ManifestDoc[]): void {
-  if (Array.isArray(value)) {
-    errors.push(usageError(`error validating ${JSON.stringify(source)}: error validating data: invalid object to validate; if you choose to ignore these errors, turn validation off with --validate=false`));
-    return;
-  }
-  if (typeof value !== 'object' || value === null) {
-    errors.push(usageError(`unable to decode ${JSON.stringify(source)}: json: cannot unmarshal ${goTypeOf(value)} into Go value of type unstructured.detector`));
+  const invalid = (why: string): KubectlError =>
+    usageError(`error validating ${JSON.stringify(source)}: error validating data: ${why}; if you choose to ignore these errors, turn validation off with --validate=false`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    errors.push(invalid('invalid object to validate'));
     return;
   }
   const obj = value as Record<string, unknown>;
-  for (const field of ['apiVersion', 'kind']) {
-    if (obj[field] !== undefined && obj[field] !== null && typeof obj[field] !== 'string') {
-      errors.push(usageError(`unable to decode ${JSON.stringify(source)}: json: cannot unmarshal ${goTypeOf(obj[field])} into Go struct field metadataOnlyObject.${field} of type string`));
-      return;
-    }
+  const typeErrors = ['apiVersion', 'kind'].filter((f) => obj[f] !== undefined && obj[f] !== null && typeof obj[f] !== 'string').map((f) => `${f} isn't string type`);
+  if (typeErrors.length) {
+    errors.push(invalid(typeErrors.length === 1 ? typeErrors[0]! : `[${typeErrors.join(', ')}]`));
+    return;
   }
   const meta = obj['metadata'];
   if (meta !== undefined && meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) {
@@ -169,8 +192,7 @@ function checkDocument(source: string, value: unknown, errors: KubectlError[], o
   if (!obj['apiVersion']) missing.push('apiVersion not set');
   if (!obj['kind']) missing.push('kind not set');
   if (missing.length) {
-    const what = missing.length === 1 ? missing[0]! : `[${missing.join(', ')}]`;
-    errors.push(usageError(`error validating ${JSON.stringify(source)}: error validating data: ${what}; if you choose to ignore these errors, turn validation off with --validate=false`));
+    errors.push(invalid(missing.length === 1 ? missing[0]! : `[${missing.join(', ')}]`));
     return;
   }
   const m = (meta ?? {}) as Record<string, unknown>;

@@ -23,12 +23,9 @@ export function parseResourceArgs(ctx: KubectlContext, args: string[]): ParsedRe
   const withSlash = args.filter((a) => a.includes('/'));
   if (withSlash.length > 0) {
     if (withSlash.length < args.length) {
-      if (!args[0]!.includes('/')) {
-        throw usageError(
-          "there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'",
-        );
-      }
-      throw usageError('arguments in resource/name form must have a single resource and name');
+      throw usageError(
+        "there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead of 'kubectl get resource resource/<resource_name>'",
+      );
     }
     const requests: ResourceRequest[] = [];
     for (const arg of args) {

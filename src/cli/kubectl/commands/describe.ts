@@ -540,7 +540,7 @@ function camelSplit(s: string): string[] {
     kind = k;
   }
   for (let i = 0; i < runs.length - 1; i++) {
-    if (/^\p{Lu}+$/u.test(runs[i]!) && /^\p{Ll}/u.test(runs[i + 1]!) && runs[i]!.length > 1) {
+    if (/^\p{Lu}/u.test(runs[i]!) && /^\p{Ll}/u.test(runs[i + 1]!)) {
       runs[i + 1] = runs[i]!.slice(-1) + runs[i + 1];
       runs[i] = runs[i]!.slice(0, -1);
     }

@@ -164,7 +164,7 @@ export async function runGet(ctx: KubectlContext): Promise<number> {
     }
   }
 
-  if (human) printHumanTables(ctx, results, parsed, format.wide, allNamespaces);
+  if (human) printHumanTables(ctx, results, parsed, format.wide, allNamespaces, errors.length > 0);
   else printObjects(ctx, results, parsed, format);
 
   const failed = aggregate(errors);
@@ -188,7 +188,7 @@ function tableOptionsFor(ctx: KubectlContext, type: ResolvedType, parsed: Parsed
   };
 }
 
-function printHumanTables(ctx: KubectlContext, results: TypeResult[], parsed: ParsedResourceArgs, wide: boolean, allNamespaces: boolean): void {
+function printHumanTables(ctx: KubectlContext, results: TypeResult[], parsed: ParsedResourceArgs, wide: boolean, allNamespaces: boolean, failed: boolean): void {
   const f = ctx.flags;
   const writer = newTableWriter();
   let printedAny = false;
@@ -205,7 +205,7 @@ function printHumanTables(ctx: KubectlContext, results: TypeResult[], parsed: Pa
     printedAny = true;
   }
   const anyRequestedByName = parsed.requests.some((r) => r.names);
-  if (!printedAny && !anyRequestedByName) {
+  if (!printedAny && !anyRequestedByName && !failed) {
     const namespaced = results.some((r) => r.type.info.namespaced);
     ctx.io.err(allNamespaces || !namespaced ? 'No resources found\n' : `No resources found in ${ctx.namespace} namespace.\n`);
   }

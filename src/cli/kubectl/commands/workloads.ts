@@ -47,6 +47,12 @@ export async function runScale(ctx: KubectlContext): Promise<number> {
       names.push(...(list as KubeList).items.map((o) => o.metadata.name ?? ''));
     } else throw usageError('resource(s) were provided, but no name was specified');
     for (const name of names) {
+      // kubectl's builder fetches each object first; a missing one is "no objects passed to scale".
+      const found = await conn.get(objectPath(req.type.info, name, req.type.info.namespaced ? ctx.namespace : undefined));
+      if (!found.ok) {
+        if (found.status.code === 0) throw new KubectlError(found.status.message ?? '');
+        throw usageError(`no objects passed to scale ${found.status.message ?? ''}`);
+      }
       const path = objectPath(req.type.info, name, req.type.info.namespaced ? ctx.namespace : undefined, 'scale');
       if (f.int('current-replicas') >= 0) {
         const scale = await conn.get<{ spec?: { replicas?: number } }>(path);
@@ -139,12 +145,13 @@ export async function runRolloutStatus(ctx: KubectlContext): Promise<number> {
   const parsed = parseResourceArgs(ctx, f.args);
   const conn = await ctx.conn();
   for (const req of parsed.requests) {
-    if (req.type.info.kind !== 'Deployment' && req.type.info.kind !== 'DaemonSet') {
-      throw usageError(`no status viewer has been implemented for ${req.type.info.kind}`);
-    }
     if (!req.names) throw usageError('resource(s) were provided, but no name was specified');
     for (const name of req.names) {
-      const path = objectPath(req.type.info, name, ctx.namespace);
+      const path = objectPath(req.type.info, name, req.type.info.namespaced ? ctx.namespace : undefined);
+      await ctx.must(conn.get<KubeObject>(path));
+      if (req.type.info.kind !== 'Deployment' && req.type.info.kind !== 'DaemonSet') {
+        throw usageError(`no status viewer has been implemented for ${req.type.info.kind}`);
+      }
       const deadline = f.duration('timeout') > 0 ? Date.now() + f.duration('timeout') : Infinity;
       let last = '';
       for (;;) {
