@@ -24,7 +24,7 @@ function pair(peerIp: string): { clock: VirtualClock; peer: NetStack; netns: Tra
   const rng = new Rng(3);
   const sent: { mark: number; src: number; dst: number }[] = [];
   const peerMac = 0x02_00_00_00_00_77;
-  let peer!: NetStack;
+  const box: { peer?: NetStack } = {};
   const netns = new TransparentNetns({
     clock,
     rng: rng.fork(),
@@ -35,11 +35,12 @@ function pair(peerIp: string): { clock: VirtualClock; peer: NetStack; netns: Tra
       const t = frameTuple(f)!.t;
       sent.push({ mark, src: t.srcIp, dst: t.dstIp });
       writeMac(f, 0, peerMac);
-      clock.setTimer(0.01, () => peer.receive(f));
+      clock.setTimer(0.01, () => box.peer!.receive(f));
     },
     fallbackMark: () => FALLBACK,
   });
-  peer = new NetStack({ name: 'peer', ip: ip(peerIp), mac: peerMac, gatewayIp: GW, gatewayMac: GW_MAC, clock, rng: rng.fork(), transmit: (f) => clock.setTimer(0.01, () => netns.receive(f)) });
+  const peer = new NetStack({ name: 'peer', ip: ip(peerIp), mac: peerMac, gatewayIp: GW, gatewayMac: GW_MAC, clock, rng: rng.fork(), transmit: (f) => clock.setTimer(0.01, () => netns.receive(f)) });
+  box.peer = peer;
   return { clock, peer, netns, sent };
 }
 
