@@ -656,15 +656,16 @@ export async function runDescribe(ctx: KubectlContext): Promise<number> {
           found.push(a.value);
           continue;
         }
-        if (a.status.reason !== 'NotFound') {
-          failures.push(a.status);
-          continue;
+        // `kubectl describe TYPE NAME` also matches names by prefix, printing each match followed by a blank line.
+        if (a.status.reason === 'NotFound' && f.args.length === 2 && !f.args[0]!.includes('/')) {
+          const list = await conn.list(listPath(ctx, req.type, false));
+          const matches = list.ok ? list.value.items.filter((o) => (o.metadata.name ?? '').startsWith(name)) : [];
+          if (matches.length) {
+            for (const o of matches) ctx.io.out(`${await describeOne(ctx, req.type, o)}\n`);
+            return 0;
+          }
         }
-        // kubectl describe also matches names by prefix.
-        const list = await conn.list(listPath(ctx, req.type, false));
-        const matches = list.ok ? list.value.items.filter((o) => (o.metadata.name ?? '').startsWith(name)) : [];
-        if (matches.length) found.push(...matches);
-        else failures.push(a.status);
+        failures.push(a.status);
       }
     } else {
       const q = new URLSearchParams();
