@@ -108,7 +108,7 @@ export class LxcProgram {
   // ---- egress: packets leaving the pod -------------------------------------
 
   private fromContainer(ctx: SkBuff): number {
-    ctx.cb.fill(0);
+    ctx.clearCb();
     const proto = ethProto(ctx);
     sendTraceNotify(this.dp, ctx, ObsPoint.FROM_LXC, this.ep.id, this.ep.identity, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
     if (proto === EtherType.IPv4) return this.tailCall(ctx, CallSlot.IPV4_FROM_LXC);

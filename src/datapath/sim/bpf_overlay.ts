@@ -33,7 +33,7 @@ export class OverlayProgram {
 
   private fromOverlay(ctx: SkBuff): number {
     const dp = this.dp;
-    ctx.cb.fill(0);
+    ctx.clearCb();
     const proto = ethProto(ctx);
     if (proto !== EtherType.IPv4) {
       if (proto < 0) return this.drop(ctx, 0, DropReason.INVALID, DropLine.OVERLAY_INVALID);

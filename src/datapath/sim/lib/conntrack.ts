@@ -176,28 +176,32 @@ export interface CtCreateOptions {
   proxyRedirect: boolean;
 }
 
+/**
+ * Write a whole `struct ct_entry`: every field is stored (zeros included), so
+ * an entry reused under BPF_ANY starts clean without a fill() call.
+ */
 function initEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: number, isTcp: boolean, tcpFlags: number, o: CtCreateOptions): void {
   const v = map.view;
   const t = dp.cfg.ctTimeouts;
   const now = dp.monoNow();
-  map.values.fill(0, off, off + CT_ENTRY.SIZE);
   let flags = 0;
   if (o.fromTunnel) flags |= CtEntryFlags.FROM_TUNNEL;
   if (o.proxyRedirect) flags |= CtEntryFlags.PROXY_REDIRECT;
   // ct_create4() counts the creating packet as a SYN: new TCP entries start with the SYN timeout.
   const lifetime = isTcp ? t.regularTcpSyn : t.regularAny;
-  v.setUint16(off + CT_ENTRY.FLAGS, flags, true);
-  v.setUint32(off + CT_ENTRY.LIFETIME, now + lifetime, true);
-  v.setUint16(off + CT_ENTRY.REV_NAT_INDEX, o.revNatIndex, false);
-  v.setUint32(off + CT_ENTRY.SRC_SEC_ID, o.srcSecId, true);
   const seen = isTcp ? (tcpFlags | TcpFlags.SYN) & 0xff : 0;
-  if (dir === CtDir.INGRESS) {
-    map.values[off + CT_ENTRY.RX_FLAGS_SEEN] = seen;
-    v.setUint32(off + CT_ENTRY.LAST_RX_REPORT, now, true);
-  } else {
-    map.values[off + CT_ENTRY.TX_FLAGS_SEEN] = seen;
-    v.setUint32(off + CT_ENTRY.LAST_TX_REPORT, now, true);
-  }
+  const ingress = dir === CtDir.INGRESS;
+  // reserved0, backend_id, packets, bytes: four u64 zeros.
+  for (let w = CT_ENTRY.RESERVED0; w < CT_ENTRY.LIFETIME; w += 4) v.setUint32(off + w, 0, true);
+  v.setUint32(off + CT_ENTRY.LIFETIME, now + lifetime, true);
+  v.setUint16(off + CT_ENTRY.FLAGS, flags, true);
+  v.setUint16(off + CT_ENTRY.REV_NAT_INDEX, o.revNatIndex, false);
+  v.setUint16(off + CT_ENTRY.IFINDEX, 0, true);
+  v.setUint8(off + CT_ENTRY.TX_FLAGS_SEEN, ingress ? 0 : seen);
+  v.setUint8(off + CT_ENTRY.RX_FLAGS_SEEN, ingress ? seen : 0);
+  v.setUint32(off + CT_ENTRY.SRC_SEC_ID, o.srcSecId, true);
+  v.setUint32(off + CT_ENTRY.LAST_TX_REPORT, ingress ? 0 : now, true);
+  v.setUint32(off + CT_ENTRY.LAST_RX_REPORT, ingress ? now : 0, true);
 }
 
 /** The map's errno from the last failed CT insert: the drop event's extended error. */

@@ -15,7 +15,7 @@ import {
   TRACE_SOCK_NOTIFY,
 } from '../../events.js';
 import { METRICS_KEY, METRICS_VALUE } from '../../maps.js';
-import { copyBytes, TcAct, type SkBuff } from '../../skb.js';
+import { copyView, TcAct, type SkBuff } from '../../skb.js';
 import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 
@@ -37,7 +37,7 @@ function beginEvent(dp: NodeDatapath, ctx: SkBuff, type: number, subtype: number
   v.setUint32(s + NOTIFY_HDR.LEN_ORIG, ctx.len, true);
   v.setUint16(s + NOTIFY_HDR.LEN_CAP, cap, true);
   v.setUint16(s + NOTIFY_HDR.VERSION, NOTIFY_VERSION, true);
-  if (cap > 0) copyBytes(d, s + structSize, ctx.buf, ctx.off, cap);
+  if (cap > 0) copyView(v, s + structSize, ctx.view, ctx.off, cap);
   return s;
 }
 
@@ -87,8 +87,11 @@ export function sendTraceNotify(
   d[s + TRACE_NOTIFY.REASON] = ctReason;
   d[s + TRACE_NOTIFY.FLAGS] = 0;
   v.setUint32(s + TRACE_NOTIFY.IFINDEX, ifindex, true);
+  // orig_ip is 16 bytes: the IPv4 address, then zeros (stores, not a fill() call).
   writeU32BE(d, s + TRACE_NOTIFY.ORIG_IP, origIp);
-  d.fill(0, s + TRACE_NOTIFY.ORIG_IP + 4, s + TRACE_NOTIFY.SIZE);
+  v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 4, 0, true);
+  v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 8, 0, true);
+  v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 12, 0, true);
   dp.events.commit();
 }
 
@@ -174,8 +177,8 @@ export function sendPolicyVerdictNotify(
   v.setUint16(s + POLICY_VERDICT_NOTIFY.DST_PORT, dport, true);
   d[s + POLICY_VERDICT_NOTIFY.PROTO] = proto;
   d[s + POLICY_VERDICT_NOTIFY.FLAGS] = (dir & 3) | (matchType << PV_MATCH_SHIFT) | ((audited ? 1 : 0) << PV_AUDITED_SHIFT);
-  d[s + POLICY_VERDICT_NOTIFY.AUTH_TYPE] = 0;
-  d.fill(0, s + POLICY_VERDICT_NOTIFY.AUTH_TYPE + 1, s + POLICY_VERDICT_NOTIFY.COOKIE);
+  // auth_type and the padding up to the cookie (4 bytes).
+  v.setUint32(s + POLICY_VERDICT_NOTIFY.AUTH_TYPE, 0, true);
   v.setUint32(s + POLICY_VERDICT_NOTIFY.COOKIE, cookie, true);
   v.setUint32(s + POLICY_VERDICT_NOTIFY.COOKIE + 4, 0, true);
   dp.events.commit();
