@@ -31,7 +31,7 @@ test('the lab\'s get commands: pods -o wide, jsonpath for a pod name and a clust
   const cep = await c.kubectl(['get', 'cep', '-n', 'demo', frontend.out, '-o', 'jsonpath={.status.id}']);
   assert.match(cep.out, /^\d+$/);
   const enforcement = await c.kubectl(['get', 'cep', '-n', 'demo', '-l', 'app=backend', '-o', 'yaml']);
-  assert.match(enforcement.out, /^- apiVersion: cilium.io\/v2\n  kind: CiliumEndpoint\n/m);
+  assert.match(enforcement.out, /^- apiVersion: cilium.io\/v2\n {2}kind: CiliumEndpoint\n/m);
 });
 
 test('every served kind prints a table, and endpoints are assembled from the slices', async () => {
