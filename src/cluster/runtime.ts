@@ -28,6 +28,7 @@ import { Agent } from '../agent/agent.js';
 import { CILIUM_IDENTITIES, IdentityAllocator } from '../agent/identity.js';
 import type { PolicyComputer } from '../agent/policy.js';
 import { PolicyEngine, policyAdmission } from '../policy/index.js';
+import { L7Proxy, engineL7Lookup, redirectPort } from '../proxy/index.js';
 import { commandByName, serverForImage } from '../apps/registry.js';
 import { CLUSTER_DOMAIN, type PodEnv, type ProcessIO, type ServerApp, type ServerHandle, type ServerSpec } from '../apps/types.js';
 import { VirtualClock, type Clock } from '../util/clock.js';
@@ -90,6 +91,8 @@ export interface ClusterNode {
   host: NetStack;
   agent: Agent;
   kubelet: Kubelet;
+  /** The L7 proxy behind redirected policy map entries (HTTP and DNS). */
+  proxy: L7Proxy;
 }
 
 export interface ExternalHost {
@@ -262,12 +265,12 @@ export class ClusterRuntime {
     // Policies are validated at apply; the engine sees every store event before the agents ask it.
     this.policy =
       opts.policy ??
-      new PolicyEngine({ clusterName: this.config.cilium.clusterName, ...(this.policyMapMax ? { policyMapMaxEntries: this.policyMapMax } : {}), report: (m) => report('policy', m) });
+      new PolicyEngine({ clusterName: this.config.cilium.clusterName, proxyPort: redirectPort, ...(this.policyMapMax ? { policyMapMaxEntries: this.policyMapMax } : {}), report: (m) => report('policy', m) });
     this.apiServer.addAdmission(policyAdmission());
     const ctx: ControllerContext = { api: this.apiServer.trusted, cache: this.cache, clock: this.clock, rng: this.rng.fork(), report };
     for (const n of layout) this.nodes.push(this.buildNode(n, ctx, this.policy));
     const historyPath = !opts.dbPath || opts.dbPath === ':memory:' ? ':memory:' : opts.dbPath.replace(/(\.db)?$/, '-hubble.db');
-    this.hubble = new Hubble({ clock: this.clock, clusterName: this.config.cilium.clusterName, view: this.cache, identities: this.identities, version: () => this.store.resourceVersion, nodes: this.nodes, seed: this.config.seed, policyNamer: this.policy, ...opts.hubble, history: { path: historyPath, ...opts.hubble?.history } });
+    this.hubble = new Hubble({ clock: this.clock, clusterName: this.config.cilium.clusterName, view: this.cache, identities: this.identities, version: () => this.store.resourceVersion, nodes: this.nodes, seed: this.config.seed, policyNamer: this.policy, dnsNames: (ip) => this.nodes.flatMap((n) => n.proxy.fqdn.namesOf(ip)), ...opts.hubble, history: { path: historyPath, ...opts.hubble?.history } });
     for (const h of this.config.externalHosts) this.externalHosts.push(this.buildExternalHost(h));
 
     if (!this.restored) {
@@ -319,6 +322,9 @@ export class ClusterRuntime {
       this.clock,
     );
     const kernel = new NodeKernel(dp, this.underlay);
+    const labelsOf = (id: number): string[] | undefined => this.identities.labelsOf(id);
+    const mode = c.policyEnforcementMode as 'default' | 'always' | 'never';
+    const proxy = new L7Proxy({ dp, kernel, rng: new Rng((this.config.seed * 7919 + n.index * 104729 + 7) >>> 0), labelsOf, ...(policy instanceof PolicyEngine ? { policy: engineL7Lookup(policy, labelsOf, mode) } : {}) }).attach(kernel);
     const cookies = new CookieSource(4096);
     const hooks: SockHooks | undefined = c.socketLB
       ? {
@@ -378,7 +384,7 @@ export class ClusterRuntime {
       report: ctx.report,
       agentCommands: this.agentCommands(n.name, agent, dp, kernel),
     });
-    return { name: n.name, role: n.role, index: n.index, ip: n.ip, mac: n.mac, podCidr: n.podCidr, dp, kernel, host, agent, kubelet };
+    return { name: n.name, role: n.role, index: n.index, ip: n.ip, mac: n.mac, podCidr: n.podCidr, dp, kernel, host, agent, kubelet, proxy };
   }
 
   private buildExternalHost(h: ExternalHostConfig): ExternalHost {

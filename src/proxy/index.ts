@@ -3,8 +3,8 @@
 // FQDN cache toFQDNs policy selects from.
 export { L7Proxy, DEFAULT_PROXY_CONNECT_TIMEOUT_MS } from './proxy.js';
 export type { L7ProxyOptions, L7ProxyStats } from './proxy.js';
-export { StaticL7Policy, decideHttp, decideDns, applyHeaderEdits, dnsRuleRegex, fqdn, fqdnSelectorMatches, l7RulesUnion, re2 } from './l7-policy.js';
-export type { L7Direction, L7PolicyLookup, L7PolicyQuery, L7PolicyRules, HttpDecision, HeaderEdit, HttpRequestView, StaticL7Entry, HttpRule, DnsRule } from './l7-policy.js';
+export { StaticL7Policy, decideHttp, decideDns, applyHeaderEdits, dnsRuleRegex, engineL7Lookup, fqdn, fqdnSelectorMatches, l7RulesUnion, re2 } from './l7-policy.js';
+export type { L7Direction, L7PolicyLookup, L7PolicyQuery, L7PolicyRules, L7RulesSource, HttpDecision, HeaderEdit, HttpRequestView, StaticL7Entry, HttpRule, DnsRule } from './l7-policy.js';
 export { FqdnCache } from './fqdn.js';
 export type { FqdnUpdate, FqdnCacheOptions } from './fqdn.js';
 export { PROXY_PORTS, PROXY_PORT_MIN, PROXY_PORT_MAX, proxyPortFor, listenerOf, listenerName, redirectPort } from './ports.js';

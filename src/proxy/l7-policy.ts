@@ -279,3 +279,23 @@ export class StaticL7Policy {
     return found ? out : null;
   };
 }
+
+// ---- the policy engine as the proxies' lookup ------------------------------------------------
+
+/** What the proxy needs from the policy engine (PolicyEngine.l7Rules). */
+export interface L7RulesSource {
+  l7Rules(
+    subject: { identity: number; labels: readonly string[] },
+    q: { direction: L7Direction; remoteIdentity: number; proto: number; port: number },
+    mode?: 'default' | 'always' | 'never',
+  ): { allowAll: boolean; rules: readonly { http?: readonly HttpRule[]; dns?: readonly DnsRule[] }[] } | undefined;
+}
+
+/**
+ * The runtime's wiring: a redirected flow's rules are those the engine keeps
+ * for the redirecting endpoint's identity (its labels from the identity
+ * allocator), in the agent's enforcement mode.
+ */
+export function engineL7Lookup(engine: L7RulesSource, labelsOf: (identity: number) => readonly string[] | undefined, mode?: 'default' | 'always' | 'never'): L7PolicyLookup {
+  return (q) => l7RulesUnion(engine.l7Rules({ identity: q.endpointIdentity, labels: labelsOf(q.endpointIdentity) ?? [] }, { direction: q.direction, remoteIdentity: q.remoteIdentity, proto: q.proto, port: q.port }, mode));
+}
