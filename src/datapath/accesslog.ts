@@ -133,3 +133,48 @@ export function formatAccessLog(r: AccessLogRecord): string {
   }
   return line;
 }
+
+// ---- what Hubble makes of a record (the Layer7 part of a flow) ---------------------------------
+
+/** flow.l7 as Hubble's seven parser fills it (enum numbers as in the proto). */
+export interface HubbleLayer7 {
+  /** 1 REQUEST, 2 RESPONSE, 3 SAMPLE. */
+  type: number;
+  latency_ns?: number;
+  http?: { code?: number; method: string; url: string; protocol: string; headers: { key: string; value: string }[] };
+  dns?: { query: string; ips?: string[]; ttl?: number; cnames?: string[]; observation_source: string; rcode?: number; qtypes: string[]; rrtypes?: string[] };
+}
+
+const DNS_RCODE_TEXT = ['No Error', 'Format Error', 'Server Failure', 'Non-Existent Domain', 'Not Implemented', 'Query Refused'];
+
+/**
+ * A record as Hubble shows it: flow.l7, the verdict (Forwarded → FORWARDED,
+ * Denied → DROPPED, Error → ERROR, Redirected → REDIRECTED), the traffic
+ * direction, is_reply and the compact summary (reference §1.4, §1.6).
+ */
+export function hubbleLayer7(r: AccessLogRecord): { l7: HubbleLayer7; verdict: 'FORWARDED' | 'DROPPED' | 'ERROR' | 'REDIRECTED'; trafficDirection: 'INGRESS' | 'EGRESS'; isReply: boolean; summary: string } {
+  const isReply = r.Type === 'Response';
+  const l7: HubbleLayer7 = { type: r.Type === 'Request' ? 1 : r.Type === 'Response' ? 2 : 3 };
+  if (isReply && r.LatencyNs) l7.latency_ns = r.LatencyNs;
+  let summary = '';
+  if (r.HTTP) {
+    const h = r.HTTP;
+    const headers: { key: string; value: string }[] = [];
+    for (const k of Object.keys(h.Headers).sort()) for (const v of h.Headers[k] ?? []) headers.push({ key: k, value: v });
+    l7.http = { ...(isReply ? { code: h.Code } : {}), method: h.Method, url: h.URL, protocol: h.Protocol, headers };
+    summary = isReply ? `${h.Protocol} ${h.Code} ${Math.floor((r.LatencyNs ?? 0) / 1e6)}ms (${h.Method} ${h.URL})` : `${h.Protocol} ${h.Method} ${h.URL}`;
+  } else if (r.DNS) {
+    const d = r.DNS;
+    const qtypes = d.QTypes.map((t) => DNS_TYPE_NAMES[t] ?? `TYPE${t}`);
+    if (isReply) {
+      l7.dns = { query: d.Query, ...(d.IPs?.length ? { ips: d.IPs } : {}), ...(d.TTL ? { ttl: d.TTL } : {}), ...(d.CNAMEs?.length ? { cnames: d.CNAMEs } : {}), observation_source: d.ObservationSource, ...(d.RCode ? { rcode: d.RCode } : {}), qtypes, ...(d.AnswerTypes?.length ? { rrtypes: d.AnswerTypes.map((t) => DNS_TYPE_NAMES[t] ?? `TYPE${t}`) } : {}) };
+      const tail = `TTL: ${d.TTL ?? 0} (Proxy ${d.Query} ${qtypes.join(',')})`;
+      summary = d.RCode ? `DNS Answer RCode: ${DNS_RCODE_TEXT[d.RCode] ?? d.RCode} ${tail}` : `DNS Answer "${(d.IPs ?? []).join(',')}"${d.CNAMEs?.length ? ` CNAMEs: "${d.CNAMEs.join(',')}"` : ''} ${tail}`;
+    } else {
+      l7.dns = { query: d.Query, observation_source: d.ObservationSource, qtypes };
+      summary = `DNS Query ${d.Query} ${qtypes.join(',')}`;
+    }
+  }
+  const verdict = r.Verdict === 'Denied' ? 'DROPPED' : r.Verdict === 'Error' ? 'ERROR' : r.Verdict === 'Redirected' ? 'REDIRECTED' : 'FORWARDED';
+  return { l7, verdict, trafficDirection: r.ObservationPoint === 'Ingress' ? 'INGRESS' : 'EGRESS', isReply, summary };
+}

@@ -164,3 +164,27 @@ test('helpers: Go canonical header keys, RFC 4122 v4 request ids', () => {
   assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   assert.notEqual(uuid4(new Rng(2)), id);
 });
+
+test('what Hubble makes of the records: Layer7, verdict, direction, is_reply and the compact summaries', async () => {
+  const { hubbleLayer7 } = await import('../../src/datapath/accesslog.js');
+  const base = { Timestamp: '', ObservationPoint: 'Ingress' as const, SourceEndpoint: { ID: 0, IPv4: '10.0.1.50', Port: 1, Identity: 1 }, DestinationEndpoint: { ID: 1, IPv4: '10.0.2.100', Port: 80, Identity: 2 }, IPVersion: 'IPv4' as const, TransportProtocol: 6 };
+  const http = { Code: 0, Method: 'PUT', URL: 'http://deathstar.default.svc.cluster.local/v1/exhaust-port', Protocol: 'HTTP/1.1', Headers: { 'X-Request-Id': ['r1'], Accept: ['*/*'] } };
+  const req = hubbleLayer7({ ...base, Type: 'Request', Verdict: 'Denied', HTTP: http });
+  assert.deepEqual(req, {
+    l7: { type: 1, http: { method: 'PUT', url: http.URL, protocol: 'HTTP/1.1', headers: [{ key: 'Accept', value: '*/*' }, { key: 'X-Request-Id', value: 'r1' }] } },
+    verdict: 'DROPPED',
+    trafficDirection: 'INGRESS',
+    isReply: false,
+    summary: 'HTTP/1.1 PUT http://deathstar.default.svc.cluster.local/v1/exhaust-port',
+  });
+  const res = hubbleLayer7({ ...base, Type: 'Response', Verdict: 'Forwarded', HTTP: { ...http, Code: 403 }, LatencyNs: 5_123_456 });
+  assert.equal(res.summary, 'HTTP/1.1 403 5ms (PUT http://deathstar.default.svc.cluster.local/v1/exhaust-port)');
+  assert.equal(res.l7.latency_ns, 5_123_456);
+  assert.equal(res.l7.http?.code, 403);
+  const dnsQ = hubbleLayer7({ ...base, ObservationPoint: 'Egress', TransportProtocol: 17, Type: 'Request', Verdict: 'Forwarded', DNS: { Query: 'webpod.default.svc.cluster.local.', ObservationSource: 'proxy', QTypes: [1] } });
+  assert.equal(dnsQ.summary, 'DNS Query webpod.default.svc.cluster.local. A');
+  const dnsA = hubbleLayer7({ ...base, Type: 'Response', Verdict: 'Forwarded', DNS: { Query: 'webpod.default.svc.cluster.local.', IPs: ['10.96.1.51'], TTL: 30, ObservationSource: 'proxy', RCode: 0, QTypes: [1], AnswerTypes: [1] } });
+  assert.equal(dnsA.summary, 'DNS Answer "10.96.1.51" TTL: 30 (Proxy webpod.default.svc.cluster.local. A)');
+  const nx = hubbleLayer7({ ...base, Type: 'Response', Verdict: 'Forwarded', DNS: { Query: 'x.', TTL: 0, ObservationSource: 'proxy', RCode: 3, QTypes: [1] } });
+  assert.equal(nx.summary, 'DNS Answer RCode: Non-Existent Domain TTL: 0 (Proxy x. A)');
+});
