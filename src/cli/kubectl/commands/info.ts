@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { apiVersionOf, RESOURCES, type ResourceInfo } from '../../../k8s/resources.js';
 import { resolveCluster } from '../../daemon-client.js';
+import { kubeconfigPath } from '../../../cluster/kubeconfig.js';
 import type { KubectlContext } from '../context.js';
 import { KubectlError, statusLine, usageError } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
@@ -128,25 +129,31 @@ interface Kubeconfig {
   users: { name: string; user: Record<string, unknown> }[] | null;
 }
 
-/** The kubeconfig in effect: $KUBECONFIG's file if there is one, else the one podpath's cluster implies. */
+function readKubeconfig(file: string): Kubeconfig {
+  const parsed = parseYaml(readFileSync(file, 'utf8')) as Partial<Kubeconfig> | null;
+  return {
+    apiVersion: parsed?.apiVersion ?? 'v1',
+    clusters: parsed?.clusters ?? null,
+    contexts: parsed?.contexts ?? null,
+    'current-context': parsed?.['current-context'] ?? '',
+    kind: parsed?.kind ?? 'Config',
+    preferences: parsed?.preferences ?? {},
+    users: parsed?.users ?? null,
+  };
+}
+
+/** The kubeconfig in effect: $KUBECONFIG's file, else the one the cluster's daemon wrote, else one naming its socket. */
 async function currentConfig(ctx: KubectlContext): Promise<Kubeconfig> {
   const file = ctx.flags.string('kubeconfig') || (ctx.io.env['KUBECONFIG'] ?? '').split(':')[0] || '';
-  if (file && existsSync(file)) {
-    const parsed = parseYaml(readFileSync(file, 'utf8')) as Partial<Kubeconfig> | null;
-    return {
-      apiVersion: parsed?.apiVersion ?? 'v1',
-      clusters: parsed?.clusters ?? null,
-      contexts: parsed?.contexts ?? null,
-      'current-context': parsed?.['current-context'] ?? '',
-      kind: parsed?.kind ?? 'Config',
-      preferences: parsed?.preferences ?? {},
-      users: parsed?.users ?? null,
-    };
+  if (file && existsSync(file)) return readKubeconfig(file);
+  if (file) {
+    return { apiVersion: 'v1', clusters: null, contexts: null, 'current-context': '', kind: 'Config', preferences: {}, users: null };
   }
   let socket: string | undefined;
   let name = '';
   try {
     const paths = await resolveCluster(ctx.clusterName(), ctx.io.env);
+    if (existsSync(kubeconfigPath(paths))) return readKubeconfig(kubeconfigPath(paths));
     socket = paths.socket;
     name = `podpath-${paths.name}`;
   } catch {

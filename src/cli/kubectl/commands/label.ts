@@ -160,7 +160,8 @@ async function run(ctx: KubectlContext, kind: 'label' | 'annotation'): Promise<n
       delete after[k];
     }
     const oldJson = goJson(obj);
-    const newJson = goJson({ ...obj, metadata: { ...obj.metadata, [field]: after } });
+    const unchanged = goJson(before) === goJson(after);
+    const newJson = unchanged ? oldJson : goJson({ ...obj, metadata: { ...obj.metadata, [field]: after } });
     let message: string;
     if (kind === 'annotation') message = 'annotated';
     else if (oldJson === newJson) message = 'not labeled';

@@ -104,7 +104,8 @@ function chooseContainer(ctx: KubectlContext, pod: Pod, given: string, quiet: bo
   const name = pod.metadata.name ?? '';
   if (given) {
     const all = [...containers, ...(pod.spec?.initContainers ?? [])];
-    if (!all.some((c) => c.name === given)) throw usageError(`container ${given} not found in pod ${name}`);
+    // The apiserver refuses the exec stream for an unknown container; kubectl shows its answer.
+    if (!all.some((c) => c.name === given)) throw new KubectlError(`Error from server (BadRequest): container ${given} is not valid for pod ${name}`);
     return given;
   }
   const annotated = pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'];
