@@ -206,10 +206,12 @@ export class L7Proxy {
   private accept(sock: TcpSocket): void {
     const t: Tuple = { proto: IpProto.TCP, srcIp: sock.remoteIp, srcPort: sock.remotePort, dstIp: sock.localIp, dstPort: sock.localPort };
     const r = this.redirects.get(tupleKey(t));
-    if (!r || r.parser !== 'http') {
-      // DNS over TCP and unknown flows are not proxied.
+    if (!r) {
       sock.destroy();
-      if (r) this.forget(t);
+      return;
+    }
+    if (r.parser === 'dns') {
+      this.dns.onTcpConnection(sock, r, () => this.forget(t));
       return;
     }
     const s = new HttpProxySession(this.ctx, r, sock, () => {

@@ -15,6 +15,8 @@ import { putPolicyEntry, upsertIpcache } from '../../src/datapath/map-writer.js'
 import { LOCAL_IDENTITY_FLAG } from '../../src/datapath/identity.js';
 import { formatMonitorLine } from '../../src/datapath/monitor.js';
 import { IpProto } from '../../src/packet/ipv4.js';
+import { DnsRcode, dnsQuery, emitDns, parseDns, type DnsMessage } from '../../src/packet/dns.js';
+import { drive } from '../../src/util/drive.js';
 import { fqdnSelectorMatches, type FqdnUpdate } from '../../src/proxy/index.js';
 import { makeProxyLab, redirectPort, l7Rules, type ProxyLab } from './harness.js';
 
@@ -119,4 +121,62 @@ test('rules.dns: a name no rule allows gets REFUSED from the proxy and is never 
   // Cluster names the pattern allows still resolve.
   const ok = await lab.run('frontend', ['dig', '+short', 'backend.demo.svc.cluster.local']);
   assert.equal(ok.stdout.trim(), '10.96.12.34');
+});
+
+test('DNS over TCP goes through the proxy too: allowed names answered (and learned), others REFUSED', async () => {
+  const { lab, learned } = dnsLab();
+  redirectPort(lab.pods.frontend, 'egress', 53, { peer: lab.pods.coredns.identity, proto: IpProto.TCP, parser: 'dns' });
+  // Two queries on one connection to kube-dns (socket LB picks CoreDNS), RFC 7766 framing.
+  const sock = lab.pods.frontend.stack.tcpConnect(ip('10.96.0.10'), 53);
+  let buf = new Uint8Array(0);
+  const answers: DnsMessage[] = [];
+  const done = new Promise<void>((resolve) => {
+    sock.onData = (b) => {
+      const n = new Uint8Array(buf.length + b.length);
+      n.set(buf);
+      n.set(b, buf.length);
+      buf = n;
+      while (buf.length >= 2 && buf.length >= 2 + ((buf[0]! << 8) | buf[1]!)) {
+        const len = (buf[0]! << 8) | buf[1]!;
+        const m = parseDns(buf.subarray(2, 2 + len));
+        if (!isParseFailure(m)) answers.push(m);
+        buf = buf.slice(2 + len);
+      }
+      if (answers.length === 2) resolve();
+    };
+  });
+  const framed = (id: number, name: string): Uint8Array => {
+    const q = emitDns(dnsQuery(id, name));
+    const out = new Uint8Array(q.length + 2);
+    out[0] = q.length >> 8;
+    out[1] = q.length & 255;
+    out.set(q, 2);
+    return out;
+  };
+  sock.onConnect = () => {
+    sock.write(framed(1, 'api.example.com'));
+    sock.write(framed(2, 'evil.example.com'));
+  };
+  await drive(lab.w.clock, done);
+  sock.end();
+  assert.deepEqual(
+    answers.map((a) => [a.id, a.rcode, a.answers.map((x) => x.data)]),
+    [
+      [1, DnsRcode.NOERROR, [ip(API_IP)]],
+      [2, DnsRcode.REFUSED, []],
+    ],
+  );
+  assert.deepEqual(
+    learned.map((u) => u.name),
+    ['api.example.com.'],
+  );
+  assert.deepEqual(
+    lab.queries.map((q) => q.name),
+    ['api.example.com'],
+  );
+  const tcp = lab.accessLog().filter((r) => r.DNS && r.TransportProtocol === IpProto.TCP);
+  assert.deepEqual(
+    tcp.map((r) => `${r.Type} ${r.Verdict} ${r.DNS!.Query}`),
+    ['Request Forwarded api.example.com.', 'Request Denied evil.example.com.', 'Response Forwarded api.example.com.'],
+  );
 });
