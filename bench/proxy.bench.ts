@@ -40,6 +40,19 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 // warm the engine itself up on unrelated patterns first.
 for (let i = 0; i < 200; i++) decideHttp({ http: [{ path: `/warm${i}/(x+)+y` }] }, { method: 'GET', target: '/warm/' + 'x'.repeat(200), headers: new HttpHeaders() });
 
+/**
+ * One decision's cost: wall time and CPU time (process.cpuUsage, µs resolution). The limit is checked on
+ * CPU time, which a busy machine's preemption does not inflate; wall time is reported beside it.
+ */
+function timed(f: () => void): { wall: number; cpu: number } {
+  const c = process.cpuUsage();
+  const t = performance.now();
+  f();
+  const wall = performance.now() - t;
+  const d = process.cpuUsage(c);
+  return { wall, cpu: (d.user + d.system) / 1000 };
+}
+
 /** The limit applies to a decision as the proxy makes it: cold (compile + match) and warm (compiled), medians. */
 let worst = 0;
 let salt = 0;
@@ -47,31 +60,25 @@ for (const h of HOSTILE) {
   for (const n of LENGTHS) {
     const path = h.path(n);
     const req = { method: 'GET', target: path, headers: new HttpHeaders({ Host: 'backend' }) };
-    const colds: number[] = [];
+    const colds: { wall: number; cpu: number }[] = [];
     let allowed = false;
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 7; i++) {
       // A pattern never seen before (the compile cache is keyed by the pattern text): compile + match.
       const fresh: HttpRule = { path: `${h.rule.path}(?:)${'(?:)'.repeat(++salt % 7)}${'x{0}'.repeat(salt % 5)}` };
-      const t = performance.now();
-      allowed = decideHttp({ http: [fresh] }, req).allowed;
-      colds.push(performance.now() - t);
+      colds.push(timed(() => (allowed = decideHttp({ http: [fresh] }, req).allowed)));
     }
     const rule: HttpRule = { ...h.rule };
     decideHttp({ http: [rule] }, req);
-    const warms: number[] = [];
-    for (let i = 0; i < 15; i++) {
-      const t = performance.now();
-      decideHttp({ http: [rule] }, req);
-      warms.push(performance.now() - t);
-    }
-    const cold = median(colds);
-    const warm = median(warms);
-    worst = Math.max(worst, cold, warm);
-    report(`regex_${h.name}_${n}_cold`, cold, 'ms', `${`${h.name} path ${n} B`.padEnd(28)} ${allowed ? 'allowed' : 'denied '}  cold ${cold.toFixed(3)} ms (max ${Math.max(...colds).toFixed(3)})  warm ${warm.toFixed(3)} ms (max ${Math.max(...warms).toFixed(3)})`);
-    if (json) report(`regex_${h.name}_${n}_warm`, warm, 'ms', '');
+    const warms: { wall: number; cpu: number }[] = [];
+    for (let i = 0; i < 15; i++) warms.push(timed(() => decideHttp({ http: [rule] }, req)));
+    const cold = { wall: median(colds.map((x) => x.wall)), cpu: median(colds.map((x) => x.cpu)) };
+    const warm = { wall: median(warms.map((x) => x.wall)), cpu: median(warms.map((x) => x.cpu)) };
+    worst = Math.max(worst, cold.cpu, warm.cpu);
+    report(`regex_${h.name}_${n}_cold`, cold.cpu, 'ms', `${`${h.name} path ${n} B`.padEnd(28)} ${allowed ? 'allowed' : 'denied '}  cold ${cold.cpu.toFixed(3)} ms cpu / ${cold.wall.toFixed(3)} ms wall   warm ${warm.cpu.toFixed(3)} ms cpu / ${warm.wall.toFixed(3)} ms wall`);
+    if (json) report(`regex_${h.name}_${n}_warm`, warm.cpu, 'ms', '');
   }
 }
-report('regex_worst', worst, 'ms', `slowest hostile-regex decision (cold or warm median): ${worst.toFixed(3)} ms (limit ${LIMIT_MS} ms) ${worst < LIMIT_MS ? 'OK' : 'TOO SLOW'}`);
+report('regex_worst', worst, 'ms', `slowest hostile-regex decision (median CPU time, cold or warm): ${worst.toFixed(3)} ms (limit ${LIMIT_MS} ms) ${worst < LIMIT_MS ? 'OK' : 'TOO SLOW'}`);
 
 // ---- proxied requests through the datapath ---------------------------------------------------
 
