@@ -23,8 +23,13 @@ export const LAB_CHECKS: Record<string, LabExpectation[]> = {
     { command: /cilium endpoint list \| grep frontend$/, output: [/k8s:app=frontend/] },
     { command: /curl -s http:\/\/backend:8080$/, output: [/"service":\s*"backend"/] },
     { command: /curl -s http:\/\/backend:8080\/api\/users$/, output: [/\[\{"id":1,/] },
-    // Cilium 1.17 has no `tunnel` key: the grep finds nothing (exit 1), as in a real cluster.
+    // Where the lab is wrong about Cilium 1.17, podpath answers as Cilium does (see the lab's notes).
     { command: /cilium config \| grep tunnel$/, rc: 1 },
+    { command: /cilium policy get \$\(kubectl get cep/, rc: 1, output: [/Cannot get policy: .*getPolicyNotFound/] },
+    { command: /grep -A 10 "ingress-enforcement"$/, rc: 1 },
+    { command: /cilium bpf ct list global \| grep -A 2 "demo"$/, rc: 1 },
+    { command: /cilium metrics list \| grep -i drop$/, rc: 1 },
+    { command: /cilium metrics list \| grep -i forward$/, output: [/^cilium_forward_count_total +direction="(EGRESS|INGRESS)" +\d+\.000000$/m] },
     { command: /cilium bpf metrics list$/, output: [/^REASON +DIRECTION +PACKETS +BYTES +LINE +FILE$/m] },
     { command: /curl -v --max-time 5 http:\/\/backend:8080$/, rc: 28, output: [/curl: \(28\) /] },
     { command: /^kubectl apply -f l7-visibility-policy\.yaml$/, output: [/ciliumnetworkpolicy\.cilium\.io\/l7-visibility created/] },
