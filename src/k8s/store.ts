@@ -168,7 +168,8 @@ export class Store {
         body TEXT NOT NULL,
         PRIMARY KEY (resource, namespace, name)
       ) WITHOUT ROWID;
-      CREATE UNIQUE INDEX IF NOT EXISTS objects_by_uid ON objects (uid);
+      -- An index on uid (random UUIDs, never queried: owners are found in memory) made every write 2-4x slower.
+      DROP INDEX IF EXISTS objects_by_uid;
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
       INSERT OR IGNORE INTO meta (key, value) VALUES ('resource_version', 0), ('rng_draws', 0);
     `);
@@ -568,7 +569,26 @@ export class Store {
     this.pending.push(e);
   }
 
-  /** Run one write in one transaction; publish its events only after commit. */
+  /**
+   * Run `fn` with its writes in one SQLite transaction: each write is still
+   * atomic on its own (a savepoint, rolled back alone when it fails, its
+   * events published when it is released), and the batch commits once at the
+   * end, even when `fn` throws, so what was published is what is stored. On
+   * a file, one commit for a settle round instead of one per write is the
+   * difference between ~70 and ~25 µs of CPU per write. Nested batches join
+   * the outer one.
+   */
+  batch<T>(fn: () => T): T {
+    if (this.closed || this.db.inTransaction) return fn();
+    this.stmt('BEGIN').run();
+    try {
+      return fn();
+    } finally {
+      if (!this.closed && this.db.inTransaction) this.stmt('COMMIT').run();
+    }
+  }
+
+  /** Run one write in one transaction (a savepoint inside a batch); publish its events only after commit. */
   private write(opts: WriteOptions, body: () => KubeObject): KubeObject {
     if (this.closed) throw new Error('store is closed');
     this.pending = [];
