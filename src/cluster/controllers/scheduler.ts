@@ -150,16 +150,22 @@ export class Scheduler implements Reconciler {
     const keys = this.pending.drain().sort();
     const nodes = this.ctx.cache.list(R.nodes);
     const tally = this.tally(nodes);
+    // Pods of one template ask the same questions of the same nodes: answer each placement once per run.
+    const fitness = new Map<string, (string | undefined)[]>();
     for (const key of keys) {
       const { namespace, name } = splitKey(key);
       const pod = this.ctx.cache.get(R.pods, namespace, name);
       if (!pod || podNodeName(pod) || isTerminating(pod)) continue;
       const spec = (pod as unknown as Pod).spec;
       if (spec?.schedulerName && spec.schedulerName !== COMPONENT) continue;
+      const placement = JSON.stringify([spec?.tolerations, spec?.nodeSelector, spec?.affinity]);
+      let unfit = fitness.get(placement);
+      if (!unfit) fitness.set(placement, (unfit = nodes.map((node) => unfitReason(spec, node))));
       const reasons = new Map<string, number>();
       const fit: KubeObject[] = [];
-      for (const node of nodes) {
-        const why = unfitReason(spec, node) ?? this.capacityReason(node, tally);
+      for (let i = 0; i < nodes.length; i++) {
+        const node = nodes[i]!;
+        const why = unfit[i] ?? this.capacityReason(node, tally);
         if (why) reasons.set(why, (reasons.get(why) ?? 0) + 1);
         else fit.push(node);
       }
@@ -193,28 +199,26 @@ export class Scheduler implements Reconciler {
     return (tally.get(node.metadata.name ?? '')?.pods ?? 0) >= allocatable ? 'Too many pods' : undefined;
   }
 
+  /** The lowest (same-owner pods, same-namespace pods, control plane, node order); ties keep the earlier node. */
   private pick(pod: KubeObject, nodes: KubeObject[], tally: Map<string, NodeTally>): KubeObject {
     const owner = controllerOf(pod)?.uid ?? '';
     const ns = pod.metadata.namespace ?? '';
-    const score = (node: KubeObject, order: number): number[] => {
-      const t = tally.get(node.metadata.name ?? '');
-      const controlPlane = node.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined ? 1 : 0;
-      return [owner ? (t?.byOwner.get(owner) ?? 0) : 0, t?.byNamespace.get(ns) ?? 0, controlPlane, order];
-    };
     let best = nodes[0]!;
-    let bestScore = score(best, 0);
-    nodes.forEach((n, i) => {
-      if (i === 0) return;
-      const s = score(n, i);
-      for (let k = 0; k < s.length; k++) {
-        if (s[k] === bestScore[k]) continue;
-        if (s[k]! < bestScore[k]!) {
-          best = n;
-          bestScore = s;
-        }
-        break;
-      }
-    });
+    let bestOwner = Infinity;
+    let bestNs = Infinity;
+    let bestCp = Infinity;
+    for (const node of nodes) {
+      const t = tally.get(node.metadata.name ?? '');
+      const byOwner = owner ? (t?.byOwner.get(owner) ?? 0) : 0;
+      if (byOwner > bestOwner) continue;
+      const byNs = t?.byNamespace.get(ns) ?? 0;
+      const cp = node.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined ? 1 : 0;
+      if (byOwner === bestOwner && (byNs > bestNs || (byNs === bestNs && cp >= bestCp))) continue;
+      best = node;
+      bestOwner = byOwner;
+      bestNs = byNs;
+      bestCp = cp;
+    }
     return best;
   }
 
