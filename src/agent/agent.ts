@@ -80,6 +80,8 @@ export interface AgentOptions {
   policy?: PolicyComputer;
   /** --bpf-policy-map-max: entries per cilium_policy_<EPID> (default 16384). */
   policyMapMax?: number;
+  /** CiliumEndpoint changes shared by the cluster's agents (default: the agent's own). */
+  remoteEndpoints?: RemoteEndpointFeed;
   report?: (message: string) => void;
 }
 
@@ -168,6 +170,10 @@ interface CiliumEndpointStatusView {
 export class Agent {
   readonly name: string;
   readonly nodeName: string;
+  /** Only its own node's pods matter to an agent (its endpoints); the runtime routes pod changes by node. */
+  get podsOfNode(): string {
+    return this.nodeName;
+  }
   readonly nodeIp: number;
   readonly routerIp: number;
   readonly hostEndpointId: number;
@@ -188,14 +194,14 @@ export class Agent {
 
   private readonly endpoints = new Map<string, LocalEndpoint>();
   private readonly restored = new Map<string, Restored>();
-  private readonly ipcache = new Map<string, IpcacheRow>();
-  /** Remote pods by CiliumEndpoint key: the address we wrote for each. */
-  private readonly remotePods = new Map<string, number>();
+  /** What this agent wrote into cilium_ipcache, by ipcacheKey(addr, prefixLen). Rows are shared and never edited. */
+  private readonly ipcache = new Map<number, IpcacheRow>();
   /** Other nodes by name: what we wrote for each. */
   private readonly remoteNodes = new Map<string, { ips: number[]; cidrs: { addr: number; prefixLen: number }[] }>();
   private apiserverIps = new Set<number>();
 
-  private readonly dirtyCeps = new Set<string>();
+  /** CiliumEndpoint changes, recorded once for all agents; this agent reads them from its place in the feed. */
+  private readonly remoteEndpoints: RemoteEndpointFeed;
   private readonly dirtyNodes = new Set<string>();
   private readonly dirtyServices = new Set<string>();
   private readonly dirtyLabels = new Set<string>();
@@ -206,7 +212,7 @@ export class Agent {
   private readonly dirtyPolicyIds = new Set<number>();
   private unsubscribePolicy: (() => void) | undefined;
   /** CIDR prefixes the policy engine gave local identities (ipcache rows that yield to pod and node rows). */
-  private readonly policyPrefixes = new Map<string, IpcacheRow>();
+  private readonly policyPrefixes = new Map<number, IpcacheRow>();
   private policyPrefixesChanged = true;
 
   constructor(opts: AgentOptions) {
@@ -227,6 +233,8 @@ export class Agent {
     this.subscribePolicy();
     this.policyMapMax = opts.policyMapMax;
     this.report = opts.report ?? (() => {});
+    this.remoteEndpoints = opts.remoteEndpoints ?? new RemoteEndpointFeed();
+    this.remoteEndpoints.join(this);
     this.ipam = new Ipam(opts.podCidr, this.rng);
     this.ipam.allocate(this.routerIp, 'router');
     this.ids = new IdPool(this.rng);
@@ -466,9 +474,9 @@ export class Agent {
   /** The policy engine's CIDR identities into the ipcache; a pod's or node's row for the same prefix wins. */
   private syncPolicyPrefixes(): void {
     this.policyPrefixesChanged = false;
-    const want = new Map<string, IpcacheRow>();
+    const want = new Map<number, IpcacheRow>();
     for (const p of this.policy.prefixIdentities?.() ?? []) {
-      want.set(`${ipv4ToString(p.addr)}/${p.prefixLen}`, { addr: p.addr, prefixLen: p.prefixLen, identity: p.identity, tunnelEndpoint: 0, source: 'generated' });
+      want.set(ipcacheKey(p.addr, p.prefixLen), { addr: p.addr, prefixLen: p.prefixLen, identity: p.identity, tunnelEndpoint: 0, source: 'generated' });
     }
     for (const [k, row] of this.policyPrefixes) {
       if (want.has(k)) continue;
@@ -560,7 +568,7 @@ export class Agent {
   observe(e: StoreEvent): void {
     const r = e.resource;
     if (r === CILIUM_IDENTITIES && e.type !== 'MODIFIED') this.identitiesChanged = true;
-    else if (r === CILIUM_ENDPOINTS) this.dirtyCeps.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
+    else if (r === CILIUM_ENDPOINTS) this.remoteEndpoints.record(e);
     else if (r === CILIUM_NODES) this.dirtyNodes.add(e.object.metadata.name ?? '');
     else if (r === SERVICES) this.dirtyServices.add(`${e.object.metadata.namespace}/${e.object.metadata.name}`);
     else if (r === ENDPOINT_SLICES) {
@@ -581,7 +589,7 @@ export class Agent {
 
   hasWork(): boolean {
     return (
-      this.dirtyCeps.size + this.dirtyNodes.size + this.dirtyServices.size + this.dirtyLabels.size + this.dirtyPolicyIds.size > 0 ||
+      this.remoteEndpoints.pending(this) + this.dirtyNodes.size + this.dirtyServices.size + this.dirtyLabels.size + this.dirtyPolicyIds.size > 0 ||
       this.nodesChanged ||
       this.identitiesChanged ||
       this.policyPrefixesChanged
@@ -595,7 +603,7 @@ export class Agent {
       for (const name of this.view.list(CILIUM_NODES).map((n) => n.metadata.name ?? '')) this.dirtyNodes.add(name);
     }
     for (const name of drain(this.dirtyNodes)) this.syncNode(name);
-    for (const key of drain(this.dirtyCeps)) this.syncRemoteEndpoint(key);
+    if (this.remoteEndpoints.pending(this)) this.syncRemoteEndpoints();
     for (const key of drain(this.dirtyLabels)) this.relabel(key);
     for (const key of drain(this.dirtyServices)) this.services.sync(key);
     if (this.policyPrefixesChanged) this.syncPolicyPrefixes();
@@ -655,24 +663,23 @@ export class Agent {
     this.remoteNodes.set(name, { ips, cidrs });
   }
 
-  /** Another node's pod (its CiliumEndpoint): /32 → identity behind that node. */
-  private syncRemoteEndpoint(key: string): void {
-    const slash = key.indexOf('/');
-    const cep = this.view.get(CILIUM_ENDPOINTS, key.slice(0, slash), key.slice(slash + 1));
-    const st = (cep?.['status'] ?? {}) as CiliumEndpointStatusView;
-    const node = parseIpv4Addr(st.networking?.node ?? '');
-    const ip = parseIpv4Addr(st.networking?.addressing?.[0]?.ipv4 ?? '');
-    const identity = st.identity?.id;
-    const before = this.remotePods.get(key);
-    const remote = cep && node !== null && node !== this.nodeIp && ip !== null && typeof identity === 'number';
-    if (before !== undefined && (!remote || before !== ip)) {
-      const row = this.ipcache.get(`${ipv4ToString(before)}/32`);
-      if (row && row.source === 'custom-resource') this.deleteIpcache(before, 32);
-      this.remotePods.delete(key);
+  /**
+   * Other nodes' pods (their CiliumEndpoints): /32 → identity behind that
+   * node. One tight loop over the changes this agent has not applied; the
+   * rows are the feed's, shared by every agent.
+   */
+  private syncRemoteEndpoints(): void {
+    const me = this.nodeIp;
+    // Taken before applying, so a failing map write is reported once, not retried forever.
+    for (const { was, now } of this.remoteEndpoints.take(this)) {
+      const before = was && was.row && was.node !== me ? was.row : undefined;
+      const row = now && now.row && now.node !== me ? now.row : undefined;
+      if (before && (!row || before.addr !== row.addr)) {
+        // Ours to remove unless a local endpoint (or a node) has taken the address since.
+        if (this.ipcache.get(ipcacheKey(before.addr, 32))?.source === 'custom-resource') this.deleteIpcache(before.addr, 32);
+      }
+      if (row) this.setIpcache(row);
     }
-    if (!remote) return;
-    this.setIpcache({ addr: ip, prefixLen: 32, identity, tunnelEndpoint: node, source: 'custom-resource' });
-    this.remotePods.set(key, ip);
   }
 
   /** A local pod's (or its namespace's) labels changed: new identity, maps and CiliumEndpoint. */
@@ -698,7 +705,7 @@ export class Agent {
   // ---- ipcache ----------------------------------------------------------------------
 
   private setIpcache(row: IpcacheRow): void {
-    const k = `${ipv4ToString(row.addr)}/${row.prefixLen}`;
+    const k = ipcacheKey(row.addr, row.prefixLen);
     const old = this.ipcache.get(k);
     if (old && old.identity === row.identity && old.tunnelEndpoint === row.tunnelEndpoint && old.source === row.source) return;
     upsertIpcache(this.dp, { addr: row.addr, prefixLen: row.prefixLen, identity: row.identity, tunnelEndpoint: row.tunnelEndpoint });
@@ -706,7 +713,7 @@ export class Agent {
   }
 
   private deleteIpcache(addr: number, prefixLen: number): void {
-    const k = `${ipv4ToString(addr)}/${prefixLen}`;
+    const k = ipcacheKey(addr, prefixLen);
     if (!this.ipcache.delete(k)) return;
     deleteIpcache(this.dp, addr, prefixLen);
     // A policy's CIDR identity for the same prefix takes the row back.
@@ -779,6 +786,82 @@ export class Agent {
         tunnelEndpoint: ipv4ToString(r.tunnelEndpoint),
         source: r.source,
       }));
+  }
+}
+
+/** The ipcache shadow's key for a prefix (one number: no string per row). */
+function ipcacheKey(addr: number, prefixLen: number): number {
+  return prefixLen * 0x1_0000_0000 + (addr >>> 0);
+}
+
+/** What a CiliumEndpoint means for other nodes' ipcaches, parsed once per object and shared by every agent. */
+interface RemotePod {
+  /** The node's InternalIP it lives behind (null when not published yet). */
+  node: number | null;
+  /** Its /32 row (null unless address, node and identity are all known). */
+  row: IpcacheRow | null;
+}
+
+function remotePodOf(cep: KubeObject): RemotePod {
+  const st = (cep['status'] ?? {}) as CiliumEndpointStatusView;
+  const node = parseIpv4Addr(st.networking?.node ?? '');
+  const ip = parseIpv4Addr(st.networking?.addressing?.[0]?.ipv4 ?? '');
+  const identity = st.identity?.id;
+  const row: IpcacheRow | null =
+    node !== null && ip !== null && typeof identity === 'number' ? Object.freeze({ addr: ip, prefixLen: 32, identity, tunnelEndpoint: node, source: 'custom-resource' as const }) : null;
+  return { node, row };
+}
+
+/** One CiliumEndpoint change: how it was (null: it did not exist) and how it is (null: deleted). */
+export interface RemoteEndpointChange {
+  was: RemotePod | null;
+  now: RemotePod | null;
+}
+
+/**
+ * The CiliumEndpoint changes of a cluster, parsed once and read by every
+ * agent: the ipcache fan-out (each pod's /32 on every node, as Cilium does)
+ * costs one record per change and a tight loop per agent, instead of a parse
+ * and a few map writes per change per agent. Every agent observes every
+ * change, in the same order; the first to see one records it, the others
+ * recognise the same event. Each reader keeps its place; entries all readers
+ * have passed are dropped.
+ */
+export class RemoteEndpointFeed {
+  private entries: RemoteEndpointChange[] = [];
+  /** Absolute position of entries[0]. */
+  private base = 0;
+  private last: StoreEvent | undefined;
+  private readonly places = new Map<object, number>();
+
+  join(reader: object): void {
+    this.places.set(reader, this.base + this.entries.length);
+  }
+
+  record(e: StoreEvent): void {
+    if (e === this.last) return;
+    this.last = e;
+    this.entries.push({ was: e.previous ? remotePodOf(e.previous) : null, now: e.type === 'DELETED' ? null : remotePodOf(e.object) });
+  }
+
+  /** How many changes `reader` has not taken yet. */
+  pending(reader: object): number {
+    return this.base + this.entries.length - (this.places.get(reader) ?? this.base);
+  }
+
+  /** The changes `reader` has not taken, oldest first; they count as taken. */
+  take(reader: object): RemoteEndpointChange[] {
+    const end = this.base + this.entries.length;
+    const from = this.places.get(reader) ?? this.base;
+    const out = this.entries.slice(from - this.base);
+    this.places.set(reader, end);
+    let oldest = end;
+    for (const p of this.places.values()) oldest = Math.min(oldest, p);
+    if (oldest > this.base) {
+      this.entries = this.entries.slice(oldest - this.base);
+      this.base = oldest;
+    }
+    return out;
   }
 }
 

@@ -104,12 +104,15 @@ function imageId(image: string): string {
 
 export class Kubelet implements Reconciler {
   readonly name: string;
+  readonly watches = [R.pods];
+  readonly podsOfNode: string;
   private readonly queue = new WorkQueue();
   private readonly pods = new Map<string, RunningPod>();
   readonly nodeEnv: PodEnv;
 
   constructor(private readonly opts: KubeletOptions) {
     this.name = `kubelet/${opts.node.name}`;
+    this.podsOfNode = opts.node.name;
     this.nodeEnv = {
       podName: opts.node.name,
       namespace: '',

@@ -24,7 +24,7 @@ import { DEFAULT_MAP_SIZES, type NodeMapSizes } from '../datapath/maps.js';
 import { NodeKernel } from '../net/node-kernel.js';
 import { Underlay, UNDERLAY_GATEWAY_MAC, type UnderlayPort } from '../net/underlay.js';
 import { CookieSource, NetStack, type SockHooks } from '../net/stack/index.js';
-import { Agent } from '../agent/agent.js';
+import { Agent, RemoteEndpointFeed } from '../agent/agent.js';
 import { CILIUM_IDENTITIES, IdentityAllocator } from '../agent/identity.js';
 import type { PolicyComputer } from '../agent/policy.js';
 import { PolicyEngine, policyAdmission } from '../policy/index.js';
@@ -35,7 +35,7 @@ import { VirtualClock, type Clock } from '../util/clock.js';
 import { Rng } from '../util/rng.js';
 import { monitorAggregationValue, nodeLayout, parseClusterConfig, type ClusterConfig, type ClusterConfigInput, type ExternalHostConfig, type NodeLayout } from './config.js';
 import { ObjectCache } from './controllers/cache.js';
-import { R, type ControllerContext, type Reconciler } from './controllers/common.js';
+import { R, podNodeName, type ControllerContext, type Reconciler } from './controllers/common.js';
 import { controlPlanePods, demoObjects, nodeObject, systemObjects, serviceAddress, type BootstrapObject, KUBERNETES_VERSION } from './controllers/bootstrap.js';
 import { DaemonSetController } from './controllers/daemonset.js';
 import { DeploymentController } from './controllers/deployment.js';
@@ -219,6 +219,8 @@ export class ClusterRuntime {
   private readonly mapSizes: Partial<NodeMapSizes>;
   private readonly policyMapMax: number | undefined;
   private readonly reconcilers: Reconciler[] = [];
+  /** CiliumEndpoint changes, recorded once for every node's agent. */
+  private readonly remoteEndpoints = new RemoteEndpointFeed();
   private readonly unwatch: () => void;
   private ready = false;
   private settling = false;
@@ -294,7 +296,7 @@ export class ClusterRuntime {
     for (const resource of RESOURCES) {
       for (const object of this.cache.list(resource)) {
         const e: StoreEvent = { type: 'ADDED', resource, object, resourceVersion: Number(object.metadata.resourceVersion ?? 0) };
-        for (const r of this.reconcilers) r.observe(e);
+        this.fanOut(e);
       }
     }
     this.ready = true;
@@ -369,6 +371,7 @@ export class ClusterRuntime {
       config: { clusterName: c.clusterName, policyEnforcementMode: c.policyEnforcementMode as 'default' | 'always' | 'never', policyAuditMode: c.policyAuditMode },
       ...(policy ? { policy } : {}),
       ...(this.policyMapMax ? { policyMapMax: this.policyMapMax } : {}),
+      remoteEndpoints: this.remoteEndpoints,
       report: (m) => this.report(`cilium-agent/${n.name}`, m),
     });
     const kubelet = new Kubelet({
@@ -440,10 +443,41 @@ export class ClusterRuntime {
     if (this.problems.length > 1000) this.problems.shift();
   }
 
+  /** Reconcilers by kind, and node-local ones by node for pod changes (see Reconciler.watches/podsOfNode). */
+  private routes: { count: number; byKind: Map<ResourceInfo, Reconciler[]>; podsByNode: Map<string, Reconciler[]> } | undefined;
+
+  /** Hand a change to the reconcilers it concerns: a pod's change reaches its own node's kubelet and agent only. */
+  private fanOut(e: StoreEvent): void {
+    let routes = this.routes;
+    if (!routes || routes.count !== this.reconcilers.length) {
+      routes = { count: this.reconcilers.length, byKind: new Map(), podsByNode: new Map() };
+      for (const kind of RESOURCES) {
+        routes.byKind.set(
+          kind,
+          this.reconcilers.filter((r) => (!r.watches || r.watches.includes(kind)) && (kind !== R.pods || r.podsOfNode === undefined)),
+        );
+      }
+      for (const r of this.reconcilers) {
+        if (r.podsOfNode === undefined || (r.watches && !r.watches.includes(R.pods))) continue;
+        const list = routes.podsByNode.get(r.podsOfNode) ?? [];
+        list.push(r);
+        routes.podsByNode.set(r.podsOfNode, list);
+      }
+      this.routes = routes;
+    }
+    for (const r of routes.byKind.get(e.resource) ?? this.reconcilers) r.observe(e);
+    if (e.resource === R.pods) {
+      const node = podNodeName(e.object);
+      for (const r of routes.podsByNode.get(node) ?? []) r.observe(e);
+      const before = e.previous ? podNodeName(e.previous) : node;
+      if (before !== node) for (const r of routes.podsByNode.get(before) ?? []) r.observe(e);
+    }
+  }
+
   private onStoreEvent(e: StoreEvent): void {
     this.cache.apply(e);
     this.identities.observe(e);
-    for (const r of this.reconcilers) r.observe(e);
+    this.fanOut(e);
     if (this.ready && !this.settling && !this.settleQueued && !this.closed) {
       this.settleQueued = true;
       queueMicrotask(() => {
@@ -465,15 +499,18 @@ export class ClusterRuntime {
     try {
       for (;;) {
         let worked = false;
-        for (const r of this.reconcilers) {
-          if (!r.hasWork()) continue;
-          worked = true;
-          try {
-            r.run();
-          } catch (err) {
-            this.report(r.name, `reconcile failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        // One SQLite commit per round; each write stays atomic on its own (Store.batch).
+        this.store.batch(() => {
+          for (const r of this.reconcilers) {
+            if (!r.hasWork()) continue;
+            worked = true;
+            try {
+              r.run();
+            } catch (err) {
+              this.report(r.name, `reconcile failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+            }
           }
-        }
+        });
         if (!worked) break;
         if (++rounds >= maxRounds) {
           this.report('runtime', `settle gave up after ${maxRounds} rounds`);

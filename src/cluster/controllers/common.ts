@@ -43,6 +43,13 @@ export const R = {
  */
 export interface Reconciler {
   readonly name: string;
+  /**
+   * Routing hints for the runtime's fan-out (each change would otherwise
+   * reach every reconciler): only these kinds reach observe() (default: all).
+   */
+  readonly watches?: readonly ResourceInfo[];
+  /** Pod changes reach observe() only for pods bound to this node before or after the change. */
+  readonly podsOfNode?: string;
   observe(e: StoreEvent): void;
   hasWork(): boolean;
   run(): void;
