@@ -36,7 +36,8 @@ import { Rng } from '../util/rng.js';
 import { monitorAggregationValue, nodeLayout, parseClusterConfig, type ClusterConfig, type ClusterConfigInput, type ExternalHostConfig, type NodeLayout } from './config.js';
 import { ObjectCache } from './controllers/cache.js';
 import { R, podNodeName, type ControllerContext, type Reconciler } from './controllers/common.js';
-import { controlPlanePods, demoObjects, nodeObject, systemObjects, serviceAddress, type BootstrapObject, KUBERNETES_VERSION } from './controllers/bootstrap.js';
+import { pickPod, type OrderedPod } from '../k8s/pod-order.js';
+import { controlPlanePods, demoObjects, type DemoPlacement, nodeObject, systemObjects, serviceAddress, type BootstrapObject, KUBERNETES_VERSION } from './controllers/bootstrap.js';
 import { DaemonSetController } from './controllers/daemonset.js';
 import { DeploymentController } from './controllers/deployment.js';
 import { ClusterDnsRecords } from './controllers/dns-records.js';
@@ -532,19 +533,31 @@ export class ClusterRuntime {
   // ---- the lab --------------------------------------------------------------------
 
   /**
-   * The lab's demo app in namespace `demo`: frontend (2 replicas), backend (2,
-   * Service backend:8080 serving /api/users), database (1, Service :5432).
-   * Created in that order, each settled before the next, so the scheduler
-   * puts the first frontend pod on the first worker and the first backend
-   * pod on another worker. Existing objects are left as they are.
+   * The lab's demo. `kubectl exec ds/cilium` reaches one agent pod; the lab
+   * observes everything from there, so the frontends run on that agent's node
+   * and the backend and database on other workers (traffic crosses VXLAN).
+   * Existing objects are left as they are.
    */
   deployDemo(): void {
-    for (const o of demoObjects()) {
+    for (const o of demoObjects(this.demoPlacement())) {
       const ns = o.obj.metadata.namespace;
       if (this.cache.get(o.resource, ns, o.obj.metadata.name ?? '')) continue;
       const r = this.api.create(o.resource, ns, o.obj);
       if (!r.ok) throw new Error(`deploy demo: ${o.resource.kind} ${o.obj.metadata.name}: ${r.status.message}`);
     }
+  }
+
+  private demoPlacement(): DemoPlacement {
+    const agents = this.cache
+      .list(R.pods, 'kube-system')
+      .filter((p) => (p.metadata.labels ?? {})['k8s-app'] === 'cilium')
+      .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
+    const workers = this.nodes.filter((n) => n.role === 'worker').map((n) => n.name);
+    const picked = (pickPod(agents as OrderedPod[])?.spec?.nodeName ?? '') as string;
+    const frontend = workers.includes(picked) ? picked : workers[0];
+    const others = workers.filter((w) => w !== frontend);
+    if (!frontend || others.length === 0) return {};
+    return { frontend, backend: others[0]!, database: others[1] ?? others[0]! };
   }
 
   // ---- lookups ----------------------------------------------------------------------

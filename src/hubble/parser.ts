@@ -6,9 +6,10 @@
 // the packet.
 
 import type { DatapathEvent, DropEvent, PolicyVerdictEvent, TraceEvent, TraceSockEvent } from '../datapath/monitor.js';
+import { hubbleLayer7, type AccessLogEvent } from '../datapath/accesslog.js';
 import { sourceFileName } from '../datapath/drop.js';
 import { icmpv4TypeCodeName } from '../packet/icmpv4.js';
-import { ipv4ToString } from '../packet/ip.js';
+import { ipv4ToString, parseIpv4Addr } from '../packet/ip.js';
 import type { Rng } from '../util/rng.js';
 import {
   EMITTER,
@@ -23,6 +24,7 @@ import {
   type Endpoint,
   type Flow,
   type Layer4,
+  type Layer7,
   type Policy,
   type Service,
   type TCPFlags,
@@ -386,9 +388,32 @@ export class FlowParser {
         return this.parsePolicyVerdict(ev);
       case 'trace-sock':
         return this.parseSock(ev);
+      case 'access-log':
+        return this.parseAccessLog(ev);
       default:
         return undefined;
     }
+  }
+
+  /** The seven parser: a proxy's access-log record → an L7 flow (event type 129). */
+  private parseAccessLog(ev: AccessLogEvent): Flow {
+    const r = ev.record;
+    const h = hubbleLayer7(r);
+    const f = this.base(ev.timeMs, FlowType.L7);
+    const src = parseIpv4Addr(r.SourceEndpoint.IPv4) ?? 0;
+    const dst = parseIpv4Addr(r.DestinationEndpoint.IPv4) ?? 0;
+    f.verdict = Verdict[h.verdict];
+    f.IP = { source: r.SourceEndpoint.IPv4, destination: r.DestinationEndpoint.IPv4, ipVersion: IPVersion.IPv4 };
+    const ports = { source_port: r.SourceEndpoint.Port, destination_port: r.DestinationEndpoint.Port };
+    f.l4 = r.TransportProtocol === 17 ? { UDP: ports } : { TCP: ports };
+    f.source = this.resolveEndpoint(src, r.SourceEndpoint.Identity);
+    f.destination = this.resolveEndpoint(dst, r.DestinationEndpoint.Identity);
+    f.l7 = h.l7 as Layer7;
+    f.event_type = { type: EventTypeNumber.L7 };
+    f.traffic_direction = h.trafficDirection === 'INGRESS' ? TrafficDirection.INGRESS : TrafficDirection.EGRESS;
+    f.is_reply = h.isReply;
+    f.Summary = h.summary;
+    return f;
   }
 
   private parseTrace(ev: TraceEvent): Flow {

@@ -298,11 +298,11 @@ async function monitor(ctx: CiliumNodeContext, args: string[], io: ProcessIO): P
   const related = flags.get('--related-to');
   if (!ctx.subscribeEvents) throw new CobraError('monitor is not available on this node');
   io.stderr('Listening for events on 2 CPUs with 64x4096 of shared memory\nPress Ctrl-C to quit\n');
-  const typeOf = (e: DatapathEvent): number => (e.type === 'trace' ? 4 : e.type === 'drop' ? 1 : e.type === 'policy-verdict' ? 5 : 7);
+  const typeOf = (e: DatapathEvent): number => (e.type === 'trace' ? 4 : e.type === 'drop' ? 1 : e.type === 'policy-verdict' ? 5 : e.type === 'access-log' ? 129 : 7);
   const unsubscribe = ctx.subscribeEvents((ev) => {
     if (typeNum !== undefined && typeOf(ev) !== typeNum) return;
     if (ev.type === 'trace-sock' && !verbose) return;
-    if (typeof related === 'string' && ev.type !== 'trace-sock') {
+    if (typeof related === 'string' && ev.type !== 'trace-sock' && ev.type !== 'access-log') {
       const id = Number(related);
       const dst = ev.type === 'policy-verdict' ? ev.source : ev.dstId;
       if (ev.source !== id && dst !== id) return;

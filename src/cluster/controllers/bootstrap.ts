@@ -445,10 +445,17 @@ export function controlPlanePods(cfg: ClusterConfig, layout: NodeLayout[], contr
   return staticPods(cfg, layout[0]!, controlPlaneUid);
 }
 
+/** Nodes for the demo's tiers (the `kubernetes.io/hostname` each tier's pods are pinned to). */
+export interface DemoPlacement {
+  frontend?: string;
+  backend?: string;
+  database?: string;
+}
+
 /** The lab's demo app in `demo`: frontend (2 replicas), backend (2, Service backend:8080), database (1, Service database:5432). */
-export function demoObjects(): BootstrapObject[] {
+export function demoObjects(placement: DemoPlacement = {}): BootstrapObject[] {
   const ns = DEMO_NAMESPACE;
-  const deployment = (name: string, replicas: number, image: string, port: number, portName: string): BootstrapObject => ({
+  const deployment = (name: keyof DemoPlacement, replicas: number, image: string, port: number, portName: string): BootstrapObject => ({
     resource: R.deployments,
     obj: {
       apiVersion: 'apps/v1',
@@ -459,7 +466,10 @@ export function demoObjects(): BootstrapObject[] {
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
-          spec: { containers: [{ name, image, ports: [{ name: portName, containerPort: port, protocol: 'TCP' }] }] },
+          spec: {
+            ...(placement[name] ? { nodeSelector: { 'kubernetes.io/hostname': placement[name] } } : {}),
+            containers: [{ name, image, ports: [{ name: portName, containerPort: port, protocol: 'TCP' }] }],
+          },
         },
       },
     },

@@ -13,6 +13,7 @@ import { bashAvailable, runPodShell, shellScript } from '../../pod-shell.js';
 import type { KubectlContext } from '../context.js';
 import { KubectlError, klogError, usageError } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
+import { pickPod } from '../../../k8s/pod-order.js';
 import { parseOutputFormat, printObjectFormat } from '../printers.js';
 
 interface Container {
@@ -23,52 +24,6 @@ interface Container {
 interface Pod extends KubeObject {
   spec?: { containers?: Container[]; initContainers?: Container[]; nodeName?: string };
   status?: { phase?: string; conditions?: { type?: string; status?: string; lastTransitionTime?: string }[]; containerStatuses?: { restartCount?: number }[] };
-}
-
-// ---- choosing a pod (polymorphichelpers.AttachablePodForObject) -----------------------------
-
-function isReady(p: Pod): boolean {
-  return (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
-}
-
-function readyTime(p: Pod): number {
-  const c = (p.status?.conditions ?? []).find((x) => x.type === 'Ready' && x.status === 'True');
-  return c?.lastTransitionTime ? Date.parse(c.lastTransitionTime) : 0;
-}
-
-function maxRestarts(p: Pod): number {
-  return Math.max(0, ...(p.status?.containerStatuses ?? []).map((c) => c.restartCount ?? 0));
-}
-
-/** `a` after `b`, with a zero time counting as the earliest. */
-function afterOrZero(a: number, b: number): boolean {
-  if (!a || !b) return !a;
-  return a > b;
-}
-
-/** podutils.ActivePods: is `a` "less active" than `b`? */
-function lessActive(a: Pod, b: Pod): boolean {
-  const na = a.spec?.nodeName ?? '';
-  const nb = b.spec?.nodeName ?? '';
-  if (na !== nb && (!na || !nb)) return !na;
-  const phase: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
-  const pa = phase[a.status?.phase ?? ''] ?? 0;
-  const pb = phase[b.status?.phase ?? ''] ?? 0;
-  if (pa !== pb) return pa < pb;
-  if (isReady(a) !== isReady(b)) return !isReady(a);
-  if (isReady(a) && isReady(b) && readyTime(a) !== readyTime(b)) return afterOrZero(readyTime(a), readyTime(b));
-  if (maxRestarts(a) !== maxRestarts(b)) return maxRestarts(a) > maxRestarts(b);
-  const ca = Date.parse(a.metadata.creationTimestamp ?? '') || 0;
-  const cb = Date.parse(b.metadata.creationTimestamp ?? '') || 0;
-  if (ca !== cb) return afterOrZero(ca, cb);
-  return false;
-}
-
-/** The pod kubectl would attach to: the most active one (sort.Reverse(ActivePods)); ties keep list order. */
-export function pickPod(pods: Pod[]): Pod | undefined {
-  const sorted = pods.map((p, i) => ({ p, i }));
-  sorted.sort((x, y) => (lessActive(y.p, x.p) ? -1 : lessActive(x.p, y.p) ? 1 : x.i - y.i));
-  return sorted[0]?.p;
 }
 
 /** Resolve POD or TYPE/NAME to a pod. */
