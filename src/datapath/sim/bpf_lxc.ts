@@ -71,6 +71,13 @@ export class LxcProgram {
   private readonly ipc = new IpcacheResult();
   /** rev_nat_index chosen by per-packet LB for the CT entry about to be created. */
   private pendingRevNat = 0;
+  /**
+   * Per-policy audit (podpath.io/mode: audit): the endpoint's policy with its
+   * audited policies included, consulted only when present. A new flow the
+   * real map allows and this one would drop gets one more policy-verdict
+   * event, marked audited (`action audit`), with the would-be entry's cookie.
+   */
+  auditPolicyMap: KeyValueMap | null = null;
 
   constructor(
     readonly dp: NodeDatapath,
@@ -224,6 +231,7 @@ export class LxcProgram {
         sendPolicyVerdictNotify(dp, ctx, ep.id, dstId, policyPort(info), info.proto, PolicyDir.EGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
       }
       if (audited) verdict = 0;
+      if (this.auditPolicyMap !== null && verdict >= 0 && !fromProxy && ct.ret === CtState.NEW) this.auditVerdict(ctx, dstId, true, info);
       if (verdict < 0) return this.drop(ctx, dstId, 0, -verdict, DropLine.LXC_POLICY_EGRESS, MetricsDir.EGRESS);
       if (!fromProxy) proxyPort = verdict;
     } else if (ct.proxyRedirect && !fromProxy) {
@@ -267,6 +275,13 @@ export class LxcProgram {
     sendTraceNotify(dp, ctx, ObsPoint.TO_STACK, ep.id, ep.identity, dstId, 0, 0, ct.ret, ct.monitor, 0);
     updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
     return TcAct.OK;
+  }
+
+  /** The audited policies' would-be decision on an allowed new flow: a verdict event only when it would drop. */
+  private auditVerdict(ctx: SkBuff, remoteId: number, egress: boolean, info: Ip4Info): void {
+    const r = auditResult;
+    if (policyCanAccess(this.auditPolicyMap!, remoteId, egress, info.proto, policyPort(info), ctx.len, r) >= 0) return;
+    sendPolicyVerdictNotify(this.dp, ctx, this.ep.id, remoteId, policyPort(info), info.proto, egress ? PolicyDir.EGRESS : PolicyDir.INGRESS, 0, r.matchType, true, r.cookie);
   }
 
   // ---- ingress: packets for this endpoint ------------------------------------
@@ -334,6 +349,7 @@ export class LxcProgram {
         sendPolicyVerdictNotify(dp, ctx, ep.id, srcId, policyPort(info), info.proto, PolicyDir.INGRESS, verdict, this.pol.matchType, audited, this.pol.cookie);
       }
       if (audited) verdict = 0;
+      if (this.auditPolicyMap !== null && verdict >= 0 && !fromIngressProxy && ct.ret === CtState.NEW) this.auditVerdict(ctx, srcId, false, info);
       if (verdict < 0) return this.drop(ctx, ep.identity, ep.id, -verdict, DropLine.LXC_POLICY_INGRESS, MetricsDir.INGRESS, srcId);
       if (!fromIngressProxy) proxyPort = verdict;
       if (ct.ret === CtState.NEW) {
@@ -356,6 +372,9 @@ export class LxcProgram {
     return TcAct.REDIRECT;
   }
 }
+
+/** Scratch for audit-map lookups (the real decision stays in the node's scratch). */
+const auditResult = new PolicyResult();
 
 /** The policy key's port: for ICMP the message type stands in for it, so `icmps` rules can match. */
 function policyPort(info: Ip4Info): number {

@@ -119,16 +119,19 @@ export class NodeDatapath {
   /** Per-CPU scratch (Cilium's tail call buffer): one packet is in flight per node at a time. */
   readonly scratch = { info: new Ip4Info(), ct: new CtLookupResult(), pol: new PolicyResult() };
 
+  /** `from`: fork() — start from clones of that datapath's node-wide maps and its randomness. */
   constructor(
     readonly cfg: NodeDatapathConfig,
     readonly clock: Clock,
+    from?: NodeDatapath,
   ) {
-    this.rng = new Rng(cfg.seed);
+    // A fork draws the same numbers the original would draw next (the sfc32 state is copied, not shared).
+    this.rng = from ? Object.assign(Object.create(Rng.prototype) as Rng, from.rng) : new Rng(cfg.seed);
     for (let spec of nodeMapSpecs(cfg.mapSizes)) {
       if (cfg.ctMapType === 'hash' && (spec.name === MapName.CT4_GLOBAL || spec.name === MapName.CT_ANY4_GLOBAL)) {
         spec = { ...spec, type: BpfMapType.HASH };
       }
-      this.maps.set(spec.name, createMap(spec));
+      this.maps.set(spec.name, from?.maps.get(spec.name)?.clone() ?? createMap(spec));
     }
     const get = (name: string): KeyValueMap => this.maps.get(name)!;
     this.ct4 = get(MapName.CT4_GLOBAL);
@@ -161,6 +164,16 @@ export class NodeDatapath {
 
   removeMap(name: string): void {
     this.maps.delete(name);
+  }
+
+  /**
+   * A private copy (podpath trace, what-if): the same config with `overrides`,
+   * every node-wide map cloned (nothing written to the copy reaches this
+   * datapath), the RNG in the same state, a fresh event ring, no programs
+   * loaded and no per-endpoint maps (the caller clones those it attaches).
+   */
+  fork(overrides: Partial<NodeDatapathConfig> = {}, clock: Clock = this.clock): NodeDatapath {
+    return new NodeDatapath({ ...this.cfg, ...overrides }, clock, this);
   }
 
   createPolicyMap(spec: MapSpec): LpmTrieMap {
