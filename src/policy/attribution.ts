@@ -75,6 +75,13 @@ export class PolicyAttribution {
     return cookie;
   }
 
+  /** Take over another table's cookies (an engine's fork: the same rules keep the same cookies). */
+  copyFrom(other: PolicyAttribution): void {
+    for (const [sig, cookie] of other.bySignature) this.bySignature.set(sig, cookie);
+    for (const [cookie, a] of other.byCookie) this.byCookie.set(cookie, a);
+    this.next = Math.max(this.next, other.next);
+  }
+
   /** The rules behind a policy map entry's (or a verdict event's) cookie; undefined for 0 and unknown cookies. */
   lookup(cookie: number): Attribution | undefined {
     return this.byCookie.get(cookie);

@@ -101,6 +101,8 @@ class SubjectPolicy {
   egressNamedPorts = new Set<string>();
   result: EndpointPolicy | null = null;
   overflow = 0;
+  /** The audit variant: computed with the audited policies (podpath.io/mode: audit) included. */
+  audit = false;
 
   constructor(
     readonly key: string,
@@ -168,6 +170,14 @@ interface LoadedPolicy {
   rules: PolicyRule[];
   hasServices: boolean;
   prefixes: string[];
+  audit: boolean;
+}
+
+/** Annotation of a staged policy: `podpath.io/mode: audit` is evaluated (AUDIT verdicts) but never enforced. */
+export const POLICY_MODE_ANNOTATION = 'podpath.io/mode';
+
+function isAuditPolicy(obj: KubeObject): boolean {
+  return obj.metadata.annotations?.[POLICY_MODE_ANNOTATION] === 'audit';
 }
 
 const RES_KINDS = new Set(['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'NetworkPolicy', 'CiliumIdentity', 'Pod', 'Service', 'EndpointSlice']);
@@ -201,6 +211,8 @@ export class PolicyEngine implements PolicyComputer {
   private readonly repo = new Map<string, LoadedPolicy>();
   private readonly anchoredRules = new Map<string, Set<PolicyRule>>();
   private readonly unanchoredRules = new Set<PolicyRule>();
+  /** Rules of audited policies: only the audit variant of a subject sees them. */
+  private readonly auditRules = new Set<PolicyRule>();
   private revisionNumber = 1;
 
   private readonly subjects = new Map<string, SubjectPolicy>();
@@ -271,20 +283,23 @@ export class PolicyEngine implements PolicyComputer {
       }
     }
     const old = this.repo.get(key);
+    const audit = isAuditPolicy(obj);
     // New CIDR identities first, so the rebuilt subjects see them.
     for (const p of prefixes) this.acquirePrefix(p);
     const affected = new Set<SubjectPolicy>();
     if (old) {
       for (const r of old.rules) {
         this.indexRule(r, false);
+        this.auditRules.delete(r);
         for (const s of this.subjectsMatching(r.subject)) affected.add(s);
       }
     }
     for (const r of rules) {
       this.indexRule(r, true);
+      if (audit) this.auditRules.add(r);
       for (const s of this.subjectsMatching(r.subject)) affected.add(s);
     }
-    this.repo.set(key, { key, kind, obj, rules, hasServices, prefixes: [...prefixes] });
+    this.repo.set(key, { key, kind, obj, rules, hasServices, prefixes: [...prefixes], audit });
     this.revisionNumber++;
     for (const s of affected) this.rebuild(s);
     if (old) for (const p of old.prefixes) this.releasePrefix(p);
@@ -296,6 +311,7 @@ export class PolicyEngine implements PolicyComputer {
     const affected = new Set<SubjectPolicy>();
     for (const r of old.rules) {
       this.indexRule(r, false);
+      this.auditRules.delete(r);
       for (const s of this.subjectsMatching(r.subject)) affected.add(s);
     }
     this.repo.delete(key);
@@ -514,7 +530,7 @@ export class PolicyEngine implements PolicyComputer {
             else {
               const old = this.repo.get(key);
               // Status-only writes do not change rules.
-              if (old && JSON.stringify(old.obj['spec'] ?? null) === JSON.stringify(o['spec'] ?? null) && JSON.stringify(old.obj['specs'] ?? null) === JSON.stringify(o['specs'] ?? null)) {
+              if (old && old.audit === isAuditPolicy(o) && JSON.stringify(old.obj['spec'] ?? null) === JSON.stringify(o['spec'] ?? null) && JSON.stringify(old.obj['specs'] ?? null) === JSON.stringify(o['specs'] ?? null)) {
                 old.obj = o;
                 break;
               }
@@ -611,24 +627,25 @@ export class PolicyEngine implements PolicyComputer {
 
   // ---- computing a subject -------------------------------------------------------------------
 
-  private subjectFor(ctx: SubjectRef, mode: PolicyEnforcementMode): SubjectPolicy {
-    const base = `${mode}|${ctx.identity}`;
+  private subjectFor(ctx: SubjectRef, mode: PolicyEnforcementMode, audit = false): SubjectPolicy {
+    const base = `${mode}|${ctx.identity}${audit ? '|audit' : ''}`;
     let s = this.subjects.get(base);
     if (!s) {
       const labels = ctx.identity > 0 && ctx.identity < 256 ? (RESERVED_LABELS[ctx.identity] ?? []) : [...ctx.labels].sort();
-      s = this.newSubject(base, ctx.identity, new LabelSet(labels), mode, ctx.namedPorts ?? []);
+      s = this.newSubject(base, ctx.identity, new LabelSet(labels), mode, ctx.namedPorts ?? [], audit);
     }
     if (!s.usesIngressNamedPorts) return s;
     const named = ctx.namedPorts ?? [];
     const sig = named.map((p) => `${p.name.toLowerCase()}:${p.port}/${p.protocol}`).sort().join(',');
     const key = `${base}|${sig}`;
     let v = this.subjects.get(key);
-    if (!v) v = this.newSubject(key, ctx.identity, s.labels, mode, named);
+    if (!v) v = this.newSubject(key, ctx.identity, s.labels, mode, named, audit);
     return v;
   }
 
-  private newSubject(key: string, identity: number, labels: LabelSet, mode: PolicyEnforcementMode, namedPorts: readonly NamedPort[]): SubjectPolicy {
+  private newSubject(key: string, identity: number, labels: LabelSet, mode: PolicyEnforcementMode, namedPorts: readonly NamedPort[], audit = false): SubjectPolicy {
     const s = new SubjectPolicy(key, identity, labels, mode, namedPorts.map((p) => ({ ...p })));
+    s.audit = audit;
     this.subjects.set(key, s);
     let set = this.subjectsById.get(identity);
     if (!set) this.subjectsById.set(identity, (set = new Set()));
@@ -701,7 +718,9 @@ export class PolicyEngine implements PolicyComputer {
   /** Rebuild everything about a subject from its rules (a policy change, named ports). */
   private rebuild(s: SubjectPolicy, notify = true): void {
     const mode = s.mode;
-    const rules = mode === 'never' ? [] : this.rulesSelecting(s.labels);
+    let rules = mode === 'never' ? [] : this.rulesSelecting(s.labels);
+    // Audited policies are evaluated only by the audit variant; the enforced policy never sees them.
+    if (!s.audit && this.auditRules.size) rules = rules.filter((r) => !this.auditRules.has(r));
     s.rules = rules;
     s.enforced = {
       ingress: mode === 'always' || (mode === 'default' && rules.some((r) => r.defaultDeny.ingress)),
@@ -878,6 +897,64 @@ export class PolicyEngine implements PolicyComputer {
     return s.result;
   }
 
+  /** Rules of audited (`podpath.io/mode: audit`) policies loaded: 0 means no endpoint has anything to audit. */
+  get auditRuleCount(): number {
+    return this.auditRules.size;
+  }
+
+  /**
+   * Per-policy audit: the endpoint's policy with its audited policies
+   * included, for the datapath's audit map; undefined when no audited policy
+   * selects the endpoint (then there is nothing to audit and no map).
+   */
+  auditPolicy(ctx: EndpointPolicyContext, mode: PolicyEnforcementMode): EndpointPolicy | undefined {
+    this.applyQueue();
+    if (!this.auditRules.size || mode === 'never') return undefined;
+    const s = this.subjectFor(ctx, mode, true);
+    if (!s.rules.some((r) => this.auditRules.has(r))) return undefined;
+    if (!s.result) s.result = this.materialize(s);
+    this.flushNotifications();
+    return s.result;
+  }
+
+  /** Why the audit variant of an endpoint's policy would drop a flow (explainDrop with the audited policies). */
+  explainAuditDrop(ctx: SubjectRef, q: { direction: Direction; remoteIdentity: number; proto: number; port: number; cookie?: number }, mode: PolicyEnforcementMode = 'default'): DenyExplanation {
+    return this.explainDrop(ctx, q, mode, true);
+  }
+
+  /**
+   * A private copy for what-if: the same options, identities, services,
+   * named ports and policies (loaded in the same order); CIDR identities keep
+   * their numbers and cookies their meaning (the attribution table is copied),
+   * so maps computed by the copy compare with the live ones. Nothing done to
+   * the copy reaches this engine or its listeners.
+   */
+  fork(): PolicyEngine {
+    this.applyQueue();
+    const f = new PolicyEngine({ clusterName: this.clusterName, enableSctp: this.enableSctp, policyMapMaxEntries: this.mapMax, ...(this.proxyPortFn ? { proxyPort: this.proxyPortFn } : {}) });
+    f.attribution.copyFrom(this.attribution);
+    for (const info of this.cache.allIdentities()) if (info.id >= 256 && !info.cidr) f.cache.upsertIdentity(info.id, info.labels.labels);
+    for (const [text, e] of this.cidrIds) {
+      f.cidrIds.set(text, { prefix: e.prefix, id: e.id, refs: 0 });
+      f.cache.upsertIdentity(e.id, [`cidr:${text}`, 'reserved:world'], e.prefix);
+    }
+    f.freeCidrIds.push(...this.freeCidrIds);
+    f.nextCidrId = this.nextCidrId;
+    for (const [k, v] of this.podPorts) f.setPodNamedPorts(k, v.ports);
+    for (const [k, v] of this.services) f.services.set(k, { labels: { ...v.labels }, ...(v.selector ? { selector: { ...v.selector } } : {}) });
+    for (const [k, v] of this.sliceIps) f.sliceIps.set(k, { service: v.service, ips: [...v.ips] });
+    for (const p of this.repo.values()) f.load(p.kind, p.obj);
+    for (const [text, e] of [...f.cidrIds]) {
+      if (e.refs > 0) continue;
+      e.refs = 1;
+      f.releasePrefix(text);
+    }
+    f.revisionNumber = this.revisionNumber;
+    f.dirty.clear();
+    f.prefixesDirty = false;
+    return f;
+  }
+
   // ---- attribution & explanations ------------------------------------------------------------------
 
   /** The rules behind a map entry's or a verdict event's cookie. */
@@ -906,9 +983,9 @@ export class PolicyEngine implements PolicyComputer {
    * reason 133) the endpoint was in default deny: which rules put it there,
    * and that none allows the peer on that port.
    */
-  explainDrop(ctx: SubjectRef, q: { direction: Direction; remoteIdentity: number; proto: number; port: number; cookie?: number }, mode: PolicyEnforcementMode = 'default'): DenyExplanation {
+  explainDrop(ctx: SubjectRef, q: { direction: Direction; remoteIdentity: number; proto: number; port: number; cookie?: number }, mode: PolicyEnforcementMode = 'default', audit = false): DenyExplanation {
     this.applyQueue();
-    const s = this.subjectFor(ctx, mode);
+    const s = this.subjectFor(ctx, mode, audit);
     const base = { direction: q.direction, remoteIdentity: q.remoteIdentity, proto: q.proto, port: q.port };
     const flow = `identity ${q.remoteIdentity} on ${q.proto === 6 || q.proto === 17 || q.proto === 132 ? `${q.port}/${protoText(q.proto)}` : protoText(q.proto)}`;
     const a = q.cookie ? this.attribution.lookup(q.cookie) : undefined;
