@@ -10,6 +10,7 @@ import { podpathHome } from '../cluster/paths.js';
 import { down, exec, showStatus, up } from './cluster-commands.js';
 import { hubbleFromDaemon } from './hubble.js';
 import { kubectlMain } from './kubectl/main.js';
+import { traceCli, whatIfCli } from '../trace/cli.js';
 
 const write = (s: string): void => {
   process.stdout.write(s);
@@ -99,6 +100,35 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('[args...]')
     // The raw arguments, `--` included: kubectl exec needs to know where the command starts.
     .action(async () => setExit(await kubectlMain(process.argv.slice(process.argv.indexOf('kubectl') + 1))));
+
+  const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+  program
+    .command('trace')
+    .description("trace a packet through the real programs on a fork of the cluster's maps (nothing changes in the cluster)")
+    .argument('<src>', 'NS/POD, a label selector ([NS/]key=value), node/NAME or host/NAME')
+    .argument('<dst>', 'NS/POD, svc/NS/NAME, an IP, a DNS name, node/NAME or host/NAME')
+    .option('--port <port>', "destination port (default: the Service's or the pod's first port, else 80)")
+    .option('--protocol <proto>', 'tcp, udp, icmp or sctp')
+    .option('--http-method <method>', 'an HTTP request for L7 rules (the proxy decides it)')
+    .option('--http-path <path>', 'the request path')
+    .option('--reply', 'trace the answer too')
+    .option('-o, --output <format>', 'text or json', 'text')
+    .option('--with <file>', 'apply these manifests in the fork only (what-if; repeatable)', collect)
+    .option('--without <policy>', 'remove KIND/NS/NAME in the fork only (repeatable)', collect)
+    .option('--record', 'send the traced events to Hubble as flows')
+    .option('-v, --verbose', 'show the cilium monitor line of each event')
+    .option('--name <name>', 'cluster name')
+    .action(async (src: string, dst: string, o) => setExit(await traceCli(src, dst, o, write)));
+
+  program
+    .command('whatif')
+    .description('the connectivity between pods that would change with these manifests, without touching the cluster')
+    .argument('[files...]', 'manifests (YAML/JSON; - for stdin)')
+    .option('--without <policy>', 'remove KIND/NS/NAME instead (repeatable)', collect)
+    .option('-n, --namespace <ns>', 'only pods of this namespace (repeatable)', collect)
+    .option('-o, --output <format>', 'text or json', 'text')
+    .option('--name <name>', 'cluster name')
+    .action(async (files: string[], o) => setExit(await whatIfCli(files, o, write)));
 
   program
     .command('demo')

@@ -14,6 +14,7 @@ import { DaemonServer } from './daemon-server.js';
 import { formatCtList } from '../datapath/dump.js';
 import { ensureCredentials, writeKubeconfig } from './kubeconfig.js';
 import { loadConntrack, peekConntrackTimes, resumeClockMs, saveConntrack } from './conntrack-snapshot.js';
+import { handleTraceRequest } from '../trace/api.js';
 
 function fail(message: string): never {
   process.stdout.write(`error ${message}\n`);
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
       const n = runtime.node(node);
       return n ? formatCtList(n.dp.ct4, n.dp.ctAny4) : undefined;
     },
+    trace: (kind, body) => handleTraceRequest(runtime, kind, body),
     hubble: {
       backend: (node) => runtime.hubble.backend(node),
       metricsText: () => runtime.hubble.metrics.text(),

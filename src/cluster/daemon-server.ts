@@ -8,6 +8,7 @@ import type { ProcessIO } from '../apps/types.js';
 import { CT_PATH_PREFIX, encodeFrame, EXEC_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
 import type { ClockDriver } from './clock-driver.js';
 import { HUBBLE_ROUTE_PREFIX, serveHubble, type HubbleService } from '../hubble/http.js';
+import { TRACE_PATH, WHATIF_PATH } from '../trace/api.js';
 
 /** What the daemon needs from the cluster it serves. */
 export interface DaemonRuntime {
@@ -21,6 +22,8 @@ export interface DaemonRuntime {
   conntrack?(node: string): string | undefined;
   /** Hubble's routes (/podpath/v1/hubble/...: flows, status, nodes, metrics). */
   hubble?: HubbleService;
+  /** `podpath trace` / `podpath whatif` (POST /podpath/v1/trace, /podpath/v1/whatif): a JSON body in, a status and JSON out. */
+  trace?(kind: 'trace' | 'whatif', body: unknown): { status: number; body: unknown };
 }
 
 const MAX_EXEC_BODY = 16 * 1024 * 1024;
@@ -90,6 +93,16 @@ export class DaemonServer {
     }
     if (path === EXEC_PATH && req.method === 'POST') return this.exec(req, res);
     if (path!.startsWith(HUBBLE_ROUTE_PREFIX) && this.runtime.hubble) return serveHubble(req, res, this.runtime.hubble);
+    if ((path === TRACE_PATH || path === WHATIF_PATH) && req.method === 'POST' && this.runtime.trace) {
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(req, MAX_EXEC_BODY));
+      } catch {
+        return sendJson(res, 400, { error: 'trace: the request is not JSON' });
+      }
+      const r = this.runtime.trace(path === TRACE_PATH ? 'trace' : 'whatif', body);
+      return sendJson(res, r.status, r.body);
+    }
     const ct = path!.startsWith(CT_PATH_PREFIX) && req.method === 'GET' ? this.runtime.conntrack?.(decodeURIComponent(path!.slice(CT_PATH_PREFIX.length))) : undefined;
     if (ct !== undefined) {
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -53,6 +53,8 @@ import type { AppCommand } from '../apps/types.js';
 import { rfc3339Seconds } from '../k8s/store.js';
 import { Hubble, type HubbleHistoryConfig } from '../hubble/hubble.js';
 import { hubbleCommand } from '../cli/hubble.js';
+import { AuditPolicyMaps } from '../trace/audit.js';
+import { policyTraceCommand } from '../trace/policy-trace.js';
 
 export interface ClusterRuntimeOptions {
   /** A validated config, or input to validate (defaults: kind's layout, 3 workers). */
@@ -292,6 +294,8 @@ export class ClusterRuntime {
       new EndpointSliceController(ctx),
       ...this.nodes.map((n) => n.kubelet),
       ...this.nodes.map((n) => n.agent),
+      // Per-policy audit (podpath.io/mode: audit): each selected endpoint's audit map, after its agent wrote the real one.
+      ...(this.policy instanceof PolicyEngine ? [new AuditPolicyMaps(this.nodes, this.policy, this.config.cilium.policyEnforcementMode as 'default' | 'always' | 'never', (ns, name) => this.cache.get(R.pods, ns, name))] : []),
     );
     // Like an informer's initial list: every reconciler sees every object once.
     for (const resource of RESOURCES) {
@@ -650,6 +654,7 @@ export class ClusterRuntime {
     };
     ctx.subscribeEvents = (listener) => this.hubble.tapEvents((node, e) => node === nodeName && listener(e));
     ctx.hubbleFlows = () => ({ current: this.hubble.observer(nodeName)?.ring.size ?? 0, max: this.hubble.observer(nodeName)?.ring.capacity ?? 0 });
+    ctx.policyTrace = (args) => policyTraceCommand(this, args);
     const cilium = ciliumCommand(ctx);
     return { cilium, 'cilium-dbg': cilium, hubble: hubbleCommand(() => this.hubble.backend(nodeName)) };
   }

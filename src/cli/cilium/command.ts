@@ -378,6 +378,12 @@ async function dispatch(ctx: CiliumNodeContext, name: string, argv: string[], io
         out(policyGet(ctx, rest.filter((a) => !a.startsWith('-'))));
         return 0;
       }
+      if (sub === 'trace' && ctx.policyTrace) {
+        const r = ctx.policyTrace(rest);
+        if (r.stdout) out(r.stdout);
+        if (r.stderr) io.stderr(r.stderr);
+        return r.code;
+      }
       return unknownSub(name, cmd, sub);
     case 'metrics':
       if (sub === 'list') {

@@ -32,4 +32,6 @@ export interface CiliumNodeContext {
   subscribeEvents?(listener: (ev: DatapathEvent) => void): () => void;
   /** Hubble flows buffered on this node (for `cilium status`). */
   hubbleFlows?(): { current: number; max: number };
+  /** `policy trace ARGS`: a packet traced through the real programs on a fork of the maps (src/trace). */
+  policyTrace?(args: string[]): { code: number; stdout: string; stderr: string };
 }
