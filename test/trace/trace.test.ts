@@ -25,7 +25,7 @@ import { clusterPaths } from '../../src/cluster/paths.js';
 import { traceCli, whatIfCli } from '../../src/trace/cli.js';
 
 const CNP = lookupResource('ciliumnetworkpolicies.cilium.io')!;
-const LAB = join(import.meta.dirname, '../../labs/01-packet-flow');
+const LAB = join(process.cwd(), 'labs', '01-packet-flow');
 
 async function demo(): Promise<Cluster> {
   const c = await startCluster();

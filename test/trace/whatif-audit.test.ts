@@ -18,7 +18,7 @@ import { trace } from '../../src/trace/trace.js';
 import { Verdict, type Flow } from '../../src/hubble/flow.js';
 
 const CNP = lookupResource('ciliumnetworkpolicies.cilium.io')!;
-const LAB = join(import.meta.dirname, '../../labs/01-packet-flow');
+const LAB = join(process.cwd(), 'labs', '01-packet-flow');
 
 async function demo(): Promise<Cluster> {
   const c = await startCluster();
