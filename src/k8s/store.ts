@@ -127,8 +127,21 @@ function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** One SQL statement of a write, with its parameters. */
+type SqlOp = [sql: string, ...params: (string | number)[]];
+
+const PUT_SQL = `INSERT INTO objects (resource, namespace, name, uid, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (resource, namespace, name) DO UPDATE SET uid = excluded.uid,
+    resource_version = excluded.resource_version, body = excluded.body`;
+const DELETE_SQL = 'DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?';
+
 export class Store {
   private readonly db: Database.Database;
+  /** SQL of the write in progress, run when its body has succeeded. */
+  private sql: SqlOp[] = [];
+  /** Inside batch(): one open SQLite transaction; the counters are written when it commits. */
+  private inBatch = false;
+  private batchMetaDirty = false;
   /** Committed objects, frozen, by storage key and then `namespace/name`. */
   private readonly index = new Map<string, Map<string, KubeObject>>();
   /** Owner uid → the objects (storage key, index key) whose ownerReferences name it. */
@@ -539,11 +552,7 @@ export class Store {
     const meta = metaOf(obj);
     const rv = this.allocateRv();
     meta.resourceVersion = String(rv);
-    this.stmt(
-      `INSERT INTO objects (resource, namespace, name, uid, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (resource, namespace, name) DO UPDATE SET uid = excluded.uid,
-         resource_version = excluded.resource_version, body = excluded.body`,
-    ).run(storageKey(resource), meta.namespace ?? '', meta.name ?? '', meta.uid ?? '', rv, JSON.stringify(obj));
+    this.sql.push([PUT_SQL, storageKey(resource), meta.namespace ?? '', meta.name ?? '', meta.uid ?? '', rv, JSON.stringify(obj)]);
     deepFreeze(obj);
     this.stage(resource, obj, false);
     this.record(type, resource, obj, previous, rv);
@@ -552,7 +561,7 @@ export class Store {
 
   private remove(resource: ResourceInfo, obj: KubeObject, previous: KubeObject): KubeObject {
     const meta = metaOf(obj);
-    this.stmt('DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?').run(storageKey(resource), meta.namespace ?? '', meta.name ?? '');
+    this.sql.push([DELETE_SQL, storageKey(resource), meta.namespace ?? '', meta.name ?? '']);
     // The deletion is a change of its own: the DELETED event carries a new resourceVersion.
     const rv = this.allocateRv();
     const gone = clone(obj);
@@ -579,39 +588,70 @@ export class Store {
    * the outer one.
    */
   batch<T>(fn: () => T): T {
-    if (this.closed || this.db.inTransaction) return fn();
+    if (this.closed || this.inBatch) return fn();
     this.stmt('BEGIN').run();
+    this.inBatch = true;
     try {
       return fn();
     } finally {
-      if (!this.closed && this.db.inTransaction) this.stmt('COMMIT').run();
+      this.inBatch = false;
+      if (!this.closed && this.db.inTransaction) {
+        // The counters once per batch: nothing outside this transaction sees the rows in between.
+        if (this.batchMetaDirty) this.writeMeta();
+        this.stmt('COMMIT').run();
+      }
+      this.batchMetaDirty = false;
     }
   }
 
-  /** Run one write in one transaction (a savepoint inside a batch); publish its events only after commit. */
+  private writeMeta(): void {
+    this.stmt("UPDATE meta SET value = ? WHERE key = 'resource_version'").run(this.rv);
+    this.stmt("UPDATE meta SET value = ? WHERE key = 'rng_draws'").run(this.random.draws);
+  }
+
+  /** Run the SQL of one write: alone in its transaction, or inside a batch as one statement or one savepoint. */
+  private flush(ops: SqlOp[], metaDirty: boolean): void {
+    const run = (): void => {
+      for (const [sql, ...args] of ops) this.stmt(sql).run(...args);
+    };
+    if (this.inBatch) {
+      // A single statement is atomic by itself; several need a savepoint to fail together.
+      if (ops.length === 1) run();
+      else if (ops.length > 1) this.db.transaction(run)();
+      this.batchMetaDirty ||= metaDirty;
+      return;
+    }
+    if (!ops.length && !metaDirty) return;
+    this.db.transaction(() => {
+      run();
+      if (metaDirty) this.writeMeta();
+    })();
+  }
+
+  /**
+   * Run one write: the body works in memory (reads see what it staged), then
+   * its SQL runs in one transaction (a statement or savepoint inside a
+   * batch); its events are published only after that.
+   */
   private write(opts: WriteOptions, body: () => KubeObject): KubeObject {
     if (this.closed) throw new Error('store is closed');
     this.pending = [];
     this.staged = null;
+    this.sql = [];
     this.nextRv = this.rv;
     const drawsBefore = this.random.draws;
-    const tx = this.db.transaction(() => {
-      const result = body();
-      if (this.nextRv !== this.rv) {
-        this.stmt("UPDATE meta SET value = ? WHERE key = 'resource_version'").run(this.nextRv);
-      }
-      if (this.random.draws !== drawsBefore || this.nextRv !== this.rv) {
-        this.stmt("UPDATE meta SET value = ? WHERE key = 'rng_draws'").run(this.random.draws);
-      }
-      if (opts.dryRun) throw new DryRunAbort(result);
-      return result;
-    });
+    const rvBefore = this.rv;
     let result: KubeObject;
     try {
-      result = tx();
+      result = body();
+      if (opts.dryRun) throw new DryRunAbort(result);
+      this.rv = this.nextRv;
+      this.flush(this.sql, this.nextRv !== rvBefore || this.random.draws !== drawsBefore);
     } catch (err) {
+      this.rv = rvBefore;
       this.pending = [];
       this.staged = null;
+      this.sql = [];
       if (err instanceof DryRunAbort) {
         const preview = clone(err.result);
         delete metaOf(preview).resourceVersion;
@@ -619,7 +659,7 @@ export class Store {
       }
       throw err;
     }
-    this.rv = this.nextRv;
+    this.sql = [];
     // (The body staged its changes; TypeScript cannot see that through the closure.)
     const staged = this.staged as Map<string, { skey: string; key: string; obj: KubeObject | null }> | null;
     for (const st of staged?.values() ?? []) this.commitOne(st.skey, st.key, st.obj);

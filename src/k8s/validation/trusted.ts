@@ -13,8 +13,14 @@ import type { z } from 'zod';
 import { apiVersionOf, type ResourceInfo } from '../resources.js';
 import { dropNulls, isPlainObject, type JsonObject } from '../json.js';
 
+/** A member of an object plan: its place in the schema's key order and its own plan. */
+interface Field {
+  pos: number;
+  plan: Plan;
+}
+
 type Plan =
-  | { k: 'object'; fields: Map<string, Plan> }
+  | { k: 'object'; fields: Map<string, Field> }
   | { k: 'array'; element: Plan }
   | { k: 'record'; value: Plan }
   | { k: 'string' }
@@ -59,7 +65,7 @@ function planOf(schema: z.ZodType): Plan | null {
         plan = null;
         break;
       }
-      const fields = new Map<string, Plan>();
+      const fields = new Map<string, Field>();
       plan = { k: 'object', fields };
       plans.set(schema, plan); // recursive schemas reach this entry
       for (const [key, sub] of Object.entries(d.shape ?? {})) {
@@ -68,7 +74,7 @@ function planOf(schema: z.ZodType): Plan | null {
           plan = null;
           break;
         }
-        fields.set(key, p);
+        fields.set(key, { pos: fields.size, plan: p });
       }
       break;
     }
@@ -127,12 +133,22 @@ function copy(plan: Plan, v: unknown): unknown {
   switch (plan.k) {
     case 'object': {
       if (!isPlainObject(v)) throw GIVE_UP;
-      for (const key in v) if (!plan.fields.has(key)) throw GIVE_UP;
+      // Walk the members present (a handful), not the schema's (dozens), in the schema's order.
+      const keys = Object.keys(v);
+      let last = -1;
+      let ordered = true;
+      for (const key of keys) {
+        const f = plan.fields.get(key);
+        if (!f) throw GIVE_UP;
+        if (f.pos < last) ordered = false;
+        last = f.pos;
+      }
+      if (!ordered) keys.sort((a, b) => plan.fields.get(a)!.pos - plan.fields.get(b)!.pos);
       const out: JsonObject = {};
-      for (const [key, sub] of plan.fields) {
+      for (const key of keys) {
         const x = v[key];
         if (x === null || x === undefined) continue;
-        out[key] = copy(sub, x);
+        out[key] = copy(plan.fields.get(key)!.plan, x);
       }
       return out;
     }
