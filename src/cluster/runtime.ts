@@ -539,7 +539,8 @@ export class ClusterRuntime {
   /**
    * The lab's demo. `kubectl exec ds/cilium` reaches one agent pod; the lab
    * observes everything from there, so the frontends run on that agent's node
-   * and the backend and database on other workers (traffic crosses VXLAN).
+   * (pinned by nodeSelector); the scheduler spreads the backend and database
+   * over the other workers, so their traffic crosses VXLAN.
    * Existing objects are left as they are.
    */
   deployDemo(): void {
@@ -559,9 +560,7 @@ export class ClusterRuntime {
     const workers = this.nodes.filter((n) => n.role === 'worker').map((n) => n.name);
     const picked = (pickPod(agents as OrderedPod[])?.spec?.nodeName ?? '') as string;
     const frontend = workers.includes(picked) ? picked : workers[0];
-    const others = workers.filter((w) => w !== frontend);
-    if (!frontend || others.length === 0) return {};
-    return { frontend, backend: others[0]!, database: others[1] ?? others[0]! };
+    return frontend ? { frontend } : {};
   }
 
   // ---- lookups ----------------------------------------------------------------------

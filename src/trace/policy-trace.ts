@@ -128,7 +128,8 @@ function ruleLine(r: TraceRule): string {
 }
 
 function section(d: TracePolicyDecision | undefined, labels: string[], dir: 'ingress' | 'egress', out: string[]): 'allowed' | 'denied' | undefined {
-  if (!d || !d.enforced) return undefined;
+  // A direction without default deny still has a say when an explicit deny rule matched (enableDefaultDeny: false).
+  if (!d || (!d.enforced && d.verdict !== 'deny')) return undefined;
   const Dir = dir === 'ingress' ? 'Ingress' : 'Egress';
   out.push(`Resolving ${dir} policy for [${labels.join(' ')}]`);
   const rules = d.verdict === 'deny' && !d.rules.length ? (d.selectedBy ?? []) : [...(d.selectedBy ?? []), ...d.rules];

@@ -84,7 +84,9 @@ function allowed(r: RunResult): boolean {
 }
 
 function reasonOf(steps: TraceStep[], r: RunResult): string {
-  const pol = [...steps].reverse().find((s) => (s.kind === 'policy' && s.policy?.verdict === 'deny') || s.kind === 'drop');
+  // The policy decision names the rules; the drop that follows it only the code.
+  const latest = [...steps].reverse();
+  const pol = latest.find((s) => s.kind === 'policy' && s.policy?.verdict === 'deny') ?? latest.find((s) => s.kind === 'drop');
   if (pol?.policy) return `${pol.policy.direction} of endpoint ${pol.policy.endpointId}: ${pol.policy.explanation}`;
   const allow = steps.filter((s) => s.kind === 'policy' && s.policy?.enforced).map((s) => `${s.policy!.direction}: ${s.policy!.explanation}`);
   return allow.length ? allow.join('; ') : r.forward.outcome.text;

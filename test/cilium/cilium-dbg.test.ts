@@ -37,11 +37,13 @@ test('cilium-dbg tables on the backend’s node after a curl', async () => {
   try {
     c.rt.deployDemo();
     const [frontend] = pods(c.rt, 'demo', 'frontend');
-    const r = await c.exec(`demo/${frontend!.metadata.name}`, ['curl', '-s', 'http://backend:8080/api/users']);
+    const backend = pods(c.rt, 'demo', 'backend')[0]!;
+    const backendIp = String((backend['status'] as { podIP: string }).podIP);
+    // To this backend pod (not through the Service, whose socket LB picks at random).
+    const r = await c.exec(`demo/${frontend!.metadata.name}`, ['curl', '-s', `http://${backendIp}:8080/api/users`]);
     assert.equal(r.code, 0);
     // Let the connection's FINs cross the wire, as a second of wall time would.
     await drive(c.clock, new Promise<void>((r) => c.clock.setTimer(1000, r)));
-    const backend = pods(c.rt, 'demo', 'backend')[0]!;
     const node = (backend['spec'] as { nodeName: string }).nodeName;
     const ctx = contextFor(c.rt, node);
 

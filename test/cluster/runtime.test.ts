@@ -12,6 +12,7 @@ import { R } from '../../src/cluster/controllers/common.js';
 import type { KubeObject } from '../../src/k8s/types.js';
 import { nodeOf, podIp, pods, spec, startCluster, status, tempDb } from './harness.js';
 import { readMaps } from './maps.js';
+import { pickPod } from '../../src/k8s/pod-order.js';
 
 function cepOf(rt: Awaited<ReturnType<typeof startCluster>>['rt'], pod: KubeObject): { id: number; identity: number; labels: string[]; ip: string; node: string; state: string } {
   const cep = rt.cache.get(R.ciliumEndpoints, pod.metadata.namespace, pod.metadata.name ?? '');
@@ -114,13 +115,15 @@ test('deployDemo: Running pods with IPs from their node, CiliumEndpoints with sh
     assert.equal((cid['security-labels'] as Record<string, string>)['k8s:app'], 'frontend');
     assert.equal(cid.metadata.labels?.['io.kubernetes.pod.namespace'], 'demo');
 
-    // The lab's picture: the first frontend pod on the first worker, the first backend pod elsewhere.
+    // The lab's picture: the frontends where `kubectl exec ds/cilium` lands, the backends on other workers.
     const frontend = pods(rt, 'demo', 'frontend');
     const backend = pods(rt, 'demo', 'backend');
     assert.match(frontend[0]!.metadata.name ?? '', /^frontend-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
-    assert.equal(nodeOf(frontend[0]!), 'kind-worker');
-    assert.notEqual(nodeOf(backend[0]!), 'kind-worker');
-    assert.notEqual(nodeOf(frontend[0]!), nodeOf(frontend[1]!), 'replicas spread');
+    const agents = pods(rt, 'kube-system').filter((p) => p.metadata.labels?.['k8s-app'] === 'cilium');
+    const dsNode = nodeOf(pickPod(agents)!);
+    assert.deepEqual(frontend.map(nodeOf), [dsNode, dsNode]);
+    assert.ok(backend.every((p) => nodeOf(p) !== dsNode), 'backends across VXLAN from the frontends');
+    assert.notEqual(nodeOf(backend[0]!), nodeOf(backend[1]!), 'backend replicas spread');
 
     // ipcache on every node: each demo pod → its identity, behind its node (0.0.0.0 locally).
     for (const n of rt.nodes) {

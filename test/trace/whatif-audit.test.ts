@@ -133,17 +133,18 @@ test('per-policy audit: a podpath.io/mode: audit policy is evaluated, shown as A
       spec: { endpointSelector: { matchLabels: { app: 'frontend' } }, enableDefaultDeny: { egress: false }, egressDeny: [{ toEndpoints: [{ matchLabels: { app: 'backend' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] }] },
     };
     assert.ok(c.rt.api.create(CNP, 'demo', policy).ok);
-    const flows0 = allFlows(c).length;
+    const before = new Set(allFlows(c).map((f) => f.uuid));
     const r = await c.exec(fe, ['curl', '-s', '-m', '2', `http://${podIp(c, be)}:8080/`]);
     assert.equal(r.code, 0, 'audited: not enforced');
-    const audit = allFlows(c).slice(flows0).filter((f) => f.verdict === Verdict.AUDIT);
+    const audit = allFlows(c).filter((f) => !before.has(f.uuid) && f.verdict === Verdict.AUDIT);
     assert.ok(audit.length >= 1, 'an AUDIT verdict beside the real one');
     assert.deepEqual(audit[0]!.egress_denied_by?.map((p) => `${p.kind} ${p.namespace}/${p.name}`), ['CiliumNetworkPolicy demo/staged-deny']);
     // Other destinations are untouched by the audit map.
     const db = names(c, 'database')[0]!;
-    const f1 = allFlows(c).length;
+    // Flows are gathered node by node, so "new" means not seen before, not "after index n".
+    const seen = new Set(allFlows(c).map((f) => f.uuid));
     assert.equal((await c.exec(fe, ['curl', '-s', '-m', '2', `http://${podIp(c, db)}:5432/`])).code === 28, false);
-    assert.equal(allFlows(c).slice(f1).filter((f) => f.verdict === Verdict.AUDIT).length, 0);
+    assert.equal(allFlows(c).filter((f) => !seen.has(f.uuid) && f.verdict === Verdict.AUDIT).length, 0);
 
     // The trace shows both: the real decision (allow) and the audit one (would deny), and it is ALLOWED.
     const t = trace(c.rt, { src: fe, dst: podIp(c, be), port: 8080 });
