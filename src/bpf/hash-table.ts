@@ -404,34 +404,44 @@ export class SlotIndex {
 }
 
 /**
- * A pool with one index: what HASH, PERCPU_HASH and LRU_HASH are built on.
- * Operations go in two steps: `load(key, off)` puts the key in the table's
+ * Key words of the operation in progress, shared by every HashTable: an
+ * operation (load, then find and maybe insert) never interleaves with
+ * another, and one scratch array stays in L1 where one per map would not.
+ */
+const SCRATCH = new KeyWords(4 * MAX_KEY_WORDS);
+
+/**
+ * A pool with its own index in one object: what HASH, PERCPU_HASH and
+ * LRU_HASH are built on. A lookup reads its fields from this one object
+ * (index, mask, records) instead of hopping through separate pool and index
+ * objects: on the packet path every extra object is another cache line.
+ * Operations go in two steps: `load(key, off)` puts the key in the shared
  * scratch words and returns its hash, then `find`/`insert` use them.
  */
-export class HashTable {
-  readonly pool: SlotPool;
-  readonly slots: SlotIndex;
+export class HashTable extends SlotPool {
   readonly seed: number;
-  /** The key of the operation in progress, as words. */
-  readonly kw: Int32Array;
-  private readonly kb: Uint8Array;
-  private readonly keySize: number;
-  private readonly keyWords: number;
+  /** (hash, slot+1) pairs, as in SlotIndex. Replaced when it grows. */
+  private index: Int32Array;
+  private mask: number;
+  /** Entries in the index (equals `count`; kept apart so SlotPool stays the owner of `count`). */
+  private indexed = 0;
 
   constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable) {
+    super(keySize, valueStride, capacity, metaWords, from);
     this.seed = seed | 0;
     if (from) {
-      this.pool = from.pool.clone();
-      this.slots = from.slots.cloneFor(this.pool);
+      this.index = from.index.slice();
+      this.mask = from.mask;
+      this.indexed = from.indexed;
     } else {
-      this.pool = new SlotPool(keySize, valueStride, capacity, metaWords);
-      this.slots = new SlotIndex(this.pool);
+      this.index = new Int32Array(Math.min(INITIAL_POSITIONS, nextPowerOfTwo(capacity * 2)) * 2);
+      this.mask = (this.index.length >> 1) - 1;
     }
-    const scratch = new KeyWords(keySize);
-    this.kw = scratch.words;
-    this.kb = scratch.bytes;
-    this.keySize = keySize;
-    this.keyWords = this.pool.keyWords;
+  }
+
+  /** This table's storage (the pool is the table itself). */
+  get pool(): SlotPool {
+    return this;
   }
 
   /**
@@ -439,9 +449,9 @@ export class HashTable {
    * them). Assembling and hashing in one pass is a third cheaper than two.
    */
   load(key: Uint8Array, keyOff: number): number {
-    const kw = this.kw;
+    const kw = SCRATCH.words;
     if (!LITTLE_ENDIAN) {
-      loadKeyWords(kw, this.kb, key, keyOff, this.keySize);
+      loadKeyWords(kw, SCRATCH.bytes, key, keyOff, this.keySize);
       return hashWords(kw, this.keyWords, this.seed);
     }
     const full = this.keySize >>> 2;
@@ -471,28 +481,91 @@ export class HashTable {
 
   /** Slot holding the loaded key (hash `h`), or -1. */
   find(h: number): number {
-    return this.slots.find(this.kw, this.keyWords, h);
+    const index = this.index;
+    const mask = this.mask;
+    const meta = this.meta;
+    const rw = this.recordWords;
+    const n = this.keyWords;
+    const kw = SCRATCH.words;
+    let p = h & mask;
+    while (true) {
+      const link = index[2 * p + 1];
+      if (link === 0) return -1;
+      if (index[2 * p] === h) {
+        const base = (link - 1) * rw;
+        let w = 0;
+        while (w < n && meta[base + w] === kw[w]) w++;
+        if (w === n) return link - 1;
+      }
+      p = (p + 1) & mask;
+    }
   }
 
-  /** Add the loaded key, known to be absent; caller checks `pool.full` first. */
+  /** Add the loaded key, known to be absent; caller checks `full` first. */
   insert(h: number): number {
-    const slot = this.pool.alloc(this.kw, h);
-    this.slots.add(slot, h);
+    const slot = this.alloc(SCRATCH.words, h);
+    // Keep the index at most half full.
+    if ((this.indexed + 1) * 2 > this.mask + 1) this.growIndex();
+    const index = this.index;
+    const mask = this.mask;
+    let p = h & mask;
+    while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+    index[2 * p] = h;
+    index[2 * p + 1] = slot + 1;
+    this.indexed++;
     return slot;
   }
 
   remove(slot: number): void {
-    this.slots.remove(slot, this.pool.hashOf(slot));
-    this.pool.free(slot);
+    const index = this.index;
+    const mask = this.mask;
+    let hole = this.hashOf(slot) & mask;
+    while (index[2 * hole + 1] !== slot + 1) hole = (hole + 1) & mask;
+    // Backward-shift deletion, as in SlotIndex.remove.
+    let p = hole;
+    while (true) {
+      p = (p + 1) & mask;
+      const link = index[2 * p + 1];
+      if (link === 0) break;
+      const home = index[2 * p] & mask;
+      const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
+      if (stays) continue;
+      index[2 * hole] = index[2 * p];
+      index[2 * hole + 1] = link;
+      hole = p;
+    }
+    index[2 * hole] = 0;
+    index[2 * hole + 1] = 0;
+    this.indexed--;
+    this.free(slot);
   }
 
-  clear(): void {
-    this.pool.clear();
-    this.slots.clear();
+  override clear(): void {
+    super.clear();
+    this.index.fill(0);
+    this.indexed = 0;
   }
 
-  clone(): HashTable {
-    const p = this.pool;
-    return new HashTable(p.keySize, p.valueStride, p.capacity, this.seed, p.metaWords, this);
+  override clone(): HashTable {
+    return new HashTable(this.keySize, this.valueStride, this.capacity, this.seed, this.metaWords, this);
+  }
+
+  /** Double the index positions and re-place every entry from its stored hash. */
+  private growIndex(): void {
+    const old = this.index;
+    const positions = old.length;
+    const index = new Int32Array(positions * 2);
+    const mask = positions - 1;
+    for (let q = 0; q < old.length; q += 2) {
+      const link = old[q + 1];
+      if (link === 0) continue;
+      const h = old[q];
+      let p = h & mask;
+      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+      index[2 * p] = h;
+      index[2 * p + 1] = link;
+    }
+    this.index = index;
+    this.mask = mask;
   }
 }

@@ -21,7 +21,7 @@ function reserveSlot(table: HashTable, key: Uint8Array, flags: number, keyOff: n
   const slot = table.find(h);
   if (slot >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : slot;
   if (flags === BPF_EXIST) return -Errno.ENOENT;
-  if (table.pool.full) return -Errno.E2BIG;
+  if (table.full) return -Errno.E2BIG;
   return table.insert(h);
 }
 
@@ -46,15 +46,15 @@ export class HashMap implements KeyValueMap {
 
   /** The value bytes; a new buffer after an insert grows the storage, so read it after map writes. */
   get values(): Uint8Array {
-    return this.table.pool.values;
+    return this.table.values;
   }
 
   get view(): DataView {
-    return this.table.pool.view;
+    return this.table.view;
   }
 
   get count(): number {
-    return this.table.pool.count;
+    return this.table.count;
   }
 
   lookup(key: Uint8Array, keyOff = 0): number {
@@ -84,7 +84,7 @@ export class HashMap implements KeyValueMap {
   }
 
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const pool = this.table.pool;
+    const pool = this.table;
     const valueSize = this.valueSize;
     pool.forEachSlot((slot) => cb(pool.keys, slot * pool.recordStride, slot * valueSize));
   }
@@ -125,15 +125,15 @@ export class PerCpuHashMap implements KeyValueMap {
   }
 
   get values(): Uint8Array {
-    return this.table.pool.values;
+    return this.table.values;
   }
 
   get view(): DataView {
-    return this.table.pool.view;
+    return this.table.view;
   }
 
   get count(): number {
-    return this.table.pool.count;
+    return this.table.count;
   }
 
   valueOffsetForCpu(valueOff: number, cpu: number): number {
@@ -182,7 +182,7 @@ export class PerCpuHashMap implements KeyValueMap {
 
   /** Each key once; the value offset is CPU 0's, use valueOffsetForCpu for the rest. */
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const pool = this.table.pool;
+    const pool = this.table;
     const stride = this.entryStride;
     pool.forEachSlot((slot) => cb(pool.keys, slot * pool.recordStride, slot * stride));
   }

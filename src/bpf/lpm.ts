@@ -26,6 +26,23 @@ function hostWord(bytes: number[]): number {
   return new Int32Array(new Uint8Array(bytes).buffer)[0];
 }
 
+/**
+ * Scratch words shared by every LPM map (operations never interleave, and
+ * shared arrays stay in cache): the query as loaded, and the query masked to
+ * the length being probed (canonical key form).
+ */
+const QUERY = new KeyWords(4 + LPM_DATA_SIZE_MAX);
+const PROBE = new KeyWords(4 + LPM_DATA_SIZE_MAX);
+
+/**
+ * Maps whose slots in use stay within this many are searched by a scan of
+ * their records instead of one hash probe per prefix length: a handful of
+ * entries (an allow-all policy, a small cluster's ipcache) sit in two or
+ * three cache lines, and comparing a few words each beats hashing the key
+ * once per length present. The answer is the same longest match.
+ */
+const SCAN_MAX_SLOTS = 16;
+
 /** MASK_WORD[b]: a data word (4 key bytes as a host-order word) keeping its first b bits, network order. */
 const MASK_WORD = Int32Array.from({ length: 33 }, (_, bits) =>
   hostWord([0, 1, 2, 3].map((k) => (0xff00 >>> Math.min(8, Math.max(0, bits - 8 * k))) & 0xff)),
@@ -52,10 +69,6 @@ export class LpmTrieMap implements KeyValueMap {
   /** Prefix lengths that have entries, longest first. */
   private readonly lengths: Int32Array;
   private nLengths = 0;
-  /** The query as loaded, in words. */
-  private readonly query: KeyWords;
-  /** The query masked to the length being probed (canonical key form), in words. */
-  private readonly probe: KeyWords;
   /** PREFIX_WORD[len]: the prefixlen word of a canonical key (u32 little-endian, as a host-order word). */
   private readonly prefixWord: Int32Array;
 
@@ -69,8 +82,6 @@ export class LpmTrieMap implements KeyValueMap {
     this.keySize = this.spec.keySize;
     this.valueSize = this.spec.valueSize;
     this.maxPrefixLen = dataSize * 8;
-    this.query = new KeyWords(this.keySize);
-    this.probe = new KeyWords(this.keySize);
     this.prefixWord = Int32Array.from({ length: this.maxPrefixLen + 1 }, (_, len) => hostWord([len & 0xff, len >>> 8, 0, 0]));
     if (state) {
       this.pool = state.pool;
@@ -116,13 +127,14 @@ export class LpmTrieMap implements KeyValueMap {
     let i = 0;
     while (i < n && lengths[i] > limit) i++;
     if (i === n) return -1;
+    if (this.pool.highWater <= SCAN_MAX_SLOTS) return this.scan(key, keyOff, limit);
     // Load the words the longest candidate needs once, then mask further down
     // for each shorter length. Words past a length's last data word are never
     // read: each index holds one length, so hashing and comparing `used` words
     // is exact.
-    const qw = this.query.words;
-    loadKeyWords(qw, this.query.bytes, key, keyOff, Math.min(this.keySize, 4 + 4 * ((lengths[i] + 31) >>> 5)));
-    const pw = this.probe.words;
+    const qw = QUERY.words;
+    loadKeyWords(qw, QUERY.bytes, key, keyOff, Math.min(this.keySize, 4 + 4 * ((lengths[i] + 31) >>> 5)));
+    const pw = PROBE.words;
     const byLength = this.byLength;
     const seed = this.seed;
     for (; i < n; i++) {
@@ -141,13 +153,41 @@ export class LpmTrieMap implements KeyValueMap {
     return -1;
   }
 
+  /** lookup() for a map with few slots: compare every entry's prefix with the query, keep the longest. */
+  private scan(key: Uint8Array, keyOff: number, limit: number): number {
+    const pool = this.pool;
+    const meta = pool.meta;
+    const keys = pool.keys;
+    const live = pool.live;
+    const rw = pool.recordWords;
+    const qw = QUERY.words;
+    loadKeyWords(qw, QUERY.bytes, key, keyOff, this.keySize);
+    let best = -1;
+    let bestLen = -1;
+    for (let slot = 0; slot < pool.highWater; slot++) {
+      if (live[slot] === 0) continue;
+      const base = slot * rw;
+      // Stored keys are canonical: prefixlen (u32 little-endian) then data zeroed past it.
+      const len = keys[4 * base] | (keys[4 * base + 1] << 8);
+      if (len > limit || len <= bestLen) continue;
+      const full = len >>> 5;
+      let w = 1;
+      while (w <= full && meta[base + w] === qw[w]) w++;
+      if (w <= full) continue;
+      if ((len & 31) !== 0 && meta[base + w] !== (qw[w] & MASK_WORD[len & 31])) continue;
+      best = slot;
+      bestLen = len;
+    }
+    return best < 0 ? -1 : best * this.valueSize;
+  }
+
   /** Value offset of the entry with exactly this (prefixlen, masked data), or -1. */
   lookupExact(key: Uint8Array, keyOff = 0): number {
     const used = this.canonicalize(key, keyOff);
     if (used < 0) return -1;
     const slots = this.byLength[readU32LE(key, keyOff)];
     if (slots === undefined) return -1;
-    const pw = this.probe.words;
+    const pw = PROBE.words;
     const slot = slots.find(pw, used, hashWords(pw, used, this.seed));
     return slot < 0 ? -1 : slot * this.valueSize;
   }
@@ -170,7 +210,7 @@ export class LpmTrieMap implements KeyValueMap {
     const len = readU32LE(key, keyOff);
     const slots = this.byLength[len];
     if (slots === undefined) return -Errno.ENOENT;
-    const pw = this.probe.words;
+    const pw = PROBE.words;
     const h = hashWords(pw, used, this.seed);
     const slot = slots.find(pw, used, h);
     if (slot < 0) return -Errno.ENOENT;
@@ -212,15 +252,15 @@ export class LpmTrieMap implements KeyValueMap {
   private canonicalize(key: Uint8Array, keyOff: number): number {
     const len = readU32LE(key, keyOff);
     if (len > this.maxPrefixLen) return -1;
-    const pw = this.probe.words;
-    loadKeyWords(pw, this.probe.bytes, key, keyOff, this.keySize);
+    const pw = PROBE.words;
+    loadKeyWords(pw, PROBE.bytes, key, keyOff, this.keySize);
     pw[0] = this.prefixWord[len];
     let used = 1 + (len >>> 5);
     if ((len & 31) !== 0) {
       pw[used] &= MASK_WORD[len & 31];
       used++;
     }
-    for (let w = used; w < pw.length; w++) pw[w] = 0;
+    for (let w = used; w < this.pool.keyWords; w++) pw[w] = 0;
     return used;
   }
 
@@ -228,7 +268,7 @@ export class LpmTrieMap implements KeyValueMap {
     if (badUpdateFlags(flags)) return -Errno.EINVAL;
     const used = this.canonicalize(key, keyOff);
     if (used < 0) return -Errno.EINVAL;
-    const pw = this.probe.words;
+    const pw = PROBE.words;
     const len = readU32LE(key, keyOff);
     const h = hashWords(pw, used, this.seed);
     let slots = this.byLength[len];

@@ -54,21 +54,21 @@ export class LruHashMap implements KeyValueMap {
     } else {
       this.table = new HashTable(this.spec.keySize, this.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, META_WORDS);
     }
-    this.recordWords = this.table.pool.recordWords;
-    this.metaBase = this.table.pool.keyWords;
+    this.recordWords = this.table.recordWords;
+    this.metaBase = this.table.keyWords;
   }
 
   /** The value bytes; a new buffer after an insert grows the storage, so read it after map writes. */
   get values(): Uint8Array {
-    return this.table.pool.values;
+    return this.table.values;
   }
 
   get view(): DataView {
-    return this.table.pool.view;
+    return this.table.view;
   }
 
   get count(): number {
-    return this.table.pool.count;
+    return this.table.count;
   }
 
   /** Value offset or -1; a hit makes the entry the most recently used. */
@@ -115,14 +115,14 @@ export class LruHashMap implements KeyValueMap {
   }
 
   forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const pool = this.table.pool;
+    const pool = this.table;
     const valueSize = this.valueSize;
     pool.forEachSlot((slot) => cb(pool.keys, slot * pool.recordStride, slot * valueSize));
   }
 
   /** Visit entries from most to least recently used (deleting the current entry is fine). */
   forEachByRecency(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
-    const pool = this.table.pool;
+    const pool = this.table;
     let link = this.mostRecent;
     while (link !== 0) {
       const slot = link - 1;
@@ -155,7 +155,7 @@ export class LruHashMap implements KeyValueMap {
       return slot;
     }
     if (flags === BPF_EXIST) return -Errno.ENOENT;
-    if (table.pool.full) {
+    if (table.full) {
       const victim = this.leastRecent - 1;
       this.unlink(victim);
       table.remove(victim);
@@ -172,7 +172,7 @@ export class LruHashMap implements KeyValueMap {
   }
 
   private pushMostRecent(slot: number): void {
-    const meta = this.table.pool.meta;
+    const meta = this.table.meta;
     const link = slot + 1;
     meta[this.word(slot, NEWER)] = 0;
     meta[this.word(slot, OLDER)] = this.mostRecent;
@@ -182,7 +182,7 @@ export class LruHashMap implements KeyValueMap {
   }
 
   private unlink(slot: number): void {
-    const meta = this.table.pool.meta;
+    const meta = this.table.meta;
     const newer = meta[this.word(slot, NEWER)];
     const older = meta[this.word(slot, OLDER)];
     if (newer !== 0) meta[this.word(newer - 1, OLDER)] = older;

@@ -189,3 +189,39 @@ test('randomised: LPM agrees with a brute-force longest-prefix search', () => {
     assert.equal(m.count, model.size);
   }
 });
+
+test('randomised, few entries (the map scans its records): longest match within the query prefixlen', () => {
+  const rng = new Rng(0x5ca1);
+  const m = v4Map(12);
+  const model = new Map<string, { addr: number; len: number; tag: number }>();
+  const norm = (addr: number, len: number) => (len === 0 ? 0 : (addr & (~0 << (32 - len))) >>> 0);
+  const key = new Uint8Array(8);
+  const setKey = (addr: number, len: number) => {
+    writeU32LE(key, 0, len);
+    writeU32BE(key, 4, addr);
+    return key;
+  };
+  const randomAddr = () => ((rng.below(4) << 30) | (rng.below(4) << 20) | rng.below(1 << 12)) >>> 0;
+  for (let op = 0; op < 20_000; op++) {
+    const addr = randomAddr();
+    const len = rng.below(33);
+    const id = `${norm(addr, len)}/${len}`;
+    const kind = rng.below(4);
+    if (kind === 0) {
+      const t = rng.u32();
+      const full = !model.has(id) && model.size >= 12;
+      assert.equal(m.update(setKey(addr, len), tag(t)), full ? -Errno.ENOSPC : 0);
+      if (!full) model.set(id, { addr: norm(addr, len), len, tag: t });
+    } else if (kind === 1) {
+      assert.equal(m.delete(setKey(addr, len)), model.has(id) ? 0 : -Errno.ENOENT);
+      model.delete(id);
+    } else {
+      // The query's own prefixlen bounds the match.
+      let best: { len: number; tag: number } | undefined;
+      for (const e of model.values()) {
+        if (e.len <= len && norm(addr, e.len) === e.addr && (best === undefined || e.len > best.len)) best = e;
+      }
+      assert.equal(match(m, setKey(addr, len)), best ? best.tag : -1, `op ${op}`);
+    }
+  }
+});

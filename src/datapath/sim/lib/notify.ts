@@ -95,6 +95,15 @@ export function sendTraceNotify(
   dp.events.commit();
 }
 
+/** `*(u64 *)(v + off) += delta` for a little-endian u64 counter (delta < 2^32), carrying by hand. */
+function addU64(v: DataView, off: number, delta: number): void {
+  const lo = v.getUint32(off, true) + delta;
+  if (lo > 0xffffffff) {
+    v.setUint32(off, lo - 0x1_0000_0000, true);
+    v.setUint32(off + 4, (v.getUint32(off + 4, true) + 1) >>> 0, true);
+  } else v.setUint32(off, lo, true);
+}
+
 /** Count a packet in cilium_metrics under (reason, direction, line, file). */
 export function updateMetrics(dp: NodeDatapath, bytes: number, dir: number, reason: number, line: number, file: number): void {
   const k = metricsKey;
@@ -108,12 +117,8 @@ export function updateMetrics(dp: NodeDatapath, bytes: number, dir: number, reas
   if (o < 0) o = m.reserve(k);
   if (o < 0) return;
   const v = m.view;
-  const count = v.getUint32(o + METRICS_VALUE.COUNT, true) + v.getUint32(o + METRICS_VALUE.COUNT + 4, true) * 0x1_0000_0000 + 1;
-  v.setUint32(o + METRICS_VALUE.COUNT, count >>> 0, true);
-  v.setUint32(o + METRICS_VALUE.COUNT + 4, Math.floor(count / 0x1_0000_0000), true);
-  const total = v.getUint32(o + METRICS_VALUE.BYTES, true) + v.getUint32(o + METRICS_VALUE.BYTES + 4, true) * 0x1_0000_0000 + bytes;
-  v.setUint32(o + METRICS_VALUE.BYTES, total >>> 0, true);
-  v.setUint32(o + METRICS_VALUE.BYTES + 4, Math.floor(total / 0x1_0000_0000), true);
+  addU64(v, o + METRICS_VALUE.COUNT, 1);
+  addU64(v, o + METRICS_VALUE.BYTES, bytes);
 }
 
 /**
