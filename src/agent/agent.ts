@@ -21,7 +21,8 @@ import type { LpmTrieMap } from '../bpf/lpm.js';
 import { writeU32BE } from '../bpf/bytes.js';
 import { ReservedIdentity } from '../datapath/identity.js';
 import { EndpointFlags, ENDPOINT_KEY_IPV4, policyMapName, policyMapSpec, TUNNEL_KEY } from '../datapath/maps.js';
-import { deleteEndpoint, deleteIpcache, putPolicyEntry, upsertEndpoint, upsertIpcache, upsertTunnel } from '../datapath/map-writer.js';
+import { deleteEndpoint, deleteIpcache, putPolicyEntry, upsertEndpoint, upsertIpcache, upsertTunnel, type NodeMaps } from '../datapath/map-writer.js';
+import { BPF_ANY } from '../bpf/types.js';
 import { PolicyDir } from '../datapath/events.js';
 import type { EndpointConfig } from '../datapath/sim/bpf_lxc.js';
 import type { NodeDatapath } from '../datapath/sim/node-datapath.js';
@@ -708,7 +709,13 @@ export class Agent {
     const k = ipcacheKey(row.addr, row.prefixLen);
     const old = this.ipcache.get(k);
     if (old && old.identity === row.identity && old.tunnelEndpoint === row.tunnelEndpoint && old.source === row.source) return;
-    upsertIpcache(this.dp, { addr: row.addr, prefixLen: row.prefixLen, identity: row.identity, tunnelEndpoint: row.tunnelEndpoint });
+    const enc = encodedIpcacheRow(row);
+    if (enc) {
+      const rc = this.dp.ipcache.update(enc.key, enc.value, BPF_ANY);
+      if (rc < 0) throw new Error(`cilium_ipcache: map update failed (errno ${-rc})`);
+    } else {
+      upsertIpcache(this.dp, { addr: row.addr, prefixLen: row.prefixLen, identity: row.identity, tunnelEndpoint: row.tunnelEndpoint });
+    }
     this.ipcache.set(k, row);
   }
 
@@ -789,9 +796,41 @@ export class Agent {
   }
 }
 
-/** The ipcache shadow's key for a prefix (one number: no string per row). */
+/**
+ * The ipcache shadow's key for a prefix: one number, no string per row. A /32
+ * (nearly every row) is its address as a signed 32-bit integer, which V8
+ * keeps unboxed; shorter prefixes sit above 2^32.
+ */
 function ipcacheKey(addr: number, prefixLen: number): number {
-  return prefixLen * 0x1_0000_0000 + (addr >>> 0);
+  return prefixLen === 32 ? addr | 0 : (prefixLen + 1) * 0x1_0000_0000 + (addr >>> 0);
+}
+
+/** Key and value bytes of shared (frozen) rows, encoded once by the map writer for every agent that writes them. */
+const encodedRows = new WeakMap<IpcacheRow, { key: Uint8Array; value: Uint8Array }>();
+
+/**
+ * The bytes upsertIpcache writes for a row, captured from the map writer
+ * itself (so the layout has one owner) and kept for shared rows: 99 agents
+ * writing a remote pod's /32 encode it once. Undefined if the writer does
+ * not write through update(key, value) in one call; callers then use it directly.
+ */
+function encodedIpcacheRow(row: IpcacheRow): { key: Uint8Array; value: Uint8Array } | undefined {
+  const known = encodedRows.get(row);
+  if (known) return known;
+  if (!Object.isFrozen(row)) return undefined;
+  let captured: { key: Uint8Array; value: Uint8Array } | undefined;
+  let calls = 0;
+  const capture = {
+    update(key: Uint8Array, value: Uint8Array, _flags?: number, keyOff = 0, valueOff = 0): number {
+      calls++;
+      captured = keyOff === 0 && valueOff === 0 ? { key, value } : undefined;
+      return 0;
+    },
+  };
+  upsertIpcache({ ipcache: capture } as unknown as NodeMaps, { addr: row.addr, prefixLen: row.prefixLen, identity: row.identity, tunnelEndpoint: row.tunnelEndpoint });
+  if (calls !== 1 || !captured) return undefined;
+  encodedRows.set(row, captured);
+  return captured;
 }
 
 /** What a CiliumEndpoint means for other nodes' ipcaches, parsed once per object and shared by every agent. */
