@@ -4,8 +4,9 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApiServer } from '../k8s/apiserver.js';
+import type { TcpSocket } from '../net/stack/index.js';
 import type { ProcessIO } from '../apps/types.js';
-import { CT_PATH_PREFIX, encodeFrame, EXEC_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
+import { CT_PATH_PREFIX, encodeFrame, EXEC_PATH, PORTFORWARD_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
 import type { ClockDriver } from './clock-driver.js';
 import { HUBBLE_ROUTE_PREFIX, serveHubble, type HubbleService } from '../hubble/http.js';
 import { TRACE_PATH, WHATIF_PATH } from '../trace/api.js';
@@ -20,6 +21,8 @@ export interface DaemonRuntime {
   afterExec?(): void;
   /** `cilium bpf ct list global` text of a node, or undefined for an unknown node. */
   conntrack?(node: string): string | undefined;
+  /** A TCP connection from the pod's node to the pod's port (kubectl port-forward). */
+  portForward?(namespace: string, pod: string, port: number): TcpSocket;
   /** Hubble's routes (/podpath/v1/hubble/...: flows, status, nodes, metrics). */
   hubble?: HubbleService;
   /** `podpath trace` / `podpath whatif` (POST /podpath/v1/trace, /podpath/v1/whatif): a JSON body in, a status and JSON out. */
@@ -92,6 +95,7 @@ export class DaemonServer {
       return;
     }
     if (path === EXEC_PATH && req.method === 'POST') return this.exec(req, res);
+    if (path === PORTFORWARD_PATH && req.method === 'POST') return this.portForward(req, res, new URL(url, 'http://podpath').searchParams);
     if (path!.startsWith(HUBBLE_ROUTE_PREFIX) && this.runtime.hubble) return serveHubble(req, res, this.runtime.hubble);
     if ((path === TRACE_PATH || path === WHATIF_PATH) && req.method === 'POST' && this.runtime.trace) {
       let body: unknown;
@@ -110,6 +114,31 @@ export class DaemonServer {
       return;
     }
     sendJson(res, 404, { error: `no route ${req.method} ${path}` });
+  }
+
+  /** Splice the HTTP request/response bodies onto a TCP connection inside the cluster. */
+  private portForward(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): void {
+    const port = Number(q.get('port'));
+    if (!this.runtime.portForward || !Number.isInteger(port) || port < 1 || port > 65535) return sendJson(res, 400, { error: 'portforward: namespace, pod and port (1-65535) are required' });
+    let sock: TcpSocket;
+    try {
+      sock = this.runtime.portForward(q.get('namespace') ?? 'default', q.get('pod') ?? '', port);
+    } catch (err) {
+      return sendJson(res, 404, { error: (err as Error).message });
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    res.flushHeaders();
+    sock.onData = (b) => res.write(b);
+    sock.onEnd = () => res.end();
+    sock.onClose = (err) => {
+      if (err && !res.writableEnded) res.destroy(new Error(err.message));
+      else if (!res.writableEnded) res.end();
+    };
+    req.on('data', (c: Buffer) => sock.write(new Uint8Array(c)));
+    req.on('end', () => sock.end());
+    res.on('close', () => {
+      if (sock.state !== 'CLOSED') sock.destroy();
+    });
   }
 
   private async exec(req: IncomingMessage, res: ServerResponse): Promise<void> {

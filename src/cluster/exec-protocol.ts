@@ -7,6 +7,11 @@ export const STATUS_PATH = '/podpath/v1/status';
 export const SHUTDOWN_PATH = '/podpath/v1/shutdown';
 /** GET + node name: that node's conntrack table as `cilium bpf ct list global` prints it. */
 export const CT_PATH_PREFIX = '/podpath/v1/conntrack/';
+/**
+ * POST ?namespace=&pod=&port=: a byte stream both ways (the request body goes
+ * to the pod's port, the response body comes back), as kubectl port-forward needs.
+ */
+export const PORTFORWARD_PATH = '/podpath/v1/portforward';
 
 export interface ExecRequest {
   /** `NS/POD`, `POD` (namespace default), `node/NAME` or `host/NAME`. */

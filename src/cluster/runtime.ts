@@ -17,13 +17,13 @@ import { ApiServer, type DeleteRequestOptions, type ListRequestOptions, type Pat
 import { Store, type StoreEvent } from '../k8s/store.js';
 import { RESOURCES, type ResourceInfo } from '../k8s/resources.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from '../k8s/types.js';
-import { ipv4ToString, parseCidr } from '../packet/ip.js';
+import { ipv4ToString, parseCidr, parseIpv4Addr } from '../packet/ip.js';
 import { writeMac } from '../packet/mac.js';
 import { NodeDatapath, defaultNodeConfig } from '../datapath/sim/node-datapath.js';
 import { DEFAULT_MAP_SIZES, type NodeMapSizes } from '../datapath/maps.js';
 import { NodeKernel } from '../net/node-kernel.js';
 import { Underlay, UNDERLAY_GATEWAY_MAC, type UnderlayPort } from '../net/underlay.js';
-import { CookieSource, NetStack, type SockHooks } from '../net/stack/index.js';
+import { CookieSource, NetStack, type SockHooks, type TcpSocket } from '../net/stack/index.js';
 import { Agent, RemoteEndpointFeed } from '../agent/agent.js';
 import { CILIUM_IDENTITIES, IdentityAllocator } from '../agent/identity.js';
 import type { PolicyComputer } from '../agent/policy.js';
@@ -596,6 +596,20 @@ export class ClusterRuntime {
   }
 
   // ---- exec -------------------------------------------------------------------------
+
+  /**
+   * `kubectl port-forward`: a TCP connection to a pod's port, opened from its
+   * node's own namespace as the kubelet does. Throws a kubectl-style message
+   * for an unknown or unscheduled pod.
+   */
+  portForward(namespace: string, name: string, port: number): TcpSocket {
+    const obj = this.cache.get(R.pods, namespace, name);
+    if (!obj) throw new Error(`pods "${name}" not found`);
+    const node = this.node(podNodeName(obj));
+    const ip = parseIpv4Addr(String((obj['status'] as { podIP?: string } | undefined)?.podIP ?? ''));
+    if (!node || ip === null) throw new Error(`unable to forward port because pod is not running. Current status=${String((obj['status'] as { phase?: string } | undefined)?.phase ?? 'Pending')}`);
+    return node.host.tcpConnect(ip, port);
+  }
 
   /** `podpath exec`: run a client tool in a pod, a node's host namespace or an external host. Resolves to the exit code. */
   exec(target: ExecTarget, argv: string[], io: ProcessIO): Promise<number> {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, chmodSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { PassThrough } from 'node:stream';
@@ -102,6 +102,36 @@ test('real kubectl reaches the cluster through the kubeconfig; without the token
     req.end();
   });
   assert.equal(status, 401);
+});
+
+test('kubectl port-forward listens on localhost and carries connections to the Service\'s pod', async () => {
+  const bin = join(process.cwd(), 'bin', 'podpath.js');
+  const child = spawn(process.execPath, [bin, 'kubectl', 'port-forward', '-n', 'kube-system', 'svc/hubble-ui', ':80'], { env: { ...process.env, PODPATH_HOME: home, PODPATH_CLUSTER: NAME } });
+  try {
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /^Forwarding from 127\.0\.0\.1:(\d+) -> 8081$/m.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', (code) => reject(new Error(`port-forward exited ${code}: ${out}`)));
+    });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        let b = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (b += c));
+        res.on('end', () => resolve(`${res.statusCode} ${b}`));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.match(body, /^200 [\s\S]*hubble-ui-/);
+    assert.match(out, /Handling connection for \d+\n/);
+  } finally {
+    child.kill('SIGINT');
+  }
 });
 
 test('a user who is not the owner cannot connect to the socket', { skip: process.getuid?.() === 0 ? false : 'needs root to run a command as another user' }, () => {

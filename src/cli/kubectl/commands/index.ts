@@ -19,6 +19,7 @@ import {
 } from './info.js';
 import { LABEL_FLAGS, runAnnotate, runLabel } from './label.js';
 import { EXEC_FLAGS, LOGS_FLAGS, RUN_FLAGS, runExec, runLogs, runRun } from './pods.js';
+import { PORT_FORWARD_FLAGS, runPortForward } from './port-forward.js';
 import { ROLLOUT_STATUS_FLAGS, runRolloutStatus, runScale, runWait, SCALE_FLAGS, WAIT_FLAGS } from './workloads.js';
 
 export interface CommandSpec {
@@ -54,6 +55,7 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'wait', short: 'Experimental: Wait for a specific condition on one or many resources', usage: "kubectl wait ([-f FILENAME] | resource.group/resource.name | resource.group [(-l label | --all)]) [--for=create|--for=delete|--for condition=available|--for=jsonpath='{}'[=value]]", flags: WAIT_FLAGS, run: runWait },
   { name: 'logs', short: 'Print the logs for a container in a pod', usage: 'kubectl logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]', flags: LOGS_FLAGS, run: runLogs },
   { name: 'exec', short: 'Execute a command in a container', usage: 'kubectl exec (POD | TYPE/NAME) [-c CONTAINER] [flags] -- COMMAND [args...]', flags: EXEC_FLAGS, run: runExec },
+  { name: 'port-forward', short: 'Forward one or more local ports to a pod', usage: 'kubectl port-forward TYPE/NAME [options] [LOCAL_PORT:]REMOTE_PORT [...[LOCAL_PORT_N:]REMOTE_PORT_N]', flags: PORT_FORWARD_FLAGS, run: runPortForward },
   { name: 'run', short: 'Run a particular image on the cluster', usage: 'kubectl run NAME --image=image [--env="key=value"] [--port=port] [--dry-run=server|client] [--overrides=inline-json] [--command] -- [COMMAND] [args...]', flags: RUN_FLAGS, run: runRun },
   {
     name: 'config',

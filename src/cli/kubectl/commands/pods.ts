@@ -14,6 +14,8 @@ import type { KubectlContext } from '../context.js';
 import { KubectlError, klogError, usageError } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
 import { pickPod } from '../../../k8s/pod-order.js';
+
+export { pickPod };
 import { parseOutputFormat, printObjectFormat } from '../printers.js';
 
 interface Container {
@@ -21,13 +23,13 @@ interface Container {
   image?: string;
 }
 
-interface Pod extends KubeObject {
+export interface Pod extends KubeObject {
   spec?: { containers?: Container[]; initContainers?: Container[]; nodeName?: string };
   status?: { phase?: string; conditions?: { type?: string; status?: string; lastTransitionTime?: string }[]; containerStatuses?: { restartCount?: number }[] };
 }
 
 /** Resolve POD or TYPE/NAME to a pod. */
-async function resolvePod(ctx: KubectlContext, target: string): Promise<Pod> {
+export async function resolvePod(ctx: KubectlContext, target: string): Promise<Pod> {
   const conn = await ctx.conn();
   const slash = target.indexOf('/');
   const typeText = slash < 0 ? 'pods' : target.slice(0, slash);
