@@ -50,7 +50,7 @@ function lessActive(a: Pod, b: Pod): boolean {
 }
 
 /** The pod kubectl would attach to: the most active one (sort.Reverse(ActivePods)); ties keep list order. */
-export function pickPod<P extends OrderedPod>(pods: P[]): P | undefined {
+export function pickPod(pods: readonly OrderedPod[]): OrderedPod | undefined {
   const sorted = pods.map((p, i) => ({ p, i }));
   sorted.sort((x, y) => (lessActive(y.p, x.p) ? -1 : lessActive(x.p, y.p) ? 1 : x.i - y.i));
   return sorted[0]?.p;

@@ -50,7 +50,7 @@ export async function resolvePod(ctx: KubectlContext, target: string): Promise<P
   }
   const pods = lookupResource('pods')!;
   const list = await ctx.must(conn.list(`${collectionPath(pods, ctx.namespace)}?labelSelector=${encodeURIComponent(selector)}`));
-  const chosen = pickPod((list as KubeList<Pod>).items);
+  const chosen = pickPod((list as KubeList<Pod>).items) as Pod | undefined;
   if (!chosen) throw usageError('timed out waiting for the condition');
   return chosen;
 }
