@@ -127,8 +127,13 @@ function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** One SQL statement of a write, with its parameters. */
-type SqlOp = [sql: string, ...params: (string | number)[]];
+/** A row change of a write: the object to store (serialized when it runs), or null to delete the row. */
+interface RowOp {
+  skey: string;
+  namespace: string;
+  name: string;
+  obj: KubeObject | null;
+}
 
 const PUT_SQL = `INSERT INTO objects (resource, namespace, name, uid, resource_version, body) VALUES (?, ?, ?, ?, ?, ?)
   ON CONFLICT (resource, namespace, name) DO UPDATE SET uid = excluded.uid,
@@ -137,11 +142,13 @@ const DELETE_SQL = 'DELETE FROM objects WHERE resource = ? AND namespace = ? AND
 
 export class Store {
   private readonly db: Database.Database;
-  /** SQL of the write in progress, run when its body has succeeded. */
-  private sql: SqlOp[] = [];
+  /** Row changes of the write in progress, run when its body has succeeded. */
+  private sql: RowOp[] = [];
   /** Inside batch(): one open SQLite transaction; the counters are written when it commits. */
   private inBatch = false;
   private batchMetaDirty = false;
+  /** Inside batch(): the last change of each row, written when the batch commits (or a SQL read needs them). */
+  private readonly deferred = new Map<string, RowOp>();
   /** Committed objects, frozen, by storage key and then `namespace/name`. */
   private readonly index = new Map<string, Map<string, KubeObject>>();
   /** Owner uid → the objects (storage key, index key) whose ownerReferences name it. */
@@ -294,6 +301,7 @@ export class Store {
 
   /** Objects of a resource in (namespace, name) order, filtered by selectors, optionally paged. */
   list(resource: ResourceInfo, query: ListQuery = {}): ListPage {
+    this.writeDeferred();
     const key = storageKey(resource);
     const ns = resource.namespaced ? query.namespace : undefined;
     let after: { namespace: string; name: string } | undefined;
@@ -355,6 +363,7 @@ export class Store {
 
   /** Every stored row and counter as text: equal dumps mean equal stores. */
   dump(): string {
+    this.writeDeferred();
     const rows = this.stmt('SELECT resource, namespace, name, uid, resource_version, body FROM objects ORDER BY resource, namespace, name').all();
     const meta = this.stmt('SELECT key, value FROM meta ORDER BY key').all();
     return JSON.stringify({ rows, meta });
@@ -362,6 +371,7 @@ export class Store {
 
   /** How many objects of each resource are stored (for status pages and tests). */
   counts(): Record<string, number> {
+    this.writeDeferred();
     const out: Record<string, number> = {};
     for (const r of this.stmt('SELECT resource, COUNT(*) AS n FROM objects GROUP BY resource').all() as { resource: string; n: number }[]) {
       out[r.resource] = r.n;
@@ -552,7 +562,7 @@ export class Store {
     const meta = metaOf(obj);
     const rv = this.allocateRv();
     meta.resourceVersion = String(rv);
-    this.sql.push([PUT_SQL, storageKey(resource), meta.namespace ?? '', meta.name ?? '', meta.uid ?? '', rv, JSON.stringify(obj)]);
+    this.sql.push({ skey: storageKey(resource), namespace: meta.namespace ?? '', name: meta.name ?? '', obj });
     deepFreeze(obj);
     this.stage(resource, obj, false);
     this.record(type, resource, obj, previous, rv);
@@ -561,7 +571,7 @@ export class Store {
 
   private remove(resource: ResourceInfo, obj: KubeObject, previous: KubeObject): KubeObject {
     const meta = metaOf(obj);
-    this.sql.push([DELETE_SQL, storageKey(resource), meta.namespace ?? '', meta.name ?? '']);
+    this.sql.push({ skey: storageKey(resource), namespace: meta.namespace ?? '', name: meta.name ?? '', obj: null });
     // The deletion is a change of its own: the DELETED event carries a new resourceVersion.
     const rv = this.allocateRv();
     const gone = clone(obj);
@@ -579,13 +589,16 @@ export class Store {
   }
 
   /**
-   * Run `fn` with its writes in one SQLite transaction: each write is still
-   * atomic on its own (a savepoint, rolled back alone when it fails, its
-   * events published when it is released), and the batch commits once at the
-   * end, even when `fn` throws, so what was published is what is stored. On
-   * a file, one commit for a settle round instead of one per write is the
-   * difference between ~70 and ~25 µs of CPU per write. Nested batches join
-   * the outer one.
+   * Run `fn` with its writes in one SQLite transaction that commits once at
+   * the end, even when `fn` throws, so what was published is what is stored.
+   * Each write is still atomic and a refused write changes nothing: a write's
+   * body works in memory and publishes its changes whole, and only then are
+   * its rows queued. Rows are written when the batch commits, the last
+   * version of each only (a pod created, bound and given a status in one
+   * settle round is one row write, not three), and the file always holds a
+   * prefix of the history of writes, a whole batch at a time. Reads through
+   * SQL (list, dump) first write what is queued. Nested batches join the
+   * outer one.
    */
   batch<T>(fn: () => T): T {
     if (this.closed || this.inBatch) return fn();
@@ -596,12 +609,36 @@ export class Store {
     } finally {
       this.inBatch = false;
       if (!this.closed && this.db.inTransaction) {
-        // The counters once per batch: nothing outside this transaction sees the rows in between.
-        if (this.batchMetaDirty) this.writeMeta();
-        this.stmt('COMMIT').run();
+        try {
+          this.writeDeferred();
+          // The counters once per batch: nothing outside this transaction sees the rows in between.
+          if (this.batchMetaDirty) this.writeMeta();
+          this.stmt('COMMIT').run();
+        } catch (err) {
+          // The file keeps the previous batch; memory is ahead of it until a restart reconciles.
+          if (this.db.inTransaction) this.stmt('ROLLBACK').run();
+          throw err;
+        } finally {
+          this.deferred.clear();
+        }
       }
       this.batchMetaDirty = false;
     }
+  }
+
+  private runRow(op: RowOp): void {
+    if (op.obj) {
+      const meta = op.obj.metadata;
+      this.stmt(PUT_SQL).run(op.skey, op.namespace, op.name, meta.uid ?? '', Number(meta.resourceVersion), JSON.stringify(op.obj));
+    } else {
+      this.stmt(DELETE_SQL).run(op.skey, op.namespace, op.name);
+    }
+  }
+
+  /** Write the rows a batch has queued (before it commits, or before a SQL read inside it). */
+  private writeDeferred(): void {
+    for (const op of this.deferred.values()) this.runRow(op);
+    this.deferred.clear();
   }
 
   private writeMeta(): void {
@@ -609,21 +646,16 @@ export class Store {
     this.stmt("UPDATE meta SET value = ? WHERE key = 'rng_draws'").run(this.random.draws);
   }
 
-  /** Run the SQL of one write: alone in its transaction, or inside a batch as one statement or one savepoint. */
-  private flush(ops: SqlOp[], metaDirty: boolean): void {
-    const run = (): void => {
-      for (const [sql, ...args] of ops) this.stmt(sql).run(...args);
-    };
+  /** Write the rows of one write: in its own transaction, or queued in the batch (the last change of a row wins). */
+  private flush(ops: RowOp[], metaDirty: boolean): void {
     if (this.inBatch) {
-      // A single statement is atomic by itself; several need a savepoint to fail together.
-      if (ops.length === 1) run();
-      else if (ops.length > 1) this.db.transaction(run)();
+      for (const op of ops) this.deferred.set(`${op.skey}\n${op.namespace}/${op.name}`, op);
       this.batchMetaDirty ||= metaDirty;
       return;
     }
     if (!ops.length && !metaDirty) return;
     this.db.transaction(() => {
-      run();
+      for (const op of ops) this.runRow(op);
       if (metaDirty) this.writeMeta();
     })();
   }
