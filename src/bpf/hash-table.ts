@@ -132,17 +132,26 @@ export function loadKeyWords(kw: Int32Array, kb: Uint8Array, key: Uint8Array, of
   }
 }
 
-/** Scratch words for one key (4-aligned, with a byte view for big-endian hosts). */
+/** Scratch words for one key (4-aligned), with byte and DataView views of the same memory. */
 export class KeyWords {
   readonly words: Int32Array;
   readonly bytes: Uint8Array;
+  readonly view: DataView;
   constructor(keySize: number) {
     const n = (keySize + 3) >>> 2;
     if (n > MAX_KEY_WORDS) throw new Error(`key of ${keySize} bytes is too long`);
     this.words = new Int32Array(n);
     this.bytes = new Uint8Array(this.words.buffer);
+    this.view = new DataView(this.words.buffer);
   }
 }
+
+/** TAIL_MASK[r]: a host-order word keeping its first r bytes (the key bytes of a partial last word). */
+const TAIL_MASK = Int32Array.from([0, 1, 2, 3], (r) => {
+  const b = new Uint8Array(4);
+  for (let i = 0; i < r; i++) b[i] = 0xff;
+  return new Int32Array(b.buffer)[0];
+});
 
 export class SlotPool {
   readonly keySize: number;
@@ -404,11 +413,19 @@ export class SlotIndex {
 }
 
 /**
- * Key words of the operation in progress, shared by every HashTable: an
- * operation (load, then find and maybe insert) never interleaves with
- * another, and one scratch array stays in L1 where one per map would not.
+ * Key words of the operation in progress, shared by every HashTable (and the
+ * LPM maps' queries): an operation (load, then find and maybe insert) never
+ * interleaves with another, and one scratch array stays in L1 where one per
+ * map would not.
+ *
+ * The packet path may also build its keys here directly (KEY_SCRATCH.bytes
+ * as the key, offset 0), writing whole 32-bit words through KEY_SCRATCH.view:
+ * a map then hashes the words in place instead of assembling them from
+ * bytes, and word stores read back as words forward without stalls. A key
+ * built here is only good for the next map call.
  */
 const SCRATCH = new KeyWords(4 * MAX_KEY_WORDS);
+export const KEY_SCRATCH: KeyWords = SCRATCH;
 
 /**
  * A pool with its own index in one object: what HASH, PERCPU_HASH and
@@ -450,6 +467,12 @@ export class HashTable extends SlotPool {
    */
   load(key: Uint8Array, keyOff: number): number {
     const kw = SCRATCH.words;
+    if (key === SCRATCH.bytes && keyOff === 0) {
+      // Built in place: clear the padding of a partial last word, hash as is.
+      const rest = this.keySize & 3;
+      if (rest !== 0) kw[this.keySize >>> 2] &= TAIL_MASK[rest];
+      return hashWords(kw, this.keyWords, this.seed);
+    }
     if (!LITTLE_ENDIAN) {
       loadKeyWords(kw, SCRATCH.bytes, key, keyOff, this.keySize);
       return hashWords(kw, this.keyWords, this.seed);

@@ -13,7 +13,7 @@
 // prefixlen beyond the data, -ENOSPC when full.
 import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
-import { DEFAULT_HASH_SEED, KeyWords, SlotIndex, SlotPool, hashWords, loadKeyWords } from './hash-table.js';
+import { DEFAULT_HASH_SEED, KEY_SCRATCH, KeyWords, SlotIndex, SlotPool, hashWords, loadKeyWords } from './hash-table.js';
 import { badUpdateFlags, copyInto } from './map-util.js';
 import { readU32LE } from './bytes.js';
 import type { HashMapOptions } from './hash.js';
@@ -132,8 +132,7 @@ export class LpmTrieMap implements KeyValueMap {
     // for each shorter length. Words past a length's last data word are never
     // read: each index holds one length, so hashing and comparing `used` words
     // is exact.
-    const qw = QUERY.words;
-    loadKeyWords(qw, QUERY.bytes, key, keyOff, Math.min(this.keySize, 4 + 4 * ((lengths[i] + 31) >>> 5)));
+    const qw = this.queryWords(key, keyOff, Math.min(this.keySize, 4 + 4 * ((lengths[i] + 31) >>> 5)));
     const pw = PROBE.words;
     const byLength = this.byLength;
     const seed = this.seed;
@@ -153,6 +152,21 @@ export class LpmTrieMap implements KeyValueMap {
     return -1;
   }
 
+  /**
+   * The query's words: the key itself when it was built in KEY_SCRATCH (its
+   * padding cleared), else its first `bytes` bytes loaded into QUERY.
+   */
+  private queryWords(key: Uint8Array, keyOff: number, bytes: number): Int32Array {
+    if (key === KEY_SCRATCH.bytes && keyOff === 0) {
+      const words = KEY_SCRATCH.words;
+      const rest = this.keySize & 3;
+      if (rest !== 0) words[this.keySize >>> 2] &= MASK_WORD[8 * rest];
+      return words;
+    }
+    loadKeyWords(QUERY.words, QUERY.bytes, key, keyOff, bytes);
+    return QUERY.words;
+  }
+
   /** lookup() for a map with few slots: compare every entry's prefix with the query, keep the longest. */
   private scan(key: Uint8Array, keyOff: number, limit: number): number {
     const pool = this.pool;
@@ -160,8 +174,7 @@ export class LpmTrieMap implements KeyValueMap {
     const keys = pool.keys;
     const live = pool.live;
     const rw = pool.recordWords;
-    const qw = QUERY.words;
-    loadKeyWords(qw, QUERY.bytes, key, keyOff, this.keySize);
+    const qw = this.queryWords(key, keyOff, this.keySize);
     let best = -1;
     let bestLen = -1;
     for (let slot = 0; slot < pool.highWater; slot++) {

@@ -4,6 +4,7 @@
 
 import { writeU16BE, writeU32BE } from '../../../bpf/bytes.js';
 import { BPF_ANY, type KeyValueMap } from '../../../bpf/types.js';
+import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { IpProto } from '../../../packet/ipv4.js';
 import { TcpFlags } from '../../../packet/tcp.js';
 import { CT_ENTRY, CT_TUPLE, CtDir, CtEntryFlags, TupleFlags } from '../../ct.js';
@@ -38,7 +39,18 @@ export class CtLookupResult {
   }
 }
 
-const key = new Uint8Array(CT_TUPLE.SIZE);
+/** CT tuples are built in the maps' shared key scratch (see KEY_SCRATCH): good for the next map call only. */
+const key = KEY_SCRATCH.bytes;
+
+/** The tuple in KEY_SCRATCH, stored as whole big-endian words so the map reads them without stalls. */
+export function fillScratchKey(saddr: number, daddr: number, sport: number, dport: number, proto: number, flags: number): void {
+  const v = KEY_SCRATCH.view;
+  v.setUint32(CT_TUPLE.DADDR, daddr);
+  v.setUint32(CT_TUPLE.SADDR, saddr);
+  v.setUint32(CT_TUPLE.DPORT, (((dport & 0xffff) << 16) | (sport & 0xffff)) >>> 0);
+  // nexthdr and flags, then the word's two bytes past the 14-byte tuple (zero).
+  v.setUint32(CT_TUPLE.NEXTHDR, (((proto & 0xff) << 24) | ((flags & 0xff) << 16)) >>> 0);
+}
 
 export function fillCtKey(k: Uint8Array, saddr: number, daddr: number, sport: number, dport: number, proto: number, flags: number): void {
   writeU32BE(k, CT_TUPLE.DADDR, daddr);
@@ -126,10 +138,10 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
   if (info.innerValid) {
     // ICMP error about a packet of a tracked connection: look the quoted tuple up as sent.
     const map = ctMapFor(dp, info.innerProto);
-    fillCtKey(key, info.innerSrc, info.innerDst, info.innerSport, info.innerDport, info.innerProto, replyFlag);
+    fillScratchKey(info.innerSrc, info.innerDst, info.innerSport, info.innerDport, info.innerProto, replyFlag);
     let off = map.lookup(key);
     if (off < 0) {
-      fillCtKey(key, info.innerDst, info.innerSrc, info.innerDport, info.innerSport, info.innerProto, fwdFlag);
+      fillScratchKey(info.innerDst, info.innerSrc, info.innerDport, info.innerSport, info.innerProto, fwdFlag);
       off = map.lookup(key);
     }
     if (off >= 0) {
@@ -144,14 +156,14 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
 
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
-  fillCtKey(key, info.dst, info.src, info.dport, info.sport, info.proto, replyFlag);
+  fillScratchKey(info.dst, info.src, info.dport, info.sport, info.proto, replyFlag);
   let off = map.lookup(key);
   if (off >= 0) {
     loadResult(map, off, out);
     out.monitor = updateEntry(dp, map, off, dir, isTcp, info.tcpFlags);
     return (out.ret = CtState.REPLY);
   }
-  fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
+  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
   off = map.lookup(key);
   if (off >= 0) {
     const flags = map.view.getUint16(off + CT_ENTRY.FLAGS, true);
@@ -216,7 +228,7 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCre
   const fwdFlag = dir === CtDir.EGRESS ? TupleFlags.OUT : TupleFlags.IN;
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
-  fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
+  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
   const off = map.reserve(key, BPF_ANY);
   if (off < 0) {
     ctCreateError.errno = off;
@@ -225,7 +237,7 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCre
   initEntry(dp, map, off, dir, isTcp, info.tcpFlags, o);
 
   if (info.proto === IpProto.TCP || info.proto === IpProto.UDP) {
-    fillCtKey(key, info.src, info.dst, 0, 0, IpProto.ICMP, fwdFlag | TupleFlags.RELATED);
+    fillScratchKey(info.src, info.dst, 0, 0, IpProto.ICMP, fwdFlag | TupleFlags.RELATED);
     const roff = dp.ctAny4.reserve(key, BPF_ANY);
     if (roff < 0) {
       ctCreateError.errno = roff;
@@ -240,14 +252,14 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCre
 /** The service (SVC) entry per-packet LB keeps for a client → frontend flow: the chosen backend. */
 export function ctLookupService4(dp: NodeDatapath, info: Ip4Info): number {
   const map = ctMapFor(dp, info.proto);
-  fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
+  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
   return map.lookup(key);
 }
 
 export function ctCreateService4(dp: NodeDatapath, info: Ip4Info, backendId: number, revNatIndex: number): number {
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
-  fillCtKey(key, info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
+  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
   const off = map.reserve(key, BPF_ANY);
   if (off < 0) return -DropReason.CT_CREATE_FAILED;
   initEntry(dp, map, off, CtDir.EGRESS, isTcp, info.tcpFlags, { srcSecId: 0, revNatIndex, fromTunnel: false, proxyRedirect: false });

@@ -1,7 +1,7 @@
 // Lookups in the node-wide maps keyed by address: cilium_lxc, cilium_ipcache
 // (longest prefix) and cilium_tunnel_map (pod CIDR → node).
 
-import { writeU32BE } from '../../../bpf/bytes.js';
+import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { prefixMask } from '../../../packet/ip.js';
 import {
   ENDPOINT_KEY,
@@ -15,18 +15,47 @@ import {
 } from '../../maps.js';
 import type { NodeDatapath } from '../node-datapath.js';
 
-const lxcKey = new Uint8Array(ENDPOINT_KEY.SIZE);
-lxcKey[ENDPOINT_KEY.FAMILY] = ENDPOINT_KEY_IPV4;
-const ipcacheKey = new Uint8Array(IPCACHE_KEY.SIZE);
-ipcacheKey[IPCACHE_KEY.PREFIXLEN] = IPCACHE_PREFIX_STATIC_BITS + 32;
-ipcacheKey[IPCACHE_KEY.FAMILY] = ENDPOINT_KEY_IPV4;
-const tunnelKey = new Uint8Array(TUNNEL_KEY.SIZE);
-tunnelKey[TUNNEL_KEY.FAMILY] = ENDPOINT_KEY_IPV4;
+// Keys are built in the maps' shared key scratch with whole 32-bit stores
+// (see KEY_SCRATCH), every byte written, and used by the very next map call.
+
+/** `struct endpoint_key`: IPv4 in the first 4 of 16 address bytes, then family, key 0, cluster_id 0. */
+function endpointKey(ip: number): Uint8Array {
+  const v = KEY_SCRATCH.view;
+  v.setUint32(ENDPOINT_KEY.IP, ip);
+  v.setUint32(ENDPOINT_KEY.IP + 4, 0);
+  v.setUint32(ENDPOINT_KEY.IP + 8, 0);
+  v.setUint32(ENDPOINT_KEY.IP + 12, 0);
+  v.setUint32(ENDPOINT_KEY.FAMILY, ENDPOINT_KEY_IPV4 << 24);
+  return KEY_SCRATCH.bytes;
+}
+
+/** `struct tunnel_key`: the CIDR's IPv4 address in 16 bytes, then family, pad, cluster_id 0. */
+function tunnelKey(ip: number): Uint8Array {
+  const v = KEY_SCRATCH.view;
+  v.setUint32(TUNNEL_KEY.IP, ip);
+  v.setUint32(TUNNEL_KEY.IP + 4, 0);
+  v.setUint32(TUNNEL_KEY.IP + 8, 0);
+  v.setUint32(TUNNEL_KEY.IP + 12, 0);
+  v.setUint32(TUNNEL_KEY.FAMILY, ENDPOINT_KEY_IPV4 << 24);
+  return KEY_SCRATCH.bytes;
+}
 
 /** lookup_ip4_endpoint(): value offset in cilium_lxc, or -1. */
 export function lookupEndpoint(dp: NodeDatapath, ip: number): number {
-  writeU32BE(lxcKey, ENDPOINT_KEY.IP, ip);
-  return dp.lxc.lookup(lxcKey);
+  return dp.lxc.lookup(endpointKey(ip));
+}
+
+/** `struct ipcache_key` for a host lookup: prefixlen (static bits + 32), cluster 0, family IPv4, the address. */
+function ipcacheHostKey(ip: number): Uint8Array {
+  const v = KEY_SCRATCH.view;
+  v.setUint32(IPCACHE_KEY.PREFIXLEN, IPCACHE_PREFIX_STATIC_BITS + 32, true);
+  // cluster_id (u16), pad, family: the word's last byte.
+  v.setUint32(IPCACHE_KEY.CLUSTER_ID, ENDPOINT_KEY_IPV4);
+  v.setUint32(IPCACHE_KEY.IP, ip);
+  v.setUint32(IPCACHE_KEY.IP + 4, 0);
+  v.setUint32(IPCACHE_KEY.IP + 8, 0);
+  v.setUint32(IPCACHE_KEY.IP + 12, 0);
+  return KEY_SCRATCH.bytes;
 }
 
 export class IpcacheResult {
@@ -38,8 +67,7 @@ export class IpcacheResult {
 
 /** lookup_ip4_remote_endpoint(): longest-prefix ipcache match for ip. */
 export function lookupIpcache(dp: NodeDatapath, ip: number, out: IpcacheResult): boolean {
-  writeU32BE(ipcacheKey, IPCACHE_KEY.IP, ip);
-  const off = dp.ipcache.lookup(ipcacheKey);
+  const off = dp.ipcache.lookup(ipcacheHostKey(ip));
   if (off < 0) {
     out.found = false;
     out.identity = 0;
@@ -57,8 +85,7 @@ export function lookupIpcache(dp: NodeDatapath, ip: number, out: IpcacheResult):
 
 /** cilium_tunnel_map lookup by the destination's pod CIDR (node CIDRs share one size); 0 when absent. */
 export function lookupTunnel(dp: NodeDatapath, ip: number): number {
-  writeU32BE(tunnelKey, TUNNEL_KEY.IP, (ip & prefixMask(dp.cfg.podCidr.prefixLen)) >>> 0);
-  const off = dp.tunnelMap.lookup(tunnelKey);
+  const off = dp.tunnelMap.lookup(tunnelKey((ip & prefixMask(dp.cfg.podCidr.prefixLen)) >>> 0));
   if (off < 0) return 0;
   return dp.tunnelMap.view.getUint32(off + TUNNEL_VALUE.IP, false);
 }

@@ -11,7 +11,8 @@ import { CT_TUPLE, TupleFlags } from '../../ct.js';
 import { NAT_ENTRY, NAT_PORT_MAX, NAT_PORT_MIN } from '../../maps.js';
 import type { SkBuff } from '../../skb.js';
 import type { NodeDatapath } from '../node-datapath.js';
-import { fillCtKey } from './conntrack.js';
+import { fillCtKey, fillScratchKey } from './conntrack.js';
+import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { rewriteAddrPort } from './l3.js';
 import type { Ip4Info } from './pkt.js';
 
@@ -84,8 +85,8 @@ export function snatV4(dp: NodeDatapath, ctx: SkBuff, info: Ip4Info, nodeIp: num
 /** snat_v4_rev_nat(): a reply to a masqueraded flow gets the pod's address back. False when there is no mapping. */
 export function revSnatV4(dp: NodeDatapath, ctx: SkBuff, info: Ip4Info): boolean {
   if (!natable(info)) return false;
-  fillCtKey(inKey, info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.IN);
-  const off = dp.snat.lookup(inKey);
+  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.IN);
+  const off = dp.snat.lookup(KEY_SCRATCH.bytes);
   if (off < 0) return false;
   const v = dp.snat.view;
   const addr = v.getUint32(off + NAT_ENTRY.TO_ADDR, false);

@@ -2,6 +2,7 @@
 // send_policy_verdict_notify) and the cilium_metrics counters.
 
 import { writeU32BE } from '../../../bpf/bytes.js';
+import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import {
   DROP_NOTIFY,
   EVENT_ENVELOPE,
@@ -19,7 +20,6 @@ import { copyView, TcAct, type SkBuff } from '../../skb.js';
 import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 
-const metricsKey = new Uint8Array(METRICS_KEY.SIZE);
 
 /** Begin an event record of `structSize` bytes plus `cap` packet bytes; returns the struct's offset or -1. */
 function beginEvent(dp: NodeDatapath, ctx: SkBuff, type: number, subtype: number, source: number, structSize: number, cap: number): number {
@@ -106,12 +106,12 @@ function addU64(v: DataView, off: number, delta: number): void {
 
 /** Count a packet in cilium_metrics under (reason, direction, line, file). */
 export function updateMetrics(dp: NodeDatapath, bytes: number, dir: number, reason: number, line: number, file: number): void {
-  const k = metricsKey;
-  k[METRICS_KEY.REASON] = reason;
-  k[METRICS_KEY.DIR] = dir & 3;
-  k[METRICS_KEY.LINE] = line & 0xff;
-  k[METRICS_KEY.LINE + 1] = line >>> 8;
-  k[METRICS_KEY.FILE] = file;
+  // struct metrics_key in the maps' shared key scratch (see KEY_SCRATCH), both words stored whole:
+  // reason, dir, line (u16 LE); then file and three reserved zero bytes.
+  const v0 = KEY_SCRATCH.view;
+  v0.setUint32(METRICS_KEY.REASON, ((reason & 0xff) | ((dir & 3) << 8) | ((line & 0xffff) << 16)) >>> 0, true);
+  v0.setUint32(METRICS_KEY.FILE, file & 0xff, true);
+  const k = KEY_SCRATCH.bytes;
   const m = dp.metrics;
   let o = m.lookup(k);
   if (o < 0) o = m.reserve(k);

@@ -3,6 +3,7 @@
 // ranked by port/protocol specificity first, identity second.
 
 import type { KeyValueMap } from '../../../bpf/types.js';
+import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { POLICY_ENTRY, POLICY_KEY, POLICY_PREFIX, PolicyEntryFlags } from '../../maps.js';
 import { DropReason } from '../../drop.js';
 import { PolicyMatch } from '../../trace.js';
@@ -18,22 +19,15 @@ export class PolicyResult {
   entryOff = -1;
 }
 
-const key = new Uint8Array(POLICY_KEY.SIZE);
+/** Policy keys are built in the maps' shared key scratch with whole-word stores (see KEY_SCRATCH). */
+const key = KEY_SCRATCH.bytes;
 
+/** `struct policy_key` for a full-length lookup: prefixlen, sec_label, then egress, protocol, dport (big-endian). */
 function fillKey(identity: number, egress: boolean, proto: number, dport: number): void {
-  const k = key;
-  k[0] = POLICY_PREFIX.FULL;
-  k[1] = 0;
-  k[2] = 0;
-  k[3] = 0;
-  k[4] = identity;
-  k[5] = identity >>> 8;
-  k[6] = identity >>> 16;
-  k[7] = identity >>> 24;
-  k[POLICY_KEY.EGRESS] = egress ? 1 : 0;
-  k[POLICY_KEY.PROTOCOL] = proto;
-  k[POLICY_KEY.DPORT] = dport >>> 8;
-  k[POLICY_KEY.DPORT + 1] = dport & 0xff;
+  const v = KEY_SCRATCH.view;
+  v.setUint32(POLICY_KEY.PREFIXLEN, POLICY_PREFIX.FULL, true);
+  v.setUint32(POLICY_KEY.SEC_LABEL, identity >>> 0, true);
+  v.setUint32(POLICY_KEY.EGRESS, (((egress ? 1 : 0) << 24) | ((proto & 0xff) << 16) | (dport & 0xffff)) >>> 0);
 }
 
 function matchTypeFor(prefixLen: number, identitySpecific: boolean): number {
