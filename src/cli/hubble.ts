@@ -538,8 +538,44 @@ export async function runHubble(argv: string[], ctx: HubbleCliContext): Promise<
 }
 
 /** `hubble` as a program inside a cilium agent pod: that node's observer only. */
-export function hubbleCommand(backend: () => HubbleBackend): AppCommand {
-  return (_env, argv, io) => runHubble(argv.slice(1), { backend, io });
+/**
+ * `hubble` inside an agent pod: that node's flows only, as in a real cluster.
+ * When a one-shot `observe` finds nothing here but other nodes hold matching
+ * flows (`cluster` is the relay), one hint line on stderr says where they are.
+ */
+export function hubbleCommand(backend: () => HubbleBackend, hint?: { nodeName: string; cluster: () => HubbleBackend }): AppCommand {
+  return async (_env, argv, io) => {
+    const args = argv.slice(1);
+    let printed = false;
+    const code = await runHubble(args, {
+      backend,
+      io: {
+        ...io,
+        stdout: (c) => {
+          if (String(c).length) printed = true;
+          io.stdout(c);
+        },
+      },
+    });
+    const oneShot = args[0] === 'observe' && !args.some((a) => a === '-f' || a === '--follow' || a.startsWith('-o') || a === '--output');
+    if (code !== 0 || printed || !hint || !oneShot) return code;
+    const nodes = new Set<string>();
+    await runHubble([...args, '--print-node-name'], {
+      backend: hint.cluster,
+      io: {
+        ...io,
+        stdout: (c) => {
+          for (const line of String(c).split('\n')) {
+            const m = /^\S+ \d+ \S+ \[([^\]]+)\]:/.exec(line) ?? /^[A-Z][a-z]{2} +\d+ [\d:.]+ \[([^\]]+)\]:/.exec(line);
+            if (m && m[1] !== hint.nodeName) nodes.add(m[1]!);
+          }
+        },
+        stderr: () => {},
+      },
+    });
+    if (nodes.size) io.stderr(`hint: no matching flows on this node (${hint.nodeName}); matching flows are on ${[...nodes].sort().join(', ')}: run hubble in the cilium pod there, or through the relay (podpath hubble observe ...)\n`);
+    return code;
+  };
 }
 
 // ---- the daemon over its socket ---------------------------------------------------------------

@@ -247,6 +247,10 @@ export class ClusterRuntime {
     this.store = new Store({ path: opts.dbPath ?? ':memory:', clock: this.clock, rng: this.rng.fork() });
     this.apiServer = new ApiServer({ store: this.store, clock: this.clock });
     this.api = new SettlingApi(this.apiServer, () => this.settle());
+    this.apiServer.podLogs = (namespace, pod, container) => {
+      const obj = this.cache.get(R.pods, namespace, pod);
+      return obj ? this.node(podNodeName(obj))?.kubelet.logs(namespace, pod, container) : undefined;
+    };
     this.cache = new ObjectCache(this.store);
     this.restored = this.cache.count(R.nodes) > 0;
     this.unwatch = this.store.watch(undefined, (e) => this.onStoreEvent(e));
@@ -669,7 +673,7 @@ export class ClusterRuntime {
     ctx.hubbleFlows = () => ({ current: this.hubble.observer(nodeName)?.ring.size ?? 0, max: this.hubble.observer(nodeName)?.ring.capacity ?? 0 });
     ctx.policyTrace = (args) => policyTraceCommand(this, args);
     const cilium = ciliumCommand(ctx);
-    return { cilium, 'cilium-dbg': cilium, hubble: hubbleCommand(() => this.hubble.backend(nodeName)) };
+    return { cilium, 'cilium-dbg': cilium, hubble: hubbleCommand(() => this.hubble.backend(nodeName), { nodeName, cluster: () => this.hubble.relay }) };
   }
 
   /** Summary for `podpath status`. */

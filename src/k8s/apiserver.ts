@@ -236,6 +236,24 @@ export class ApiServer {
     }
   }
 
+  /**
+   * The kubelet's side of `pods/{name}/log`: the container's log lines, or
+   * undefined when the pod runs nowhere. Set by the cluster runtime.
+   */
+  podLogs: ((namespace: string, pod: string, container: string | undefined) => string[] | undefined) | null = null;
+
+  private serveLogs(namespace: string, pod: string, q: URLSearchParams, res: ServerResponse): void {
+    const obj = this.store.get(lookupResource('pods')!, namespace, pod);
+    if (!obj) return sendJson(res, 404, notFound({ group: '', resource: 'pods' }, pod));
+    const container = q.get('container') ?? undefined;
+    const lines = this.podLogs?.(namespace, pod, container);
+    if (lines === undefined) return sendJson(res, 400, badRequest(`container "${container ?? ''}" in pod "${pod}" is waiting to start: ContainerCreating`));
+    const tail = Number(q.get('tailLines') ?? -1);
+    const shown = tail >= 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines;
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end(shown.map((l) => (l.endsWith('\n') ? l : l + '\n')).join(''));
+  }
+
   /** Register a hook that sees (and may edit or reject) every write before it is stored. Hooks run in the order added. */
   addAdmission(hook: AdmissionHook): void {
     this.admission.push(hook);
@@ -711,6 +729,11 @@ export class ApiServer {
     if (path === '/healthz' || path === '/readyz' || path === '/livez') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('ok');
+      return;
+    }
+    const logPath = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(path);
+    if (logPath && req.method === 'GET') {
+      this.serveLogs(decodeURIComponent(logPath[1]!), decodeURIComponent(logPath[2]!), url.searchParams, res);
       return;
     }
     const reply = (code: number, body: unknown, warnings: string[] = []): void => {

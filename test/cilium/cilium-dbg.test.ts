@@ -135,3 +135,28 @@ test('kubectl exec ds/cilium -- cilium-dbg reaches that node’s agent through t
     await c.rt.close();
   }
 });
+
+test('hubble in an agent pod sees its node only, and says where the matching flows are when it has none', async () => {
+  const c = await startCluster();
+  try {
+    c.rt.deployDemo();
+    const [frontend] = pods(c.rt, 'demo', 'frontend');
+    const backend = pods(c.rt, 'demo', 'backend')[0]!;
+    const backendNode = (backend['spec'] as { nodeName: string }).nodeName;
+    const r = await c.exec(`demo/${frontend!.metadata.name}`, ['curl', '-s', `http://${String((backend['status'] as { podIP: string }).podIP)}:8080/`]);
+    assert.equal(r.code, 0);
+    const agents = pods(c.rt, 'kube-system').filter((p) => p.metadata.labels?.['k8s-app'] === 'cilium');
+    const on = (node: string) => `kube-system/${agents.find((p) => (p['spec'] as { nodeName: string }).nodeName === node)!.metadata.name}`;
+    const args = ['hubble', 'observe', '--to-port', '8080', '--type', 'trace:to-endpoint'];
+    const there = await c.exec(on(backendNode), args);
+    assert.match(there.stdout, /to-endpoint FORWARDED/);
+    assert.equal(there.stderr, '');
+    const elsewhere = c.rt.nodes.find((n) => n.role === 'worker' && n.name !== backendNode && n.name !== (frontend!['spec'] as { nodeName: string }).nodeName)!.name;
+    const here = await c.exec(on(elsewhere), args);
+    assert.equal(here.code, 0);
+    assert.equal(here.stdout, '');
+    assert.equal(here.stderr, `hint: no matching flows on this node (${elsewhere}); matching flows are on ${backendNode}: run hubble in the cilium pod there, or through the relay (podpath hubble observe ...)\n`);
+  } finally {
+    await c.rt.close();
+  }
+});
