@@ -30,7 +30,8 @@ import { PolicyAttribution, type Attribution, type ImplicitReason, type RuleRef 
 import { prefixText } from './cidr.js';
 import { DirState, PK_ALL, pkPort, pkPrefix, pkProto, pkWildcardBits, portKey, rangeBlocks, type Acc, type PortKey } from './mapstate.js';
 import { kindOf, parsePolicy } from './parse.js';
-import { CachedSelector, SelectorCache, type SelectorSpec } from './selector-cache.js';
+import { CachedSelector, fqdnSelectorText, SelectorCache, type SelectorSpec } from './selector-cache.js';
+import { fqdn as fqdnName, fqdnSelectorMatches } from '../proxy/l7-policy.js';
 import { LabelSet, POD_NAMESPACE_KEY, Selector, SOURCE_K8S } from './selector.js';
 import { directionOf, originText, type Direction, type L7Rules, type Peer, type PeerRule, type PolicyKind, type PolicyRule, type Prefix, type PortProtocol } from './types.js';
 import { validatePolicy } from './validate.js';
@@ -53,6 +54,18 @@ export interface PolicyEngineOptions {
   proxyPort?: (q: { direction: Direction; proto: number; port: number; parser: string }) => number | undefined;
   /** Problems worth a line in the cluster's report (full policy maps, conflicts). */
   report?: (message: string) => void;
+  /** --tofqdns-min-ttl: seconds a learned toFQDNs address stays selected at least. Default 3600. */
+  fqdnMinTtl?: number;
+}
+
+/** What one allowed DNS answer taught a node's DNS proxy (the proxy's FqdnUpdate). */
+export interface FqdnLearn {
+  name: string;
+  ips: readonly number[];
+  /** The answer's TTL in seconds (raised to the minimum TTL). */
+  ttl: number;
+  /** Clock ms of the answer. */
+  timeMs: number;
 }
 
 /** A rule's (or an implicit) share in a map key. */
@@ -221,6 +234,15 @@ export class PolicyEngine implements PolicyComputer {
   private readonly cidrIds = new Map<string, { prefix: Prefix; id: number; refs: number }>();
   private readonly freeCidrIds: number[] = [];
   private nextCidrId = LOCAL_IDENTITY_FLAG + 1;
+  /**
+   * toFQDNs: the addresses the DNS proxies saw in allowed answers, each with
+   * the names (lower case, trailing dot) it was learned for and when each runs
+   * out. Cluster-wide: every node's proxy feeds the one engine, so an address
+   * one pod resolved is selectable for every endpoint whose toFQDNs matches
+   * (Cilium keeps the cache per node, but the identities are cluster-visible).
+   */
+  private readonly fqdnIps = new Map<number, Map<string, number>>();
+  private readonly fqdnMinTtl: number;
 
   /** Named container ports of every pod (egress named ports resolve against all of them). */
   private readonly podPorts = new Map<string, { sig: string; ports: NamedPort[] }>();
@@ -240,6 +262,7 @@ export class PolicyEngine implements PolicyComputer {
     this.mapMax = opts.policyMapMaxEntries ?? POLICY_MAP_SIZE;
     this.proxyPortFn = opts.proxyPort;
     this.reportFn = opts.report ?? (() => {});
+    this.fqdnMinTtl = opts.fqdnMinTtl ?? 3600;
   }
 
   // ---- the repository ------------------------------------------------------------------
@@ -303,6 +326,7 @@ export class PolicyEngine implements PolicyComputer {
     this.revisionNumber++;
     for (const s of affected) this.rebuild(s);
     if (old) for (const p of old.prefixes) this.releasePrefix(p);
+    this.relabelFqdnIdentities();
   }
 
   private unload(key: string): void {
@@ -432,6 +456,85 @@ export class PolicyEngine implements PolicyComputer {
     this.freeCidrIds.sort((a, b) => a - b);
     this.prefixesDirty = true;
     this.identityChanged(e.id, this.cache.removeIdentity(e.id));
+  }
+
+  // ---- toFQDNs: addresses learned from DNS answers ---------------------------------------------
+
+  /**
+   * An allowed DNS answer (the DNS proxy's onFqdnUpdate): each address becomes
+   * (or stays) a /32 CIDR identity carrying the names it was learned for, the
+   * toFQDNs selectors whose matchName/matchPattern match one of those names
+   * select it, affected endpoints are told to regenerate and the agents to
+   * re-read prefixIdentities() into the ipcache. Expired addresses go first.
+   */
+  learnFqdn(u: FqdnLearn): void {
+    this.expireFqdn(u.timeMs, false);
+    const name = fqdnName(u.name);
+    const expires = u.timeMs + Math.max(u.ttl, this.fqdnMinTtl) * 1000;
+    for (const ip of new Set(u.ips)) {
+      let names = this.fqdnIps.get(ip);
+      if (!names) {
+        this.fqdnIps.set(ip, (names = new Map()));
+        this.acquirePrefix(prefixText({ addr: ip >>> 0, prefixLen: 32 }));
+      }
+      names.set(name, Math.max(names.get(name) ?? 0, expires));
+      this.refreshFqdnIdentity(ip);
+    }
+    this.flushNotifications();
+  }
+
+  /** Forget names (and then addresses) whose TTL ran out by `nowMs`; returns how many addresses went. */
+  expireFqdn(nowMs: number, flush = true): number {
+    let gone = 0;
+    for (const [ip, names] of [...this.fqdnIps]) {
+      let changed = false;
+      for (const [n, exp] of names) {
+        if (exp > nowMs) continue;
+        names.delete(n);
+        changed = true;
+      }
+      if (!changed) continue;
+      if (names.size) {
+        this.refreshFqdnIdentity(ip);
+        continue;
+      }
+      this.fqdnIps.delete(ip);
+      gone++;
+      this.refreshFqdnIdentity(ip);
+      this.releasePrefix(prefixText({ addr: ip >>> 0, prefixLen: 32 }));
+    }
+    if (flush) this.flushNotifications();
+    return gone;
+  }
+
+  /** `cilium fqdn cache list`-like rows of what the engine selects from (names without the trailing dot). */
+  fqdnCache(): { name: string; ip: number; identity: number; expiresMs: number }[] {
+    const out: { name: string; ip: number; identity: number; expiresMs: number }[] = [];
+    for (const [ip, names] of this.fqdnIps) {
+      const id = this.cidrIds.get(prefixText({ addr: ip >>> 0, prefixLen: 32 }))?.id ?? 0;
+      for (const [n, exp] of names) out.push({ name: n.replace(/\.$/, ''), ip, identity: id, expiresMs: exp });
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name) || a.ip - b.ip);
+  }
+
+  /** The labels and names of a learned /32's identity: cidr:, fqdn:<selector> for every toFQDNs selector in use that matches, reserved:world. */
+  private refreshFqdnIdentity(ip: number): void {
+    const text = prefixText({ addr: ip >>> 0, prefixLen: 32 });
+    const e = this.cidrIds.get(text);
+    if (!e) return;
+    const names = [...(this.fqdnIps.get(ip)?.keys() ?? [])].sort();
+    const labels = new Set<string>([`cidr:${text}`, 'reserved:world']);
+    if (names.length) {
+      for (const sel of this.cache.fqdnSelectorSpecs()) {
+        if (names.some((n) => fqdnSelectorMatches(sel, n))) labels.add(`fqdn:${fqdnSelectorText(sel)}`);
+      }
+    }
+    this.identityChanged(e.id, this.cache.upsertIdentity(e.id, [...labels].sort(), e.prefix, names));
+  }
+
+  /** The toFQDNs selectors in use changed (a policy loaded): learned identities' fqdn: labels follow. */
+  private relabelFqdnIdentities(): void {
+    for (const ip of this.fqdnIps.keys()) this.refreshFqdnIdentity(ip);
   }
 
   /** CIDR prefixes named by policies, with their local identities (16777217+), for the ipcache. */
@@ -708,8 +811,8 @@ export class PolicyEngine implements PolicyComputer {
       case 'cidr':
         return { kind: 'cidr', cidr: peer.cidr, except: peer.except };
       case 'fqdn':
-        // The DNS proxy's learned IPs would become identities here; until it exists, nothing is selected.
-        return { kind: 'none', reason: `fqdn:${peer.matchName ?? peer.matchPattern ?? ''}` };
+        // The addresses the DNS proxies learned for matching names (learnFqdn), as /32 identities.
+        return { kind: 'fqdn', ...(peer.matchName ? { matchName: peer.matchName } : {}), ...(peer.matchPattern ? { matchPattern: peer.matchPattern } : {}) };
       default:
         return undefined;
     }
@@ -936,7 +1039,13 @@ export class PolicyEngine implements PolicyComputer {
     for (const info of this.cache.allIdentities()) if (info.id >= 256 && !info.cidr) f.cache.upsertIdentity(info.id, info.labels.labels);
     for (const [text, e] of this.cidrIds) {
       f.cidrIds.set(text, { prefix: e.prefix, id: e.id, refs: 0 });
-      f.cache.upsertIdentity(e.id, [`cidr:${text}`, 'reserved:world'], e.prefix);
+      const info = this.cache.identity(e.id);
+      f.cache.upsertIdentity(e.id, info ? info.labels.labels : [`cidr:${text}`, 'reserved:world'], e.prefix, info?.names);
+    }
+    for (const [ip, names] of this.fqdnIps) {
+      f.fqdnIps.set(ip, new Map(names));
+      const e = f.cidrIds.get(prefixText({ addr: ip >>> 0, prefixLen: 32 }));
+      if (e) e.refs++;
     }
     f.freeCidrIds.push(...this.freeCidrIds);
     f.nextCidrId = this.nextCidrId;

@@ -16,19 +16,28 @@ import { ReservedIdentity, RESERVED_LABELS } from '../datapath/identity.js';
 import { covers, prefixText } from './cidr.js';
 import { LabelSet, Selector } from './selector.js';
 import type { Prefix } from './types.js';
+import { fqdnSelectorMatches } from '../proxy/l7-policy.js';
 
 export interface IdentityInfo {
   id: number;
   labels: LabelSet;
   /** CIDR identities: the prefix they stand for in the ipcache. */
   cidr?: Prefix;
+  /** FQDN identities (learned /32s): the names the DNS proxy saw resolve to the address (lower case, trailing dot). */
+  names?: readonly string[];
 }
 
 export type SelectorSpec =
   | { kind: 'label'; selector: Selector }
   | { kind: 'cidr'; cidr: Prefix; except: Prefix[] }
   | { kind: 'wildcard' }
+  | { kind: 'fqdn'; matchName?: string; matchPattern?: string }
   | { kind: 'none'; reason: string };
+
+/** A toFQDNs selector as Cilium prints it in labels (`fqdn:<matchName or matchPattern>`), lower case. */
+export function fqdnSelectorText(s: { matchName?: string; matchPattern?: string }): string {
+  return (s.matchName || s.matchPattern || '').toLowerCase();
+}
 
 export function specKey(s: SelectorSpec): string {
   switch (s.kind) {
@@ -38,6 +47,8 @@ export function specKey(s: SelectorSpec): string {
       return `cidr:${prefixText(s.cidr)}${s.except.length ? ` except ${s.except.map(prefixText).sort().join(',')}` : ''}`;
     case 'wildcard':
       return 'wildcard';
+    case 'fqdn':
+      return s.matchName ? `fqdn:name=${s.matchName.toLowerCase().replace(/\.$/, '')}` : `fqdn:pattern=${(s.matchPattern ?? '').toLowerCase().replace(/\.$/, '')}`;
     case 'none':
       return `none:${s.reason}`;
   }
@@ -65,6 +76,8 @@ export class CachedSelector<U = unknown> {
         return true;
       case 'none':
         return false;
+      case 'fqdn':
+        return !!info.names && info.names.some((n) => fqdnSelectorMatches(s, n));
       case 'label':
         return s.selector.matches(info.labels);
       case 'cidr':
@@ -87,6 +100,7 @@ export class SelectorCache<U = unknown> {
   private readonly anchored = new Map<string, Set<CachedSelector<U>>>();
   private readonly unanchored = new Set<CachedSelector<U>>();
   private readonly cidrSelectors = new Set<CachedSelector<U>>();
+  private readonly fqdnSelectors = new Set<CachedSelector<U>>();
 
   constructor() {
     for (const id of RESERVED_UNIVERSE) this.insertIdentity({ id, labels: new LabelSet(RESERVED_LABELS[id] ?? []) });
@@ -144,6 +158,7 @@ export class SelectorCache<U = unknown> {
       for (const v of vs) for (const s of this.anchored.get(`${k}=${v}`) ?? []) out.add(s);
     }
     if (info.cidr || info.id === ReservedIdentity.WORLD) for (const s of this.cidrSelectors) out.add(s);
+    if (info.names?.length) for (const s of this.fqdnSelectors) out.add(s);
     return out;
   }
 
@@ -151,18 +166,21 @@ export class SelectorCache<U = unknown> {
    * Add (or relabel) an identity. Returns the selectors whose sets changed,
    * each with whether the identity was added to or removed from it.
    */
-  upsertIdentity(id: number, labels: readonly string[], cidr?: Prefix): { selector: CachedSelector<U>; added: boolean }[] {
+  upsertIdentity(id: number, labels: readonly string[], cidr?: Prefix, names?: readonly string[]): { selector: CachedSelector<U>; added: boolean }[] {
     const changed: { selector: CachedSelector<U>; added: boolean }[] = [];
     const old = this.identities.get(id);
     if (old) {
       const same = old.labels.labels.length === labels.length && old.labels.labels.every((l, i) => l === labels[i]);
-      if (same) return changed;
+      const oldNames = old.names ?? [];
+      const newNames = names ?? [];
+      const sameNames = oldNames.length === newNames.length && oldNames.every((n, i) => n === newNames[i]);
+      if (same && sameNames) return changed;
       for (const s of this.candidates(old)) {
         if (s.ids.delete(id)) changed.push({ selector: s, added: false });
       }
       this.deleteIdentity(old);
     }
-    const info: IdentityInfo = { id, labels: new LabelSet(labels), ...(cidr ? { cidr } : {}) };
+    const info: IdentityInfo = { id, labels: new LabelSet(labels), ...(cidr ? { cidr } : {}), ...(names?.length ? { names: [...names] } : {}) };
     this.insertIdentity(info);
     for (const s of this.candidates(info)) {
       if (s.isWildcard || !s.selects(info)) continue;
@@ -200,6 +218,7 @@ export class SelectorCache<U = unknown> {
           set.add(s);
         } else this.unanchored.add(s);
       } else if (spec.kind === 'cidr') this.cidrSelectors.add(s);
+      else if (spec.kind === 'fqdn') this.fqdnSelectors.add(s);
     }
     s.refs++;
     return s;
@@ -210,6 +229,7 @@ export class SelectorCache<U = unknown> {
     this.selectors.delete(s.key);
     this.unanchored.delete(s);
     this.cidrSelectors.delete(s);
+    this.fqdnSelectors.delete(s);
     if (s.spec.kind === 'label') {
       const a = s.spec.selector.anchor();
       if (a) {
@@ -240,6 +260,15 @@ export class SelectorCache<U = unknown> {
       for (const info of this.identities.values()) if (s.selects(info)) s.ids.add(info.id);
       return;
     }
+    if (spec.kind === 'fqdn') {
+      for (const info of this.identities.values()) if (info.names?.length && s.selects(info)) s.ids.add(info.id);
+      return;
+    }
     for (const info of this.identities.values()) if ((info.cidr || info.id === ReservedIdentity.WORLD) && s.selects(info)) s.ids.add(info.id);
+  }
+
+  /** The toFQDNs selectors in use (for the `fqdn:` labels of learned identities). */
+  fqdnSelectorSpecs(): { matchName?: string; matchPattern?: string }[] {
+    return [...this.fqdnSelectors].map((s) => s.spec as { matchName?: string; matchPattern?: string });
   }
 }
