@@ -335,7 +335,24 @@ export class ClusterRuntime {
     const kernel = new NodeKernel(dp, this.underlay);
     const labelsOf = (id: number): string[] | undefined => this.identities.labelsOf(id);
     const mode = c.policyEnforcementMode as 'default' | 'always' | 'never';
-    const proxy = new L7Proxy({ dp, kernel, rng: new Rng((this.config.seed * 7919 + n.index * 104729 + 7) >>> 0), labelsOf, ...(policy instanceof PolicyEngine ? { policy: engineL7Lookup(policy, labelsOf, mode) } : {}) }).attach(kernel);
+    const proxy = new L7Proxy({
+      dp,
+      kernel,
+      rng: new Rng((this.config.seed * 7919 + n.index * 104729 + 7) >>> 0),
+      labelsOf,
+      ...(policy instanceof PolicyEngine
+        ? {
+            policy: engineL7Lookup(policy, labelsOf, mode),
+            // toFQDNs: the engine learns the answer's addresses, the agents write policy maps and
+            // ipcaches (settle), and only then is the DNS answer released to the pod.
+            onFqdnUpdate: (u: { name: string; ips: number[]; ttl: number; timeMs: number }) => {
+              policy.learnFqdn(u);
+              this.settle();
+              return Promise.resolve();
+            },
+          }
+        : {}),
+    }).attach(kernel);
     const cookies = new CookieSource(4096);
     const hooks: SockHooks | undefined = c.socketLB
       ? {
