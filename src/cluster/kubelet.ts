@@ -424,7 +424,7 @@ export class Kubelet implements Reconciler {
       startTime: running.startTime,
     };
     if (jsonEqual(old, status)) return;
-    const r = this.opts.api.update(R.pods, running.namespace, running.name, { ...thaw(pod), status }, { subresource: 'status' });
+    const r = this.opts.api.update(R.pods, running.namespace, running.name, { ...pod, status }, { subresource: 'status' });
     if (!r.ok && r.status.code !== 404 && r.status.code !== 409) this.opts.report(this.name, `status of ${running.key}: ${r.status.message}`);
   }
 
@@ -447,7 +447,7 @@ export class Kubelet implements Reconciler {
       })),
     };
     if (jsonEqual(old, status)) return;
-    this.opts.api.update(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', { ...thaw(pod), status }, { subresource: 'status' });
+    this.opts.api.update(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', { ...pod, status }, { subresource: 'status' });
   }
 
   // ---- exec and inspection -------------------------------------------------------------

@@ -84,7 +84,9 @@ export interface AdmissionInfo {
 /**
  * Runs before every store write, after defaulting. It may edit `obj` in place
  * (a mutating defaulter) and may return field errors to reject the request
- * (answered as 422 Invalid, or 403 Forbidden for DELETE).
+ * (answered as 422 Invalid, or 403 Forbidden for DELETE). On a status write
+ * (`info.subresource` 'status') everything but metadata and status is the
+ * stored object's own, frozen: a hook must not edit it.
  */
 export type AdmissionHook = (op: AdmissionOperation, obj: KubeObject, oldObj: KubeObject | undefined, info: AdmissionInfo) => FieldError[] | void;
 
@@ -473,7 +475,9 @@ export class ApiServer {
   ): KubeObject {
     const subresource = opts.subresource;
     if (subresource && !resource.subresources.includes(subresource)) fail(pathNotFound());
-    const incoming = this.decodeBody(resource, namespace, body, opts, warnings, trusted);
+    // A trusted status write only needs the envelope, metadata and status decoded: the rest is ignored anyway.
+    const decodable = trusted && subresource === 'status' && isPlainObject(body) ? statusPart(body) : body;
+    const incoming = this.decodeBody(resource, namespace, decodable, opts, warnings, trusted);
     const meta = metaOf(incoming);
     if (!meta['name']) meta['name'] = name;
     if (meta['name'] !== name) {
@@ -487,11 +491,17 @@ export class ApiServer {
 
     let obj: JsonObject;
     if (subresource === 'status') {
-      // Through /status only status changes; everything else stays as stored.
-      obj = clone(old) as JsonObject;
-      if (incoming['status'] === undefined) delete obj['status'];
-      else obj['status'] = incoming['status'];
-      if (typeof givenRv === 'string') metaOf(obj)['resourceVersion'] = givenRv;
+      // Through /status only status changes; everything else stays as stored: the stored (frozen) parts
+      // themselves, not copies. Metadata is copied for the store to stamp.
+      obj = withStatus(old, incoming, givenRv, false);
+      try {
+        applyDefaults(resource, obj);
+      } catch (err) {
+        // A defaulter wanted to change a stored part (defaults added since it was stored): default a copy.
+        if (!(err instanceof TypeError)) throw err;
+        obj = withStatus(old, incoming, givenRv, true);
+        applyDefaults(resource, obj);
+      }
     } else {
       obj = incoming;
       if (resource.subresources.includes('status')) {
@@ -499,8 +509,8 @@ export class ApiServer {
         else obj['status'] = clone(old['status']);
       }
       if (resource.kind === 'Service') keepAllocatedServiceValues(obj, old);
+      applyDefaults(resource, obj);
     }
-    applyDefaults(resource, obj);
     const candidate = obj as KubeObject;
     const admittedAs = viaSubresource ?? subresource;
     const info: AdmissionInfo = { resource, dryRun: opts.dryRun ?? false, ...(admittedAs ? { subresource: admittedAs } : {}) };
@@ -950,6 +960,22 @@ export class ApiServer {
 }
 
 // ---- helpers ------------------------------------------------------------------
+
+/** The parts of a status write that matter: envelope, metadata (name, namespace, resourceVersion) and status. */
+function statusPart(body: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const k of ['apiVersion', 'kind', 'metadata', 'status']) if (body[k] !== undefined) out[k] = body[k];
+  return out;
+}
+
+/** The stored object with the incoming status; `copy` clones the stored parts instead of sharing them. */
+function withStatus(old: KubeObject, incoming: JsonObject, givenRv: unknown, copy: boolean): JsonObject {
+  const obj = (copy ? clone(old) : { ...old, metadata: clone(old.metadata) }) as JsonObject;
+  if (incoming['status'] === undefined) delete obj['status'];
+  else obj['status'] = incoming['status'];
+  if (typeof givenRv === 'string') metaOf(obj)['resourceVersion'] = givenRv;
+  return obj;
+}
 
 /** Services keep the cluster IP and node ports already allocated when an update leaves them empty. */
 function keepAllocatedServiceValues(obj: JsonObject, old: KubeObject): void {

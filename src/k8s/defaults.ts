@@ -1,6 +1,9 @@
 // Built-in defaulting, applied to every decoded object before admission and
 // validation, as the apiserver applies its defaulters while decoding. Only
 // defaults people see in `kubectl get -o yaml` or that later layers rely on.
+// A defaulter writes only what is missing or different, so an object that
+// was defaulted when stored can be defaulted again without a write (a status
+// write keeps the stored, frozen spec).
 
 import { storageKey, type ResourceInfo } from './resources.js';
 import { isPlainObject, type JsonObject } from './json.js';
@@ -66,7 +69,7 @@ export function defaultPodSpec(spec: JsonObject): void {
   if (spec['securityContext'] === undefined) spec['securityContext'] = {};
   // The ServiceAccount admission plugin names the default account, and the deprecated alias mirrors it.
   setDefault(spec, 'serviceAccountName', typeof spec['serviceAccount'] === 'string' && spec['serviceAccount'] ? spec['serviceAccount'] : 'default');
-  spec['serviceAccount'] = spec['serviceAccountName'];
+  if (spec['serviceAccount'] !== spec['serviceAccountName']) spec['serviceAccount'] = spec['serviceAccountName'];
   const hostNetwork = spec['hostNetwork'] === true;
   for (const c of [...list(spec, 'initContainers'), ...list(spec, 'containers')]) defaultContainer(c, hostNetwork);
 }
@@ -110,7 +113,9 @@ const DEFAULTERS: Record<string, Defaulter> = {
   '/namespaces': (o) => {
     const meta = obj(o, 'metadata');
     // The apiserver labels every namespace with its own name so selectors can pick namespaces.
-    if (typeof meta['name'] === 'string') obj(meta, 'labels')['kubernetes.io/metadata.name'] = meta['name'];
+    if (typeof meta['name'] === 'string' && (meta['labels'] as JsonObject | undefined)?.['kubernetes.io/metadata.name'] !== meta['name']) {
+      obj(meta, 'labels')['kubernetes.io/metadata.name'] = meta['name'];
+    }
     const spec = obj(o, 'spec');
     if (spec['finalizers'] === undefined) spec['finalizers'] = ['kubernetes'];
     setDefault(obj(o, 'status'), 'phase', 'Active');

@@ -200,3 +200,29 @@ test('a refused trusted write answers like any write and changes nothing', () =>
   assert.equal(same.obj.metadata.resourceVersion, status.obj.metadata.resourceVersion, 'a no-op update writes nothing');
   store.close();
 });
+
+test('a status write keeps the stored spec itself, and still defaults a spec stored before a default existed', () => {
+  const clock = new VirtualClock();
+  const store = new Store({ path: ':memory:', clock, rng: new Rng(9) });
+  const api = new ApiServer({ store, clock });
+  const pods = r('pods');
+  const made = api.trusted.create(pods, 'default', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'nginx' }] } });
+  assert.ok(made.ok);
+  const running = api.trusted.update(pods, 'default', 'p', { ...made.obj, status: { phase: 'Running' } }, { subresource: 'status' });
+  assert.ok(running.ok);
+  assert.equal(running.obj['spec'], made.obj['spec'], 'the frozen spec is shared, not copied');
+  assert.equal((running.obj['status'] as { qosClass?: string }).qosClass, 'BestEffort', 'status defaults still apply');
+
+  // A pod stored without a default that exists now (an older store): the status write defaults a copy.
+  const old = store.create(pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'old', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'nginx:1.27' }] } });
+  const viaTrusted = api.trusted.update(pods, 'default', 'old', { ...old, status: { phase: 'Running' } }, { subresource: 'status' });
+  assert.ok(viaTrusted.ok, viaTrusted.ok ? '' : viaTrusted.status.message);
+  const spec = viaTrusted.obj['spec'] as { restartPolicy?: string; containers: { imagePullPolicy?: string }[] };
+  assert.equal(spec.restartPolicy, 'Always');
+  assert.equal(spec.containers[0]!.imagePullPolicy, 'IfNotPresent');
+  // The public API answers the same for a status write.
+  const viaPublic = api.update(pods, 'default', 'p', { ...running.obj, status: { phase: 'Succeeded' } }, { subresource: 'status' });
+  assert.ok(viaPublic.ok);
+  assert.deepEqual(viaPublic.obj['spec'], made.obj['spec']);
+  store.close();
+});

@@ -144,7 +144,7 @@ export class DaemonSetController implements Reconciler {
       this.ctx,
       COMPONENT,
       `status of daemonset ${key}`,
-      this.ctx.api.update(R.daemonSets, namespace, name, { ...thaw(ds), status }, { subresource: 'status' }),
+      this.ctx.api.update(R.daemonSets, namespace, name, { ...ds, status }, { subresource: 'status' }),
     );
   }
 }

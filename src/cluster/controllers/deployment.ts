@@ -96,7 +96,7 @@ export class DeploymentController implements Reconciler {
   }
 
   private scale(rs: ReplicaSet & KubeObject, replicas: number): void {
-    const body = thaw(rs);
+    const body = { ...rs };
     body.spec = { ...(body.spec ?? {}), replicas };
     body.metadata = { ...body.metadata, annotations: { ...(body.metadata?.annotations ?? {}), 'deployment.kubernetes.io/desired-replicas': String(replicas) } };
     written(this.ctx, COMPONENT, `scale replicaset ${keyOf(rs)}`, this.ctx.api.update(R.replicaSets, rs.metadata.namespace, rs.metadata.name ?? '', body));
@@ -148,7 +148,7 @@ export class DeploymentController implements Reconciler {
       this.ctx,
       COMPONENT,
       `status of deployment ${keyOf(d)}`,
-      this.ctx.api.update(R.deployments, d.metadata.namespace, d.metadata.name ?? '', { ...thaw(d), status }, { subresource: 'status' }),
+      this.ctx.api.update(R.deployments, d.metadata.namespace, d.metadata.name ?? '', { ...d, status }, { subresource: 'status' }),
     );
   }
 }

@@ -20,7 +20,6 @@ import {
   podNodeName,
   podPhase,
   splitKey,
-  thaw,
   written,
   type ControllerContext,
   type Reconciler,
@@ -121,7 +120,7 @@ export class EndpointSliceController implements Reconciler {
         const same =
           jsonEqual(have['endpoints'] ?? [], want.endpoints) && jsonEqual(have['ports'] ?? [], want.ports) && jsonEqual(have.metadata.labels ?? {}, labels);
         if (same) return;
-        const body = { ...thaw(have), ...content };
+        const body = { ...have, ...content };
         body.metadata = { ...body.metadata, labels, annotations: { ...(body.metadata.annotations ?? {}), 'endpoints.kubernetes.io/last-change-trigger-time': now3339(this.ctx.clock) } };
         written(this.ctx, COMPONENT, `update endpointslice ${keyOf(have)}`, this.ctx.api.update(R.endpointSlices, namespace, have.metadata.name ?? '', body));
         return;

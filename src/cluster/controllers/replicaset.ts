@@ -18,7 +18,6 @@ import {
   podNodeName,
   podPhase,
   splitKey,
-  thaw,
   written,
   type ControllerContext,
   type Reconciler,
@@ -72,7 +71,8 @@ export class ReplicaSetController implements Reconciler {
   }
 
   private podFor(rs: ReplicaSet & KubeObject): KubeObject {
-    const template = thaw(rs.spec?.template ?? {});
+    // The trusted write copies the body: the cached template can go in as it is.
+    const template = rs.spec?.template ?? {};
     return {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -104,7 +104,7 @@ export class ReplicaSetController implements Reconciler {
       this.ctx,
       COMPONENT,
       `status of replicaset ${keyOf(rs)}`,
-      this.ctx.api.update(R.replicaSets, rs.metadata.namespace, rs.metadata.name ?? '', { ...thaw(rs), status }, { subresource: 'status' }),
+      this.ctx.api.update(R.replicaSets, rs.metadata.namespace, rs.metadata.name ?? '', { ...rs, status }, { subresource: 'status' }),
     );
   }
 }

@@ -224,8 +224,7 @@ export class Scheduler implements Reconciler {
 
   /** The binding: spec.nodeName (what POST pods/binding does). */
   private bind(pod: KubeObject, node: KubeObject): boolean {
-    const body = thaw(pod) as KubeObject & { spec: Record<string, unknown> };
-    body.spec = { ...body.spec, nodeName: node.metadata.name };
+    const body = { ...pod, spec: { ...(pod['spec'] as Record<string, unknown>), nodeName: node.metadata.name } };
     return !!written(this.ctx, COMPONENT, `bind ${keyOf(pod)} to ${node.metadata.name}`, this.ctx.api.update(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', body));
   }
 
@@ -245,7 +244,7 @@ export class Scheduler implements Reconciler {
       this.ctx,
       COMPONENT,
       `status of ${keyOf(pod)}`,
-      this.ctx.api.update(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', { ...thaw(pod), status }, { subresource: 'status' }),
+      this.ctx.api.update(R.pods, pod.metadata.namespace, pod.metadata.name ?? '', { ...pod, status }, { subresource: 'status' }),
     );
   }
 }

@@ -6,6 +6,7 @@ import { storageKey, type ResourceInfo } from '../resources.js';
 import type { JsonObject } from '../json.js';
 import { decodeObject, type DecodeResult, type FieldValidation } from './decode.js';
 import { decodeTrusted } from './trusted.js';
+import { validatePodStatus } from './pod.js';
 import type { FieldError } from './field.js';
 import { validateObjectMeta, validateObjectMetaUpdate, type ObjectMeta } from './meta.js';
 import { checkDns1035Label, checkDns1123Label, checkDns1123Subdomain } from './names.js';
@@ -27,6 +28,7 @@ import {
   validateNode,
   validatePod,
   validateService,
+  type Pod,
   validateServiceUpdate,
 } from './core.js';
 import {
@@ -57,12 +59,15 @@ interface KindRules {
   validate?: (obj: any) => FieldError[];
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   validateUpdate?: (obj: any, old: any) => FieldError[];
+  /** `validate` for an update that keeps the stored spec itself (a status write): the spec was checked when stored. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  validateStatus?: (obj: any) => FieldError[];
 }
 
 const RULES: Record<string, KindRules> = {
   '/namespaces': { schema: namespaceSchema, checkName: checkDns1123Label, validate: validateNamespace },
   '/nodes': { schema: nodeSchema, checkName: checkDns1123Subdomain, validate: validateNode },
-  '/pods': { schema: podSchema, checkName: checkDns1123Subdomain, validate: validatePod },
+  '/pods': { schema: podSchema, checkName: checkDns1123Subdomain, validate: validatePod, validateStatus: (p: Pod) => validatePodStatus(p.status, 'status') },
   '/services': {
     schema: serviceSchema,
     checkName: checkDns1035Label,
@@ -155,7 +160,10 @@ export function validate(resource: ResourceInfo, obj: JsonObject, old?: JsonObje
   const meta = (obj['metadata'] ?? {}) as ObjectMeta;
   const errs = validateObjectMeta(meta, { namespaced: resource.namespaced, checkName: rules.checkName });
   if (old) errs.push(...validateObjectMetaUpdate(meta, (old['metadata'] ?? {}) as ObjectMeta));
-  if (rules.validate) errs.push(...rules.validate(obj));
+  // The same (frozen, stored) spec object as before cannot have become invalid.
+  const specKept = old !== undefined && obj['spec'] !== undefined && obj['spec'] === old['spec'];
+  if (specKept && rules.validateStatus) errs.push(...rules.validateStatus(obj));
+  else if (rules.validate) errs.push(...rules.validate(obj));
   if (old && rules.validateUpdate) errs.push(...rules.validateUpdate(obj, old));
   return errs;
 }
