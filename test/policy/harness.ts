@@ -177,3 +177,38 @@ export async function expectReach(c: PolicyCluster, probes: [string, string, boo
   }
   assert.deepEqual(got, want);
 }
+
+/** The Star Wars demo (deathstar deployment and service, tiefighter, xwing) in default. */
+export async function starwarsCluster(workers: number): Promise<PolicyCluster> {
+  const c = await policyCluster({ workers });
+  const deathstar = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'deathstar', labels: { app: 'deathstar' } },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { org: 'empire', class: 'deathstar' } },
+      template: {
+        metadata: { labels: { org: 'empire', class: 'deathstar', 'app.kubernetes.io/name': 'deathstar' } },
+        spec: { containers: [{ name: 'deathstar', image: 'docker.io/cilium/starwars', ports: [{ containerPort: 80 }] }] },
+      },
+    },
+  };
+  const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'deathstar' }, spec: { type: 'ClusterIP', selector: { org: 'empire', class: 'deathstar' }, ports: [{ port: 80 }] } };
+  const ship = (name: string, org: string, cls: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { org, class: cls, 'app.kubernetes.io/name': name } },
+    spec: { containers: [{ name: 'spaceship', image: 'docker.io/tgraf/netperf' }] },
+  });
+  for (const [r, o] of [
+    [R.deployments, deathstar],
+    [R.services, svc],
+    [R.pods, ship('tiefighter', 'empire', 'tiefighter')],
+    [R.pods, ship('xwing', 'alliance', 'xwing')],
+  ] as const) {
+    const res = c.rt.api.create(r, 'default', o);
+    assert.ok(res.ok, res.ok ? '' : res.status.message);
+  }
+  return c;
+}

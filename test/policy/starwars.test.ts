@@ -10,41 +10,9 @@ import { R } from '../../src/cluster/controllers/common.js';
 import { PolicyDir } from '../../src/datapath/events.js';
 import { DropReason } from '../../src/datapath/drop.js';
 import { ruleRefText } from '../../src/policy/index.js';
-import { cnp, policyCluster, type PolicyCluster } from './harness.js';
+import { cnp, starwarsCluster, type PolicyCluster } from './harness.js';
 
-async function starwars(): Promise<PolicyCluster> {
-  const c = await policyCluster({ workers: 3 });
-  const deathstar = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'deathstar', labels: { app: 'deathstar' } },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { org: 'empire', class: 'deathstar' } },
-      template: {
-        metadata: { labels: { org: 'empire', class: 'deathstar', 'app.kubernetes.io/name': 'deathstar' } },
-        spec: { containers: [{ name: 'deathstar', image: 'docker.io/cilium/starwars', ports: [{ containerPort: 80 }] }] },
-      },
-    },
-  };
-  const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'deathstar' }, spec: { type: 'ClusterIP', selector: { org: 'empire', class: 'deathstar' }, ports: [{ port: 80 }] } };
-  const ship = (name: string, org: string, cls: string) => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { org, class: cls, 'app.kubernetes.io/name': name } },
-    spec: { containers: [{ name: 'spaceship', image: 'docker.io/tgraf/netperf' }] },
-  });
-  for (const [r, o] of [
-    [R.deployments, deathstar],
-    [R.services, svc],
-    [R.pods, ship('tiefighter', 'empire', 'tiefighter')],
-    [R.pods, ship('xwing', 'alliance', 'xwing')],
-  ] as const) {
-    const res = c.rt.api.create(r, 'default', o);
-    assert.ok(res.ok, res.ok ? '' : res.status.message);
-  }
-  return c;
-}
+const starwars = (): Promise<PolicyCluster> => starwarsCluster(3);
 
 const RULE1 = cnp('rule1', {
   description: 'L3-L4 policy to restrict deathstar access to empire ships only',
