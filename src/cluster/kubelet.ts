@@ -87,6 +87,8 @@ export interface RunningPod {
   attachment?: EndpointAttachment;
   containers: ContainerState[];
   startTime: string;
+  /** containerd IDs by `name\0restartCount` (a hash each; every status write names them). */
+  containerIds: Map<string, string>;
 }
 
 /** sha256 hex of the parts: stable container and image IDs. */
@@ -94,12 +96,20 @@ function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }
 
+/** Image IDs by image (a hash each: worth keeping, 10,000 pods share a handful of images). */
+const imageIds = new Map<string, string>();
+
 function imageId(image: string): string {
   const at = image.indexOf('@');
   if (at >= 0) return image;
-  const repo = image.includes(':') && image.lastIndexOf(':') > image.lastIndexOf('/') ? image.slice(0, image.lastIndexOf(':')) : image;
-  const full = repo.includes('/') ? (repo.split('/')[0]!.includes('.') ? repo : `docker.io/${repo}`) : `docker.io/library/${repo}`;
-  return `${full}@sha256:${digest('image', image)}`;
+  let id = imageIds.get(image);
+  if (id === undefined) {
+    const repo = image.includes(':') && image.lastIndexOf(':') > image.lastIndexOf('/') ? image.slice(0, image.lastIndexOf(':')) : image;
+    const full = repo.includes('/') ? (repo.split('/')[0]!.includes('.') ? repo : `docker.io/${repo}`) : `docker.io/library/${repo}`;
+    id = `${full}@sha256:${digest('image', image)}`;
+    if (imageIds.size < 4096) imageIds.set(image, id);
+  }
+  return id;
 }
 
 export class Kubelet implements Reconciler {
@@ -237,6 +247,7 @@ export class Kubelet implements Reconciler {
       ...(attachment ? { attachment } : {}),
       containers: [],
       startTime: status.startTime ?? now,
+      containerIds: new Map(),
     };
     for (const c of spec.containers ?? []) {
       // A restarted cluster keeps what the status already says (the containers "kept running").
@@ -362,7 +373,10 @@ export class Kubelet implements Reconciler {
   // ---- status ---------------------------------------------------------------------
 
   private containerId(pod: RunningPod, name: string, restart: number): string {
-    return `containerd://${digest(pod.uid, name, String(restart))}`;
+    const key = `${name}\0${restart}`;
+    let id = pod.containerIds.get(key);
+    if (id === undefined) pod.containerIds.set(key, (id = `containerd://${digest(pod.uid, name, String(restart))}`));
+    return id;
   }
 
   private writeStatus(pod: KubeObject, running: RunningPod): void {
