@@ -39,30 +39,40 @@ export class Ip4Info {
 /** Ethertype of the frame, or -1 when there is no full Ethernet header. */
 export function ethProto(ctx: SkBuff): number {
   if (ctx.len < ETH.HEADER_LEN) return -1;
-  return readU16BE(ctx.buf, ctx.off + ETH.ETHERTYPE);
+  return ctx.view.getUint16(ctx.off + ETH.ETHERTYPE);
 }
 
 export function isIpv4Frame(ctx: SkBuff): boolean {
   return ethProto(ctx) === EtherType.IPv4;
 }
 
+/** Version 4, 20-byte header: the only header without options to walk. */
+const VER_IHL_PLAIN = 0x45;
+
 /**
  * Validate the IPv4 header and load addresses, ports and flags. Returns 0 or
  * a drop reason: 134 invalid packet, 157 fragment, 135 truncated L4 header.
+ * Multi-byte fields are read through the skb's DataView (one load each).
  */
 export function loadIp4(ctx: SkBuff, info: Ip4Info): number {
   const b = ctx.buf;
+  const v = ctx.view;
   const l3 = ctx.off + ETH.HEADER_LEN;
   const avail = ctx.len - ETH.HEADER_LEN;
-  if (avail < IPV4.MIN_HEADER_LEN || checkIpv4Structure(b, l3, avail) !== 0) return DropReason.INVALID;
-  const ihl = (b[l3 + IPV4.VER_IHL] & 0x0f) * 4;
-  const totalLen = readU16BE(b, l3 + IPV4.TOTAL_LEN);
+  if (avail < IPV4.MIN_HEADER_LEN) return DropReason.INVALID;
+  const verIhl = b[l3 + IPV4.VER_IHL];
+  const totalLen = v.getUint16(l3 + IPV4.TOTAL_LEN);
+  if (verIhl === VER_IHL_PLAIN) {
+    // checkIpv4Structure() for the common header, inline.
+    if (totalLen < IPV4.MIN_HEADER_LEN || totalLen > avail) return DropReason.INVALID;
+  } else if (checkIpv4Structure(b, l3, avail) !== 0) return DropReason.INVALID;
+  const ihl = (verIhl & 0x0f) * 4;
   info.l3 = l3;
   info.l4 = l3 + ihl;
   info.l4len = totalLen - ihl;
   info.totalLen = totalLen;
-  info.src = readU32BE(b, l3 + IPV4.SRC);
-  info.dst = readU32BE(b, l3 + IPV4.DST);
+  info.src = v.getUint32(l3 + IPV4.SRC);
+  info.dst = v.getUint32(l3 + IPV4.DST);
   info.proto = b[l3 + IPV4.PROTOCOL];
   info.ttl = b[l3 + IPV4.TTL];
   info.sport = 0;
@@ -71,21 +81,21 @@ export function loadIp4(ctx: SkBuff, info: Ip4Info): number {
   info.icmpType = -1;
   info.icmpCode = -1;
   info.innerValid = false;
-  const frag = readU16BE(b, l3 + IPV4.FLAGS_FRAG);
+  const frag = v.getUint16(l3 + IPV4.FLAGS_FRAG);
   if (frag & (IPV4_FLAG_MF | 0x1fff)) return DropReason.FRAG_NOSUPPORT;
   const l4 = info.l4;
   switch (info.proto) {
     case IpProto.TCP:
       if (info.l4len < TCP.MIN_HEADER_LEN) return DropReason.CT_INVALID_HDR;
-      info.sport = readU16BE(b, l4);
-      info.dport = readU16BE(b, l4 + 2);
+      info.sport = v.getUint16(l4);
+      info.dport = v.getUint16(l4 + 2);
       info.tcpFlags = b[l4 + TCP.FLAGS];
       return 0;
     case IpProto.UDP:
     case IpProto.SCTP:
       if (info.l4len < 8) return DropReason.CT_INVALID_HDR;
-      info.sport = readU16BE(b, l4);
-      info.dport = readU16BE(b, l4 + 2);
+      info.sport = v.getUint16(l4);
+      info.dport = v.getUint16(l4 + 2);
       return 0;
     case IpProto.ICMP:
       return loadIcmp(b, l4, info);
