@@ -57,10 +57,23 @@ interface Frontend {
   backendKeys: string[];
   /** Backend slots written in cilium_lb4_services_v2 (active backends). */
   slotCount: number;
+  /** The backend IDs in those slots, in slot order (an unchanged list is not rewritten). */
+  slotIds: number[];
+  /** The frontend entry and its rev-NAT entry exist. */
+  written: boolean;
 }
 
 interface Backend extends BackendInfo {
   refs: Set<string>;
+}
+
+interface DesiredBackend {
+  /** `addr:port:proto` */
+  key: string;
+  addr: number;
+  port: number;
+  proto: number;
+  state: BackendStateName;
 }
 
 interface DesiredFrontend {
@@ -68,7 +81,40 @@ interface DesiredFrontend {
   vip: number;
   port: number;
   portName: string;
-  backends: { addr: number; port: number; proto: number; state: BackendStateName }[];
+  backends: DesiredBackend[];
+}
+
+/** An EndpointSlice's backends for each of its ports, parsed once per (frozen) slice object and shared by every agent. */
+interface ParsedSlice {
+  ports: { name: string; protocol: string; port: number; backends: DesiredBackend[] }[];
+}
+
+const parsedSlices = new WeakMap<KubeObject, ParsedSlice>();
+
+function parseSlice(obj: KubeObject): ParsedSlice {
+  let parsed = parsedSlices.get(obj);
+  if (parsed) return parsed;
+  const slice = obj as unknown as SliceView;
+  parsed = { ports: [] };
+  for (const sp of slice.ports ?? []) {
+    if (!sp.port) continue;
+    const protocol = sp.protocol ?? 'TCP';
+    const proto = protoNumber(protocol);
+    const backends: DesiredBackend[] = [];
+    for (const ep of slice.endpoints ?? []) {
+      const c = ep.conditions ?? {};
+      // Ready endpoints serve; terminating ones that still serve are kept but not chosen for new flows.
+      const state: BackendStateName | undefined = c.ready !== false ? 'active' : c.serving && c.terminating ? 'terminating' : undefined;
+      if (!state) continue;
+      for (const a of ep.addresses ?? []) {
+        const addr = parseIpv4Addr(a);
+        if (addr !== null) backends.push({ key: `${addr}:${sp.port}:${proto}`, addr, port: sp.port, proto, state });
+      }
+    }
+    parsed.ports.push({ name: sp.name ?? '', protocol, port: sp.port, backends });
+  }
+  parsedSlices.set(obj, parsed);
+  return parsed;
 }
 
 const STATE_VALUE: Record<BackendStateName, number> = {
@@ -91,6 +137,12 @@ interface ServicePortView {
 interface SliceView {
   endpoints?: { addresses?: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean } }[];
   ports?: { name?: string; port?: number; protocol?: string }[];
+}
+
+function sameIds(a: number[], b: number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class ServiceManager {
@@ -125,29 +177,23 @@ export class ServiceManager {
     if (spec.type === 'ExternalName') return [];
     const vip = parseIpv4Addr(spec.clusterIP ?? '');
     if (vip === null) return [];
-    const slices = this.view.list(ENDPOINT_SLICES, ns).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name) as unknown as SliceView[];
+    const slices = this.view.list(ENDPOINT_SLICES, ns).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name).map(parseSlice);
     const out: DesiredFrontend[] = [];
     for (const p of spec.ports ?? []) {
       if (!p.port) continue;
       const key = `${ipv4ToString(vip)}:${p.port}`;
       if (out.some((d) => d.key === key)) continue;
       const protocol = p.protocol ?? 'TCP';
-      const backends: DesiredFrontend['backends'] = [];
+      const backends: DesiredBackend[] = [];
+      // Backend keys name address, port and protocol; within one service port the protocol is the same.
       const seen = new Set<string>();
       for (const slice of slices) {
-        const sp = (slice.ports ?? []).find((x) => (x.name ?? '') === (p.name ?? '') && (x.protocol ?? 'TCP') === protocol);
-        if (!sp?.port) continue;
-        for (const ep of slice.endpoints ?? []) {
-          const c = ep.conditions ?? {};
-          // Ready endpoints serve; terminating ones that still serve are kept but not chosen for new flows.
-          const state: BackendStateName | undefined = c.ready !== false ? 'active' : c.serving && c.terminating ? 'terminating' : undefined;
-          if (!state) continue;
-          for (const a of ep.addresses ?? []) {
-            const addr = parseIpv4Addr(a);
-            if (addr === null || seen.has(`${addr}:${sp.port}`)) continue;
-            seen.add(`${addr}:${sp.port}`);
-            backends.push({ addr, port: sp.port, proto: protoNumber(protocol), state });
-          }
+        const sp = slice.ports.find((x) => x.name === (p.name ?? '') && x.protocol === protocol);
+        if (!sp) continue;
+        for (const b of sp.backends) {
+          if (seen.has(b.key)) continue;
+          seen.add(b.key);
+          backends.push(b);
         }
       }
       // Active backends occupy the slots LB picks from; terminating ones follow (Cilium's qcount).
@@ -171,7 +217,7 @@ export class ServiceManager {
   private upsertFrontend(svcKey: string, d: DesiredFrontend): void {
     let fe = this.frontends.get(d.key);
     if (!fe) {
-      fe = { id: this.takeId(this.serviceIds, 'service'), vip: d.vip, port: d.port, svcKey, portName: d.portName, backendKeys: [], slotCount: 0 };
+      fe = { id: this.takeId(this.serviceIds, 'service'), vip: d.vip, port: d.port, svcKey, portName: d.portName, backendKeys: [], slotCount: 0, slotIds: [], written: false };
       this.frontends.set(d.key, fe);
       let set = this.bySvc.get(svcKey);
       if (!set) this.bySvc.set(svcKey, (set = new Set()));
@@ -179,7 +225,7 @@ export class ServiceManager {
     }
     const keys: string[] = [];
     for (const b of d.backends) {
-      const bkey = `${b.addr}:${b.port}:${b.proto}`;
+      const bkey = b.key;
       let be = this.backends.get(bkey);
       if (!be) {
         be = { id: this.takeId(this.backendIds, 'backend'), addr: b.addr, port: b.port, proto: b.proto, state: b.state, refs: new Set() };
@@ -192,10 +238,20 @@ export class ServiceManager {
       be.refs.add(d.key);
       keys.push(bkey);
     }
-    const active = keys.filter((k) => this.backends.get(k)!.state === 'active');
-    upsertService(this.maps, { vip: fe.vip, port: fe.port, revNatIndex: fe.id, backendIds: active.map((k) => this.backends.get(k)!.id) }, fe.slotCount);
-    fe.slotCount = active.length;
-    const dropped = fe.backendKeys.filter((k) => !keys.includes(k));
+    const slotIds: number[] = [];
+    for (const k of keys) {
+      const be = this.backends.get(k)!;
+      if (be.state === 'active') slotIds.push(be.id);
+    }
+    // The frontend and its slots are rewritten only when the slot list changed (a resync of an unchanged service writes nothing).
+    if (!fe.written || !sameIds(slotIds, fe.slotIds)) {
+      upsertService(this.maps, { vip: fe.vip, port: fe.port, revNatIndex: fe.id, backendIds: slotIds }, fe.slotCount);
+      fe.slotCount = slotIds.length;
+      fe.slotIds = slotIds;
+      fe.written = true;
+    }
+    const kept = fe.backendKeys.length ? new Set(keys) : undefined;
+    const dropped = kept ? fe.backendKeys.filter((k) => !kept.has(k)) : [];
     fe.backendKeys = keys;
     fe.portName = d.portName;
     for (const k of dropped) this.unref(k, d.key);

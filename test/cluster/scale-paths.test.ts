@@ -72,3 +72,35 @@ test('ipcache on every node matches its agent through scale-up, relabel, scale-d
     await rt.close();
   }
 });
+
+test('a Service with 250 pods gets EndpointSlices of at most 100 endpoints, and every node load-balances over all 250', async () => {
+  const { rt } = await startCluster({ config: { workers: 4 } });
+  try {
+    assert.ok(rt.api.create(R.services, 'default', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'many', namespace: 'default' }, spec: { selector: { app: 'many' }, ports: [{ port: 80, targetPort: 8080 }] } }).ok);
+    const deploy = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'many', namespace: 'default' },
+      spec: { replicas: 250, selector: { matchLabels: { app: 'many' } }, template: { metadata: { labels: { app: 'many' } }, spec: { containers: [{ name: 'web', image: 'nginx:1.27', ports: [{ containerPort: 8080 }] }] } } },
+    };
+    assert.ok(rt.api.create(R.deployments, 'default', deploy).ok);
+    const slices = rt.cache.list(R.endpointSlices, 'default').filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'many');
+    assert.deepEqual(slices.map((s) => (s['endpoints'] as unknown[]).length).sort((a, b) => b - a), [100, 100, 50]);
+    const vip = String((rt.cache.get(R.services, 'default', 'many')!['spec'] as { clusterIP: string }).clusterIP);
+    const ips = new Set(rt.podsWithLabel('default', 'app', 'many').map((p) => `${(p['status'] as { podIP: string }).podIP}:8080`));
+    assert.equal(ips.size, 250);
+    for (const n of rt.nodes) {
+      const maps = readMaps(n.dp);
+      const svc = maps.services.get(`${vip}:80`)!;
+      assert.equal(svc.count, 250, `${n.name} has every backend`);
+      assert.deepEqual(new Set(svc.slots.map((id) => maps.backends.get(id))), ips);
+    }
+    assert.ok(rt.api.patch(R.deployments, 'default', 'many', 'merge', { spec: { replicas: 40 } }).ok);
+    const after = rt.cache.list(R.endpointSlices, 'default').filter((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'many');
+    assert.deepEqual(after.map((s) => (s['endpoints'] as unknown[]).length), [40]);
+    for (const n of rt.nodes) assert.equal(readMaps(n.dp).services.get(`${vip}:80`)!.count, 40);
+    assert.deepEqual(rt.problems, []);
+  } finally {
+    await rt.close();
+  }
+});

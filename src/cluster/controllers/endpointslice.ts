@@ -29,6 +29,8 @@ const COMPONENT = 'endpointslice-controller';
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const MANAGED_BY = 'endpointslice-controller.k8s.io';
+/** kube-controller-manager's --max-endpoints-per-slice default (the API allows 1000). */
+export const MAX_ENDPOINTS_PER_SLICE = 100;
 
 interface SlicePort {
   name: string;
@@ -41,6 +43,14 @@ interface SliceEndpoint {
   conditions: { ready: boolean; serving: boolean; terminating: boolean };
   nodeName?: string;
   targetRef: { kind: 'Pod'; namespace: string; name: string; uid: string };
+}
+
+/** A Service's pod selector, parsed once per (frozen) Service object; undefined when it selects nothing by label. */
+const selectors = new WeakMap<KubeObject, ReturnType<typeof selectorFromMap> | null>();
+function selectorOf(svc: KubeObject): ReturnType<typeof selectorFromMap> | undefined {
+  let sel = selectors.get(svc);
+  if (sel === undefined) selectors.set(svc, (sel = hasSelector(svc) ? selectorFromMap((svc as unknown as Service).spec?.selector) : null));
+  return sel ?? undefined;
 }
 
 function hasSelector(svc: KubeObject): boolean {
@@ -62,8 +72,8 @@ export class EndpointSliceController implements Reconciler {
     } else if (e.resource === R.pods) {
       const ns = e.object.metadata.namespace;
       for (const svc of this.ctx.cache.list(R.services, ns)) {
-        if (!hasSelector(svc)) continue;
-        const sel = selectorFromMap((svc as unknown as Service).spec?.selector);
+        const sel = selectorOf(svc);
+        if (!sel) continue;
         if (sel.matches(e.object.metadata.labels) || (e.previous && sel.matches(e.previous.metadata.labels))) this.queue.add(keyOf(svc));
       }
     }
@@ -109,7 +119,11 @@ export class EndpointSliceController implements Reconciler {
       if (podNodeName(pod)) ep.nodeName = podNodeName(pod);
       g.endpoints.push(ep);
     }
-    const desired = [...groups.values()];
+    // Each group in slices of at most MAX_ENDPOINTS_PER_SLICE endpoints, in pod-name order.
+    const desired: { ports: SlicePort[]; endpoints: SliceEndpoint[] }[] = [];
+    for (const g of groups.values()) {
+      for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) desired.push({ ports: g.ports, endpoints: g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE) });
+    }
     if (!desired.length) desired.push({ ports: [], endpoints: [] });
 
     const labels = { ...(svc.metadata.labels ?? {}), [SERVICE_NAME_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY };
