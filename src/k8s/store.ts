@@ -604,24 +604,32 @@ export class Store {
     if (this.closed || this.inBatch) return fn();
     this.stmt('BEGIN').run();
     this.inBatch = true;
+    let result: T;
     try {
-      return fn();
+      result = fn();
+    } catch (err) {
+      this.endBatch();
+      throw err;
+    }
+    this.endBatch();
+    return result;
+  }
+
+  /** Write what the batch queued and commit it. */
+  private endBatch(): void {
+    this.inBatch = false;
+    try {
+      if (this.closed || !this.db.inTransaction) return;
+      this.writeDeferred();
+      // The counters once per batch: nothing outside this transaction sees the rows in between.
+      if (this.batchMetaDirty) this.writeMeta();
+      this.stmt('COMMIT').run();
+    } catch (err) {
+      // The file keeps the previous batch; memory is ahead of it until a restart reconciles.
+      if (!this.closed && this.db.inTransaction) this.stmt('ROLLBACK').run();
+      throw err;
     } finally {
-      this.inBatch = false;
-      if (!this.closed && this.db.inTransaction) {
-        try {
-          this.writeDeferred();
-          // The counters once per batch: nothing outside this transaction sees the rows in between.
-          if (this.batchMetaDirty) this.writeMeta();
-          this.stmt('COMMIT').run();
-        } catch (err) {
-          // The file keeps the previous batch; memory is ahead of it until a restart reconciles.
-          if (this.db.inTransaction) this.stmt('ROLLBACK').run();
-          throw err;
-        } finally {
-          this.deferred.clear();
-        }
-      }
+      this.deferred.clear();
       this.batchMetaDirty = false;
     }
   }
