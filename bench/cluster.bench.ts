@@ -1,7 +1,8 @@
 // A large cluster comes up: 100 nodes (1 control plane + 99 workers) and
 // 10,000 pods from one Deployment, every pod with its endpoint, identity,
 // IP, CiliumEndpoint, and ipcache entries on every node. Prints the time to
-// ready and the memory used. Usage: node dist/bench/cluster.bench.js [--json] [--nodes N] [--pods N] [--small-maps]
+// ready and the memory used. Usage: node dist/bench/cluster.bench.js [--json] [--nodes N] [--pods N] [--small-maps] [--db FILE]
+// --db keeps the objects in a SQLite file, as the daemon does (default: in memory).
 // --small-maps shrinks the per-node BPF maps (CT, NAT, LB, lxc, policy) to what the run needs, as Cilium's
 // dynamic map sizing does on a small machine, so the figures show the control plane's cost.
 
@@ -10,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { ClusterRuntime } from '../src/cluster/runtime.js';
 import { lookupResource } from '../src/k8s/resources.js';
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, nodes: { type: 'string', default: '100' }, pods: { type: 'string', default: '10000' }, 'small-maps': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, nodes: { type: 'string', default: '100' }, pods: { type: 'string', default: '10000' }, 'small-maps': { type: 'boolean', default: false }, db: { type: 'string' } } });
 const json = values.json;
 const nodes = Number(values.nodes);
 const pods = Number(values.pods);
@@ -26,6 +27,7 @@ const t0 = performance.now();
 const small = values['small-maps'];
 const rt = await ClusterRuntime.create({
   config: { workers: nodes - 1 },
+  ...(values.db ? { dbPath: values.db } : {}),
   ...(small
     ? { mapSizes: { ctTcp: 4096, ctAny: 4096, lb: 4096, nat: 4096, lxc: 1024, ipcache: Math.max(16384, Math.ceil((pods + 3 * nodes) * 1.25)) }, policyMapMax: 1024 }
     : {}),
