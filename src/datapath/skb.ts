@@ -88,6 +88,25 @@ export class SkBuff {
     return this;
   }
 
+  /**
+   * Take over `from`'s frame without copying it: the two skbs swap buffers
+   * (the sender gives its frame away and keeps this one's old buffer), and
+   * this one starts with fresh metadata, as load() would. For the wire
+   * between two simulated kernels, where the sender is done with its skb.
+   */
+  adopt(from: SkBuff): this {
+    const buf = this.buf;
+    const view = this.view;
+    this.buf = from.buf;
+    this.view = from.view;
+    from.buf = buf;
+    from.view = view;
+    this.off = from.off;
+    this.len = from.len;
+    this.resetMeta();
+    return this;
+  }
+
   /** Zero the cb[] scratch words (five stores beat the fill() builtin call). */
   clearCb(): void {
     const cb = this.cb;

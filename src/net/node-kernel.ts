@@ -277,12 +277,25 @@ export class NodeKernel implements UnderlayPort {
       return;
     }
     if (this.tap) this.emitTap(this.eth0, 'egress', ctx);
-    this.underlay.send(ctx.buf, ctx.off, ctx.len);
+    // The frame leaves with the skb's buffer: a receiving kernel takes it over instead of copying.
+    this.underlay.sendSkb(ctx);
   }
 
   /** A frame from the wire: cil_from_netdev, then the stack (VXLAN decap for UDP 8472 to us). */
   receive(buf: Uint8Array, off = 0, len = buf.length - off): void {
-    const rc = this.runIngressNoDispatch(this.eth0, buf, off, len);
+    this.skb.load(buf, off, len, DEFAULT_HEADROOM);
+    this.receiveLoaded();
+  }
+
+  /** A frame from another kernel's skb (Underlay.sendSkb): take its buffer, then as receive(). */
+  receiveSkb(from: SkBuff): void {
+    this.skb.adopt(from);
+    this.receiveLoaded();
+  }
+
+  /** receive() once the frame is in this.skb. */
+  private receiveLoaded(): void {
+    const rc = this.runIngressLoaded(this.eth0);
     if (rc === TcAct.SHOT) {
       this.stats.dropped++;
       return;
@@ -319,8 +332,8 @@ export class NodeKernel implements UnderlayPort {
     this.stackInput(ctx, this.eth0);
   }
 
-  private runIngressNoDispatch(dev: Device, buf: Uint8Array, off: number, len: number): number {
-    const ctx = this.skb.load(buf, off, len, DEFAULT_HEADROOM);
+  private runIngressLoaded(dev: Device): number {
+    const ctx = this.skb;
     ctx.ifindex = dev.ifindex;
     if (this.tap) this.emitTap(dev, 'ingress', ctx);
     return dev.tcIngress ? dev.tcIngress(ctx) : TcAct.OK;

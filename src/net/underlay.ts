@@ -6,12 +6,19 @@ import { ETH } from '../packet/ethernet.js';
 import { MAC_BROADCAST, readMac, writeMac } from '../packet/mac.js';
 import { readU16BE, readU32BE } from '../bpf/bytes.js';
 import type { Clock } from '../util/clock.js';
+import type { SkBuff } from '../datapath/skb.js';
 
 export interface UnderlayPort {
   readonly ip: number;
   readonly mac: number;
   /** A frame arrives; the bytes are only valid during the call (copy to keep them). */
   receive(buf: Uint8Array, off: number, len: number): void;
+  /**
+   * A frame arrives in the sender's skb, which the sender no longer uses: the
+   * port may take its buffer instead of copying the bytes (SkBuff.adopt).
+   * Optional; ports without it get receive().
+   */
+  receiveSkb?(skb: SkBuff): void;
 }
 
 export type WireTap = (frame: Uint8Array, timeMs: number) => void;
@@ -22,6 +29,9 @@ export type WireTap = (frame: Uint8Array, timeMs: number) => void;
  * whichever port owns the destination IP, as proxy ARP on a bridge would.
  */
 export const UNDERLAY_GATEWAY_MAC = 0x02_42_ac_12_00_01;
+
+/** route()'s answer for a broadcast frame. */
+const BROADCAST = 'broadcast';
 
 export class Underlay {
   private readonly byMac = new Map<number, UnderlayPort>();
@@ -65,11 +75,32 @@ export class Underlay {
 
   /** Put a frame on the wire (the bytes are copied if delivery is not immediate). */
   send(buf: Uint8Array, off = 0, len = buf.length - off): void {
+    const p = this.route(buf, off, len);
+    if (p === BROADCAST) for (const port of this.byMac.values()) this.deliver(port, buf, off, len);
+    else if (p !== null) this.deliver(p, buf, off, len);
+  }
+
+  /**
+   * Put the frame in `skb` on the wire; the sender is done with the skb. With
+   * immediate delivery to a port that takes skbs, the frame changes hands
+   * without a copy; otherwise as send().
+   */
+  sendSkb(skb: SkBuff): void {
+    const p = this.route(skb.buf, skb.off, skb.len);
+    if (p === BROADCAST) for (const port of this.byMac.values()) this.deliver(port, skb.buf, skb.off, skb.len);
+    else if (p !== null) {
+      if (this.immediate && p.receiveSkb) p.receiveSkb(skb);
+      else this.deliver(p, skb.buf, skb.off, skb.len);
+    }
+  }
+
+  /** Taps see the frame; then the port it goes to, BROADCAST, or null (counted as unclaimed). */
+  private route(buf: Uint8Array, off: number, len: number): UnderlayPort | typeof BROADCAST | null {
     if (this.taps.length) {
       const copy = buf.slice(off, off + len);
       for (const tap of this.taps) tap(copy, this.clock.now());
     }
-    if (len < ETH.HEADER_LEN) return;
+    if (len < ETH.HEADER_LEN) return null;
     let dst = readMac(buf, off + ETH.DST);
     if (dst === UNDERLAY_GATEWAY_MAC && len >= ETH.HEADER_LEN + 20 && readU16BE(buf, off + ETH.ETHERTYPE) === 0x0800) {
       const owner = this.byIp.get(readU32BE(buf, off + ETH.HEADER_LEN + 16));
@@ -78,13 +109,11 @@ export class Underlay {
         dst = owner.mac;
       }
     }
-    if (dst !== MAC_BROADCAST) {
-      const p = this.byMac.get(dst);
-      if (p) this.deliver(p, buf, off, len);
-      else this.unclaimed++;
-      return;
-    }
-    for (const p of this.byMac.values()) this.deliver(p, buf, off, len);
+    if (dst === MAC_BROADCAST) return BROADCAST;
+    const p = this.byMac.get(dst);
+    if (p) return p;
+    this.unclaimed++;
+    return null;
   }
 
   private deliver(p: UnderlayPort, buf: Uint8Array, off: number, len: number): void {
