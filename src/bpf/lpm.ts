@@ -190,6 +190,8 @@ export class LpmTrieMap implements KeyValueMap {
       if ((len & 31) !== 0 && meta[base + w] !== (qw[w] & MASK_WORD[len & 31])) continue;
       best = slot;
       bestLen = len;
+      // Nothing longer than the query's own prefixlen can match.
+      if (len === limit) break;
     }
     return best < 0 ? -1 : best * this.valueSize;
   }
