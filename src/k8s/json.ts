@@ -100,7 +100,10 @@ export function dropNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(dropNulls);
   if (isPlainObject(v)) {
     const out: JsonObject = {};
-    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = dropNulls(x);
+    for (const k in v) {
+      const x = v[k];
+      if (x !== null) out[k] = dropNulls(x);
+    }
     return out;
   }
   return v;
@@ -110,7 +113,8 @@ export function dropNulls(v: unknown): unknown {
 export function deepFreeze<T>(v: T): T {
   if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
     Object.freeze(v);
-    for (const x of Object.values(v)) deepFreeze(x);
+    // for-in, not Object.values: no array per object (every stored object is frozen member by member).
+    for (const k in v) deepFreeze((v as Record<string, unknown>)[k]);
   }
   return v;
 }

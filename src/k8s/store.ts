@@ -113,7 +113,7 @@ function metaOf(o: KubeObject): KubeObject['metadata'] {
 /** Everything but metadata and status: what a "spec change" means for metadata.generation. */
 function specPart(o: KubeObject): unknown {
   const rest: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (k !== 'metadata' && k !== 'status') rest[k] = v;
+  for (const k in o) if (k !== 'metadata' && k !== 'status') rest[k] = o[k];
   return rest;
 }
 

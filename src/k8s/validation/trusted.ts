@@ -19,8 +19,16 @@ interface Field {
   plan: Plan;
 }
 
+/** An object plan, with the last out-of-order key sequence it met and that sequence in schema order. */
+interface ObjectPlan {
+  k: 'object';
+  fields: Map<string, Field>;
+  seen?: string[];
+  sorted?: string[];
+}
+
 type Plan =
-  | { k: 'object'; fields: Map<string, Field> }
+  | ObjectPlan
   | { k: 'array'; element: Plan }
   | { k: 'record'; value: Plan }
   | { k: 'string' }
@@ -134,21 +142,33 @@ function copy(plan: Plan, v: unknown): unknown {
     case 'object': {
       if (!isPlainObject(v)) throw GIVE_UP;
       // Walk the members present (a handful), not the schema's (dozens), in the schema's order.
-      const keys = Object.keys(v);
       let last = -1;
       let ordered = true;
-      for (const key of keys) {
+      for (const key in v) {
         const f = plan.fields.get(key);
         if (!f) throw GIVE_UP;
         if (f.pos < last) ordered = false;
         last = f.pos;
       }
-      if (!ordered) keys.sort((a, b) => plan.fields.get(a)!.pos - plan.fields.get(b)!.pos);
       const out: JsonObject = {};
+      if (ordered) {
+        for (const key in v) {
+          const x = v[key];
+          if (x !== null && x !== undefined) out[key] = copy(plan.fields.get(key)!.plan, x);
+        }
+        return out;
+      }
+      // Bodies built by one piece of code share their key order: sort it once per plan and reuse it.
+      let keys = plan.seen && sameKeys(plan.seen, v) ? plan.sorted! : undefined;
+      if (!keys) {
+        const seen = Object.keys(v);
+        keys = [...seen].sort((a, b) => plan.fields.get(a)!.pos - plan.fields.get(b)!.pos);
+        plan.seen = seen;
+        plan.sorted = keys;
+      }
       for (const key of keys) {
         const x = v[key];
-        if (x === null || x === undefined) continue;
-        out[key] = copy(plan.fields.get(key)!.plan, x);
+        if (x !== null && x !== undefined) out[key] = copy(plan.fields.get(key)!.plan, x);
       }
       return out;
     }
@@ -179,6 +199,13 @@ function copy(plan: Plan, v: unknown): unknown {
       if (!scalarFits(plan, v)) throw GIVE_UP;
       return v;
   }
+}
+
+/** `v`'s own keys are exactly `keys`, in that order. */
+function sameKeys(keys: string[], v: JsonObject): boolean {
+  let i = 0;
+  for (const key in v) if (keys[i++] !== key) return false;
+  return i === keys.length;
 }
 
 /**
