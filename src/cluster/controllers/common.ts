@@ -72,6 +72,34 @@ export class WorkQueue {
   }
 }
 
+/**
+ * A controller that only records keys in observe() and reconciles each
+ * queued key once per run(), as kube-controller-manager's workers do.
+ */
+export abstract class QueuedController implements Reconciler {
+  abstract readonly name: string;
+  protected readonly queue = new WorkQueue();
+
+  constructor(protected readonly ctx: ControllerContext) {}
+
+  abstract observe(e: StoreEvent): void;
+  protected abstract sync(key: string): void;
+
+  /** Queue `obj`'s controlling owner when it is a `kind` (a ReplicaSet's Deployment, a pod's DaemonSet). */
+  protected queueController(obj: KubeObject, kind: string): void {
+    const owner = controllerOf(obj);
+    if (owner?.kind === kind) this.queue.add(`${obj.metadata.namespace}/${owner.name}`);
+  }
+
+  hasWork(): boolean {
+    return this.queue.size > 0;
+  }
+
+  run(): void {
+    for (const key of this.queue.drain()) this.sync(key);
+  }
+}
+
 export interface ControllerContext {
   /** The apiserver's trusted view (validation/trusted.ts): bodies may share frozen parts of cached objects. */
   api: ObjectWriter;

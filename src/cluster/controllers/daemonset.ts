@@ -10,7 +10,7 @@ import type { DaemonSet } from '../../k8s/validation/apps.js';
 import type { Pod } from '../../k8s/validation/core.js';
 import {
   R,
-  WorkQueue,
+  QueuedController,
   controllerOf,
   isPodReady,
   isTerminating,
@@ -20,8 +20,6 @@ import {
   splitKey,
   thaw,
   written,
-  type ControllerContext,
-  type Reconciler,
 } from './common.js';
 import { sameIgnoringTimes } from './deployment.js';
 import { controllerRevisionHash } from './hash.js';
@@ -48,31 +46,19 @@ export function daemonPodNode(pod: KubeObject): string {
   return terms?.[0]?.matchFields?.find((f) => f.key === 'metadata.name')?.values?.[0] ?? '';
 }
 
-export class DaemonSetController implements Reconciler {
+export class DaemonSetController extends QueuedController {
   readonly name = COMPONENT;
-  private readonly queue = new WorkQueue();
-
-  constructor(private readonly ctx: ControllerContext) {}
 
   observe(e: StoreEvent): void {
     if (e.resource === R.daemonSets) this.queue.add(keyOf(e.object));
     else if (e.resource === R.pods) {
-      const owner = controllerOf(e.object);
-      if (owner?.kind === 'DaemonSet') this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
+      this.queueController(e.object, 'DaemonSet');
     } else if (e.resource === R.nodes) {
       for (const ds of this.ctx.cache.list(R.daemonSets)) this.queue.add(keyOf(ds));
     }
   }
 
-  hasWork(): boolean {
-    return this.queue.size > 0;
-  }
-
-  run(): void {
-    for (const key of this.queue.drain()) this.sync(key);
-  }
-
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace, name } = splitKey(key);
     const obj = this.ctx.cache.get(R.daemonSets, namespace, name);
     if (!obj || isTerminating(obj)) return;

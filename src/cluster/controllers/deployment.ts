@@ -10,7 +10,7 @@ import type { Deployment, ReplicaSet } from '../../k8s/validation/apps.js';
 import { jsonEqual } from '../../k8s/json.js';
 import {
   R,
-  WorkQueue,
+  QueuedController,
   controllerOf,
   keyOf,
   mergeConditions,
@@ -20,37 +20,23 @@ import {
   thaw,
   written,
   type Condition,
-  type ControllerContext,
-  type Reconciler,
 } from './common.js';
 import { podTemplateHash } from './hash.js';
 
 const COMPONENT = 'deployment-controller';
 const REVISION = 'deployment.kubernetes.io/revision';
 
-export class DeploymentController implements Reconciler {
+export class DeploymentController extends QueuedController {
   readonly name = COMPONENT;
-  private readonly queue = new WorkQueue();
-
-  constructor(private readonly ctx: ControllerContext) {}
 
   observe(e: StoreEvent): void {
     if (e.resource === R.deployments) this.queue.add(keyOf(e.object));
     else if (e.resource === R.replicaSets) {
-      const owner = controllerOf(e.object);
-      if (owner?.kind === 'Deployment') this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
+      this.queueController(e.object, 'Deployment');
     }
   }
 
-  hasWork(): boolean {
-    return this.queue.size > 0;
-  }
-
-  run(): void {
-    for (const key of this.queue.drain()) this.sync(key);
-  }
-
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace, name } = splitKey(key);
     const obj = this.ctx.cache.get(R.deployments, namespace, name);
     if (!obj || obj.metadata.deletionTimestamp) return;

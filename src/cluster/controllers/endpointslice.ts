@@ -11,7 +11,7 @@ import { jsonEqual } from '../../k8s/json.js';
 import { selectorFromMap } from '../../k8s/selectors.js';
 import {
   R,
-  WorkQueue,
+  QueuedController,
   isPodReady,
   isTerminating,
   keyOf,
@@ -21,8 +21,6 @@ import {
   podPhase,
   splitKey,
   written,
-  type ControllerContext,
-  type Reconciler,
 } from './common.js';
 
 const COMPONENT = 'endpointslice-controller';
@@ -58,11 +56,8 @@ function hasSelector(svc: KubeObject): boolean {
   return spec?.type !== 'ExternalName' && !!spec?.selector && Object.keys(spec.selector).length > 0;
 }
 
-export class EndpointSliceController implements Reconciler {
+export class EndpointSliceController extends QueuedController {
   readonly name = COMPONENT;
-  private readonly queue = new WorkQueue();
-
-  constructor(private readonly ctx: ControllerContext) {}
 
   observe(e: StoreEvent): void {
     if (e.resource === R.services) this.queue.add(keyOf(e.object));
@@ -79,15 +74,7 @@ export class EndpointSliceController implements Reconciler {
     }
   }
 
-  hasWork(): boolean {
-    return this.queue.size > 0;
-  }
-
-  run(): void {
-    for (const key of this.queue.drain()) this.sync(key);
-  }
-
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace, name } = splitKey(key);
     const svcObj = this.ctx.cache.get(R.services, namespace, name);
     const existing = this.ctx.cache

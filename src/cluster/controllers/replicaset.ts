@@ -9,7 +9,7 @@ import type { ReplicaSet } from '../../k8s/validation/apps.js';
 import { selectorFromObject } from '../../k8s/selectors.js';
 import {
   R,
-  WorkQueue,
+  QueuedController,
   controllerOf,
   isPodReady,
   isTerminating,
@@ -19,36 +19,22 @@ import {
   podPhase,
   splitKey,
   written,
-  type ControllerContext,
-  type Reconciler,
 } from './common.js';
 import { sameIgnoringTimes } from './deployment.js';
 
 const COMPONENT = 'replicaset-controller';
 
-export class ReplicaSetController implements Reconciler {
+export class ReplicaSetController extends QueuedController {
   readonly name = COMPONENT;
-  private readonly queue = new WorkQueue();
-
-  constructor(private readonly ctx: ControllerContext) {}
 
   observe(e: StoreEvent): void {
     if (e.resource === R.replicaSets) this.queue.add(keyOf(e.object));
     else if (e.resource === R.pods) {
-      const owner = controllerOf(e.object);
-      if (owner?.kind === 'ReplicaSet') this.queue.add(`${e.object.metadata.namespace}/${owner.name}`);
+      this.queueController(e.object, 'ReplicaSet');
     }
   }
 
-  hasWork(): boolean {
-    return this.queue.size > 0;
-  }
-
-  run(): void {
-    for (const key of this.queue.drain()) this.sync(key);
-  }
-
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const { namespace, name } = splitKey(key);
     const obj = this.ctx.cache.get(R.replicaSets, namespace, name);
     if (!obj || isTerminating(obj)) return;
