@@ -306,6 +306,48 @@ export class SlotPool {
   }
 }
 
+/**
+ * Remove `slot` (hash `h`) from an open-addressing index of (hash, slot+1)
+ * pairs by backward-shift deletion: later entries of the probe run move into
+ * the hole unless their home position lies cyclically in (hole, p], so no
+ * tombstones are left behind.
+ */
+function unlinkSlot(index: Int32Array, mask: number, slot: number, h: number): void {
+  let hole = h & mask;
+  while (index[2 * hole + 1] !== slot + 1) hole = (hole + 1) & mask;
+  let p = hole;
+  while (true) {
+    p = (p + 1) & mask;
+    const link = index[2 * p + 1];
+    if (link === 0) break;
+    const home = index[2 * p] & mask;
+    const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
+    if (stays) continue;
+    index[2 * hole] = index[2 * p];
+    index[2 * hole + 1] = link;
+    hole = p;
+  }
+  index[2 * hole] = 0;
+  index[2 * hole + 1] = 0;
+}
+
+/** The index with twice the positions, every entry re-placed from its stored hash. */
+function doubledIndex(old: Int32Array): Int32Array {
+  const positions = old.length; // pairs double: new positions = 2 * old positions
+  const index = new Int32Array(positions * 2);
+  const mask = positions - 1;
+  for (let q = 0; q < old.length; q += 2) {
+    const link = old[q + 1];
+    if (link === 0) continue;
+    const h = old[q];
+    let p = h & mask;
+    while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+    index[2 * p] = h;
+    index[2 * p + 1] = link;
+  }
+  return index;
+}
+
 export class SlotIndex {
   /** (hash, slot+1) pairs; slot+1 = 0 marks an empty position. Replaced when it grows. */
   private index: Int32Array;
@@ -357,26 +399,7 @@ export class SlotIndex {
   }
 
   remove(slot: number, h: number): void {
-    const index = this.index;
-    const mask = this.mask;
-    let hole = h & mask;
-    while (index[2 * hole + 1] !== slot + 1) hole = (hole + 1) & mask;
-    // Backward-shift deletion: pull later entries of the probe run into the
-    // hole unless their home position lies cyclically in (hole, p].
-    let p = hole;
-    while (true) {
-      p = (p + 1) & mask;
-      const link = index[2 * p + 1];
-      if (link === 0) break;
-      const home = index[2 * p] & mask;
-      const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
-      if (stays) continue;
-      index[2 * hole] = index[2 * p];
-      index[2 * hole + 1] = link;
-      hole = p;
-    }
-    index[2 * hole] = 0;
-    index[2 * hole + 1] = 0;
+    unlinkSlot(this.index, this.mask, slot, h);
     this.count--;
   }
 
@@ -394,21 +417,8 @@ export class SlotIndex {
 
   /** Double the positions and re-place every entry from its stored hash. */
   private grow(): void {
-    const old = this.index;
-    const positions = old.length; // pairs double: new positions = 2 * old positions
-    const index = new Int32Array(positions * 2);
-    const mask = positions - 1;
-    for (let q = 0; q < old.length; q += 2) {
-      const link = old[q + 1];
-      if (link === 0) continue;
-      const h = old[q];
-      let p = h & mask;
-      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
-      index[2 * p] = h;
-      index[2 * p + 1] = link;
-    }
-    this.index = index;
-    this.mask = mask;
+    this.index = doubledIndex(this.index);
+    this.mask = (this.index.length >> 1) - 1;
   }
 }
 
@@ -540,25 +550,7 @@ export class HashTable extends SlotPool {
   }
 
   remove(slot: number): void {
-    const index = this.index;
-    const mask = this.mask;
-    let hole = this.hashOf(slot) & mask;
-    while (index[2 * hole + 1] !== slot + 1) hole = (hole + 1) & mask;
-    // Backward-shift deletion, as in SlotIndex.remove.
-    let p = hole;
-    while (true) {
-      p = (p + 1) & mask;
-      const link = index[2 * p + 1];
-      if (link === 0) break;
-      const home = index[2 * p] & mask;
-      const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
-      if (stays) continue;
-      index[2 * hole] = index[2 * p];
-      index[2 * hole + 1] = link;
-      hole = p;
-    }
-    index[2 * hole] = 0;
-    index[2 * hole + 1] = 0;
+    unlinkSlot(this.index, this.mask, slot, this.hashOf(slot));
     this.indexed--;
     this.free(slot);
   }
@@ -575,20 +567,7 @@ export class HashTable extends SlotPool {
 
   /** Double the index positions and re-place every entry from its stored hash. */
   private growIndex(): void {
-    const old = this.index;
-    const positions = old.length;
-    const index = new Int32Array(positions * 2);
-    const mask = positions - 1;
-    for (let q = 0; q < old.length; q += 2) {
-      const link = old[q + 1];
-      if (link === 0) continue;
-      const h = old[q];
-      let p = h & mask;
-      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
-      index[2 * p] = h;
-      index[2 * p + 1] = link;
-    }
-    this.index = index;
-    this.mask = mask;
+    this.index = doubledIndex(this.index);
+    this.mask = (this.index.length >> 1) - 1;
   }
 }
