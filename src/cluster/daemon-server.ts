@@ -10,6 +10,7 @@ import { CT_PATH_PREFIX, encodeFrame, EXEC_PATH, PORTFORWARD_PATH, parseExecTarg
 import type { ClockDriver } from './clock-driver.js';
 import { HUBBLE_ROUTE_PREFIX, serveHubble, type HubbleService } from '../hubble/http.js';
 import { TRACE_PATH, WHATIF_PATH } from '../trace/api.js';
+import { readTextBody, sendJson } from '../util/http.js';
 
 /** What the daemon needs from the cluster it serves. */
 export interface DaemonRuntime {
@@ -30,29 +31,6 @@ export interface DaemonRuntime {
 }
 
 const MAX_EXEC_BODY = 16 * 1024 * 1024;
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Error('request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
 
 function validExecRequest(x: unknown): x is ExecRequest {
   if (typeof x !== 'object' || x === null) return false;
@@ -100,7 +78,7 @@ export class DaemonServer {
     if ((path === TRACE_PATH || path === WHATIF_PATH) && req.method === 'POST' && this.runtime.trace) {
       let body: unknown;
       try {
-        body = JSON.parse(await readBody(req, MAX_EXEC_BODY));
+        body = JSON.parse(await readTextBody(req, MAX_EXEC_BODY));
       } catch {
         return sendJson(res, 400, { error: 'trace: the request is not JSON' });
       }
@@ -144,7 +122,7 @@ export class DaemonServer {
   private async exec(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: unknown;
     try {
-      body = JSON.parse(await readBody(req, MAX_EXEC_BODY));
+      body = JSON.parse(await readTextBody(req, MAX_EXEC_BODY));
     } catch {
       return sendJson(res, 400, { error: 'exec: the request is not JSON' });
     }

@@ -8,6 +8,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GetFlowsRequest } from './observer.js';
 import type { HubbleBackend } from './relay.js';
+import { readTextBody, sendJson } from '../util/http.js';
+
+const MAX_FLOWS_REQUEST = 1 << 20;
 
 export const HUBBLE_ROUTE_PREFIX = '/podpath/v1/hubble/';
 
@@ -17,27 +20,6 @@ export interface HubbleService {
   readonly metricsContentType: string;
   /** The cluster clock's wall time (ms). */
   now(): number;
-}
-
-function json(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-function readBody(req: IncomingMessage, limit = 1 << 20): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Error('request body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** Serve one request under HUBBLE_ROUTE_PREFIX. */
@@ -55,27 +37,27 @@ export async function serveHubble(req: IncomingMessage, res: ServerResponse, hub
     }
     if (route === 'status' && req.method === 'GET') {
       backend = hubble.backend(nodeParam);
-      return json(res, 200, { status: await backend.serverStatus(), now: hubble.now() });
+      return sendJson(res, 200, { status: await backend.serverStatus(), now: hubble.now() });
     }
     if (route === 'nodes' && req.method === 'GET') {
       backend = hubble.backend(nodeParam);
-      return json(res, 200, await backend.nodes());
+      return sendJson(res, 200, await backend.nodes());
     }
   } catch (e) {
-    return json(res, 400, { error: (e as Error).message });
+    return sendJson(res, 400, { error: (e as Error).message });
   }
-  if (route !== 'flows' || req.method !== 'POST') return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+  if (route !== 'flows' || req.method !== 'POST') return sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
 
   let body: Omit<GetFlowsRequest, 'number'> & { node?: string; number?: number | 'all' };
   try {
-    body = JSON.parse(await readBody(req)) as typeof body;
+    body = JSON.parse(await readTextBody(req, MAX_FLOWS_REQUEST)) as typeof body;
   } catch {
-    return json(res, 400, { error: 'hubble flows: the request is not JSON' });
+    return sendJson(res, 400, { error: 'hubble flows: the request is not JSON' });
   }
   try {
     backend = hubble.backend(body.node);
   } catch (e) {
-    return json(res, 400, { error: (e as Error).message });
+    return sendJson(res, 400, { error: (e as Error).message });
   }
   const { node: _node, number, ...rest } = body;
   void _node;
