@@ -3,6 +3,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { SERVER_VERSION } from '../../../k8s/discovery.js';
 import { apiVersionOf, RESOURCES, type ResourceInfo } from '../../../k8s/resources.js';
 import { resolveCluster } from '../../daemon-client.js';
 import { kubeconfigPath } from '../../../cluster/kubeconfig.js';
@@ -13,15 +14,9 @@ import { goJson } from '../go-format.js';
 import { goYaml } from '../go-yaml.js';
 import { newTableWriter } from '../printers.js';
 
+/** This kubectl is built from the same tree as the apiserver; only its platform is the local one. */
 export const CLIENT_VERSION = Object.freeze({
-  major: '1',
-  minor: '32',
-  gitVersion: 'v1.32.0-podpath',
-  gitCommit: '0000000000000000000000000000000000000000',
-  gitTreeState: 'clean',
-  buildDate: '2026-01-01T00:00:00Z',
-  goVersion: 'go1.23.0',
-  compiler: 'gc',
+  ...SERVER_VERSION,
   platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
 });
 
