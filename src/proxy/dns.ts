@@ -13,7 +13,7 @@ import { ipv4ToString } from '../packet/ip.js';
 import type { TcpSocket, UdpSocket } from '../net/stack/index.js';
 import type { AccessLogDns, AccessLogRecord } from '../datapath/accesslog.js';
 import { decideDns, fqdn } from './l7-policy.js';
-import type { ProxyContext, Redirect } from './types.js';
+import { accessLogRecord, type ProxyContext, type Redirect } from './types.js';
 
 /** How long the proxy waits for the upstream server before answering SERVFAIL. */
 export const DNS_UPSTREAM_TIMEOUT_MS = 10_000;
@@ -241,19 +241,6 @@ export class DnsProxy {
   }
 
   private record(r: Redirect, type: 'Request' | 'Response', verdict: AccessLogRecord['Verdict'], dns: AccessLogDns): AccessLogRecord {
-    const ctx = this.ctx;
-    const client = ctx.endpoint(r.client);
-    const server = ctx.endpoint(r.server);
-    return {
-      Type: type,
-      Timestamp: ctx.timestamp(),
-      ObservationPoint: r.direction === 'ingress' ? 'Ingress' : 'Egress',
-      SourceEndpoint: type === 'Request' ? client : server,
-      DestinationEndpoint: type === 'Request' ? server : client,
-      IPVersion: 'IPv4',
-      Verdict: verdict,
-      TransportProtocol: r.proto,
-      DNS: dns,
-    };
+    return { ...accessLogRecord(this.ctx, r, type, verdict), DNS: dns };
   }
 }

@@ -15,7 +15,7 @@ import type { TimerHandle } from '../util/clock.js';
 import type { AccessLogRecord } from '../datapath/accesslog.js';
 import { isParseFailure } from '../packet/error.js';
 import { applyHeaderEdits, decideHttp } from './l7-policy.js';
-import { canonicalHeaderKey, uuid4, type ProxyContext, type Redirect } from './types.js';
+import { accessLogRecord, canonicalHeaderKey, uuid4, type ProxyContext, type Redirect } from './types.js';
 
 /** Cilium's Envoy 403 body (the go proxy's, kept for compatibility): `Access denied` and CRLF. */
 export const ACCESS_DENIED_BODY = 'Access denied\r\n';
@@ -278,7 +278,6 @@ export class HttpProxySession {
   // ---- access log ----------------------------------------------------------------------
 
   private record(type: 'Request' | 'Response', verdict: AccessLogRecord['Verdict'], code: number): AccessLogRecord {
-    const ctx = this.ctx;
     const r = this.redirect;
     const cur = this.current!;
     const headers: Record<string, string[]> = {};
@@ -286,20 +285,8 @@ export class HttpProxySession {
       if (n.toLowerCase() === 'host') continue;
       (headers[canonicalHeaderKey(n)] ??= []).push(v);
     }
-    const client = ctx.endpoint(r.client);
-    const server = ctx.endpoint(r.server);
-    const rec: AccessLogRecord = {
-      Type: type,
-      Timestamp: ctx.timestamp(),
-      ObservationPoint: r.direction === 'ingress' ? 'Ingress' : 'Egress',
-      SourceEndpoint: type === 'Request' ? client : server,
-      DestinationEndpoint: type === 'Request' ? server : client,
-      IPVersion: 'IPv4',
-      Verdict: verdict,
-      TransportProtocol: IpProto.TCP,
-      HTTP: { Code: code, Method: cur.req.method, URL: cur.url, Protocol: cur.req.version, Headers: headers },
-    };
-    return rec;
+    // HTTP sessions are accepted TCP connections only (proxy.ts), so r.proto is TCP.
+    return { ...accessLogRecord(this.ctx, r, type, verdict), HTTP: { Code: code, Method: cur.req.method, URL: cur.url, Protocol: cur.req.version, Headers: headers } };
   }
 
   private logRequest(verdict: 'Forwarded' | 'Denied'): void {

@@ -56,6 +56,25 @@ export interface ProxyContext {
   readonly connectTimeoutMs: number;
 }
 
+/**
+ * The fields every access-log record of a redirected flow carries: a Request
+ * goes client → server, a Response server → client.
+ */
+export function accessLogRecord(ctx: ProxyContext, r: Redirect, type: 'Request' | 'Response', verdict: AccessLogRecord['Verdict']): AccessLogRecord {
+  const client = ctx.endpoint(r.client);
+  const server = ctx.endpoint(r.server);
+  return {
+    Type: type,
+    Timestamp: ctx.timestamp(),
+    ObservationPoint: r.direction === 'ingress' ? 'Ingress' : 'Egress',
+    SourceEndpoint: type === 'Request' ? client : server,
+    DestinationEndpoint: type === 'Request' ? server : client,
+    IPVersion: 'IPv4',
+    Verdict: verdict,
+    TransportProtocol: r.proto,
+  };
+}
+
 /** RFC 4122 version 4 UUID from the node's random source (Envoy's x-request-id). */
 export function uuid4(rng: Rng): string {
   const b = new Uint8Array(16);
