@@ -79,6 +79,15 @@ function tail(path: string): string {
   return readFileSync(path, 'utf8').split('\n').slice(-15).join('\n');
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function down(opts: { name?: string }, out: (s: string) => void): Promise<number> {
   const paths = await resolveCluster(opts.name);
   if (!(await socketAlive(paths.socket))) {
@@ -94,9 +103,11 @@ export async function down(opts: { name?: string }, out: (s: string) => void): P
     out(`cluster "${paths.name}" is not running\n`);
     return 0;
   }
+  const pid = daemonPid(paths);
   await post(paths.socket, SHUTDOWN_PATH, {});
-  // Wait for the socket to go away: the daemon removes it as its last step.
+  // Wait for the socket to go away (the daemon removes it as its last step), then for the process itself.
   for (let i = 0; i < 200 && (await socketAlive(paths.socket, 200)); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 200 && pid !== null && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
   out(`cluster "${paths.name}" stopped\n`);
   return 0;
 }

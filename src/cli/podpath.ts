@@ -5,7 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { runDemo } from './demo.js';
 import { CliError, resolveCluster } from './daemon-client.js';
 import { envLines, openShell } from './env.js';
-import { checkLab } from '../lab/check.js';
+import { checkLab, LabInterrupted } from '../lab/check.js';
 import { podpathHome } from '../cluster/paths.js';
 import { down, exec, showStatus, up } from './cluster-commands.js';
 import { hubbleFromDaemon } from './hubble.js';
@@ -76,8 +76,22 @@ function buildProgram(setExit: (code: number) => void): Command {
     .argument('<lab>', 'lab number, e.g. 01')
     .option('--keep', 'leave the lab cluster running afterwards')
     .action(async (id: string, o: { keep?: boolean }) => {
-      const { failed } = await checkLab(id, { ...(o.keep ? { keep: true } : {}), out: write });
-      setExit(failed ? 1 : 0);
+      // Ctrl-C or a kill must not leave the lab's daemon running: abort, let checkLab take it down, then exit as a shell would.
+      const ctl = new AbortController();
+      const onSignal = (sig: NodeJS.Signals): void => ctl.abort(sig);
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const { failed } = await checkLab(id, { ...(o.keep ? { keep: true } : {}), out: write, signal: ctl.signal });
+        setExit(failed ? 1 : 0);
+      } catch (err) {
+        if (!(err instanceof LabInterrupted)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        setExit(err.signal === 'SIGTERM' ? 143 : 130);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
 
   program

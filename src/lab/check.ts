@@ -52,6 +52,15 @@ export interface LabCheckOptions {
   /** Keep the cluster running afterwards (for a look around). */
   keep?: boolean;
   out?: (s: string) => void;
+  /** Stop early (Ctrl-C): the lab's commands are ended and the cluster is taken down as on a normal finish. */
+  signal?: AbortSignal;
+}
+
+/** Which signal ended the check, when one did. */
+export class LabInterrupted extends Error {
+  constructor(readonly signal: string) {
+    super(`lab check interrupted (${signal}); its cluster was stopped`);
+  }
 }
 
 /** The whole check: fresh cluster, run, judge, report. Resolves to the number of failed steps. */
@@ -66,10 +75,12 @@ export async function checkLab(lab: string, opts: LabCheckOptions = {}): Promise
   try {
     ensurePrivateDir(home);
     await up({ name, demo: true, clock: 'fast' }, () => undefined);
+    if (opts.signal?.aborted) throw new LabInterrupted(String(opts.signal.reason ?? 'aborted'));
     const paths = clusterPaths(name, home);
     const bin = ensureFrontEnds(paths);
     const env = { ...process.env, PODPATH_HOME: home, PODPATH_CLUSTER: name, KUBECONFIG: kubeconfigPath(paths), PATH: `${bin}:${process.env['PATH'] ?? ''}` };
-    const runs = await runLabCommands(cmds, { cwd: REPO_ROOT, env });
+    const runs = await runLabCommands(cmds, { cwd: REPO_ROOT, env, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (opts.signal?.aborted) throw new LabInterrupted(String(opts.signal.reason ?? 'aborted'));
     const verdicts = judge(lab, runs);
     let lastHeading = '';
     for (const v of verdicts) {

@@ -30,6 +30,8 @@ export interface RunOptions {
   env: NodeJS.ProcessEnv;
   /** Seconds an interrupted command runs before its Ctrl-C. */
   watchSeconds?: number;
+  /** Abort: the bash session (and what it started) gets SIGTERM; the runs so far are returned. */
+  signal?: AbortSignal;
 }
 
 /** Run the commands in order; resolves with one record per command. */
@@ -46,7 +48,19 @@ export function runLabCommands(cmds: LabCommand[], opts: RunOptions): Promise<Co
   });
   script.push('for p in "${__pp_bg[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; exit 0');
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script.join('\n')], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: bash leads its own process group, so an abort reaches the commands it runs too.
+    const child = spawn('bash', ['-c', script.join('\n')], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const stop = (): void => {
+      if (child.pid !== undefined && child.exitCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    };
+    if (opts.signal?.aborted) stop();
+    opts.signal?.addEventListener('abort', stop, { once: true });
     let all = '';
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
@@ -54,6 +68,7 @@ export function runLabCommands(cmds: LabCommand[], opts: RunOptions): Promise<Co
     child.stderr.on('data', (d: string) => (all += d));
     child.on('error', reject);
     child.on('close', () => {
+      opts.signal?.removeEventListener('abort', stop);
       const runs: CommandRun[] = [];
       const re = new RegExp(`\\n?${MARK} start (\\d+)\\n([\\s\\S]*?)\\n${MARK} end \\1 (\\d+)\\n`, 'g');
       let m: RegExpExecArray | null;
