@@ -64,6 +64,14 @@ async function main(): Promise<void> {
   const snapshot = (): void => saveConntrack(paths.conntrack, nodes(), clock.now());
 
   const driver = new ClockDriver(clock, values.clock as ClockPacing);
+  // kubectl exec through the API waits on the cluster as the daemon's own exec does, and snapshots after.
+  runtime.apiServer.podExec = async (req, io) => {
+    try {
+      return await driver.waitOn(runtime.podExec(req, io));
+    } finally {
+      snapshot();
+    }
+  };
   const server = new DaemonServer(name, {
     api: runtime.apiServer,
     exec: (target, argv, io) => runtime.exec(target, argv, io),

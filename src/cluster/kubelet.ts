@@ -483,15 +483,23 @@ export class Kubelet implements Reconciler {
   }
 
   /** Run a client tool in a pod's network namespace; resolves to its exit code. */
-  exec(namespace: string, name: string, argv: string[], io: ProcessIO): Promise<number> {
-    const p = this.pods.get(`${namespace}/${name}`);
-    if (!p) {
+  async exec(namespace: string, name: string, argv: string[], io: ProcessIO): Promise<number> {
+    const r = await this.startExec(namespace, name, argv, io);
+    if ('exitCode' in r) return r.exitCode;
+    if (r.failure === 'not-running') {
       io.stderr(`error: unable to upgrade connection: container not found ("${name}")\n`);
-      return Promise.resolve(1);
+      return 1;
     }
+    return notExecutable(r.program, io);
+  }
+
+  /** Run a client tool in a pod; what it came to: an exit code, or why it never started. */
+  startExec(namespace: string, name: string, argv: string[], io: ProcessIO): Promise<ExecResult> {
+    const p = this.pods.get(`${namespace}/${name}`);
+    if (!p) return Promise.resolve({ failure: 'not-running' });
     const agentCmd = p.hostNetwork ? this.opts.agentCommands?.[basename(argv[0] ?? '')] : undefined;
-    if (agentCmd) return agentCmd(p.env, argv, io);
-    return runCommand(this.opts.workloads, p.env, argv, io);
+    if (agentCmd) return agentCmd(p.env, argv, io).then((exitCode) => ({ exitCode }));
+    return startCommand(this.opts.workloads, p.env, argv, io);
   }
 
   /** Run a client tool in the node's own namespace (`podpath exec node/NAME`). */
@@ -504,18 +512,30 @@ function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** How an exec ended: the program's exit code, or why it never started. */
+export type ExecResult = CommandResult | { failure: 'not-running' };
+type CommandResult = { exitCode: number } | { failure: 'not-executable'; program: string };
+
 /** Start argv[0] as a client tool in `env`; an unknown program fails the way a container runtime reports it. */
 export async function runCommand(workloads: Workloads, env: PodEnv, argv: string[], io: ProcessIO): Promise<number> {
+  const r = await startCommand(workloads, env, argv, io);
+  return 'exitCode' in r ? r.exitCode : notExecutable(r.program, io);
+}
+
+function notExecutable(program: string, io: ProcessIO): number {
+  io.stderr(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${program}": executable file not found in $PATH: unknown\n`);
+  return 127;
+}
+
+/** Start argv[0] as a client tool in `env`; resolves to its exit code, or says it is not there. */
+export async function startCommand(workloads: Workloads, env: PodEnv, argv: string[], io: ProcessIO): Promise<CommandResult> {
   const program = argv[0];
   const cmd = program ? workloads.commandByName(program) : undefined;
-  if (!cmd) {
-    io.stderr(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${program ?? ''}": executable file not found in $PATH: unknown\n`);
-    return 127;
-  }
+  if (!cmd) return { failure: 'not-executable', program: program ?? '' };
   try {
-    return await cmd(env, argv, io);
+    return { exitCode: await cmd(env, argv, io) };
   } catch (err) {
     io.stderr(`${program}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return { exitCode: 1 };
   }
 }

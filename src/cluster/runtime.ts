@@ -13,8 +13,9 @@
 // handles its next request; the daemon may also call settle() after each
 // request to make that explicit.
 
-import { ApiServer, type DeleteRequestOptions, type ListRequestOptions, type PatchType, type UpdateRequestOptions, type WatchHandle, type WatchRequestOptions, type WriteRequestOptions } from '../k8s/apiserver.js';
+import { ApiServer, type PodExecRequest, type DeleteRequestOptions, type ListRequestOptions, type PatchType, type UpdateRequestOptions, type WatchHandle, type WatchRequestOptions, type WriteRequestOptions } from '../k8s/apiserver.js';
 import { Store, type StoreEvent } from '../k8s/store.js';
+import { execId, type ExecOutcome } from '../k8s/exec-websocket.js';
 import { RESOURCES, type ResourceInfo } from '../k8s/resources.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from '../k8s/types.js';
 import { ipv4ToString, parseCidr, parseIpv4Addr } from '../packet/ip.js';
@@ -251,6 +252,7 @@ export class ClusterRuntime {
       const obj = this.cache.get(R.pods, namespace, pod);
       return obj ? this.node(podNodeName(obj))?.kubelet.logs(namespace, pod, container) : undefined;
     };
+    this.apiServer.podExec = (req, io) => this.podExec(req, io);
     this.cache = new ObjectCache(this.store);
     this.restored = this.cache.count(R.nodes) > 0;
     this.unwatch = this.store.watch(undefined, (e) => this.onStoreEvent(e));
@@ -630,6 +632,25 @@ export class ClusterRuntime {
     const ip = parseIpv4Addr(String((obj['status'] as { podIP?: string } | undefined)?.podIP ?? ''));
     if (!node || ip === null) throw new Error(`unable to forward port because pod is not running. Current status=${String((obj['status'] as { phase?: string } | undefined)?.phase ?? 'Pending')}`);
     return node.host.tcpConnect(ip, port);
+  }
+
+  /**
+   * `kubectl exec` through the apiserver (pods/{name}/exec): the pod's kubelet
+   * runs the command; what keeps it from starting reads as the apiserver
+   * reports it from a containerd node.
+   */
+  async podExec(req: PodExecRequest, io: ProcessIO): Promise<ExecOutcome> {
+    const obj = this.cache.get(R.pods, req.namespace, req.pod);
+    const node = obj ? this.node(podNodeName(obj)) : undefined;
+    const r = node ? await node.kubelet.startExec(req.namespace, req.pod, req.command, io) : ({ failure: 'not-running' } as const);
+    if ('exitCode' in r) return r;
+    if (r.failure === 'not-running') return { error: `unable to upgrade connection: container not found (${JSON.stringify(req.container)})` };
+    return {
+      error:
+        'Internal error occurred: error executing command in container: failed to exec in container: ' +
+        `failed to start exec ${JSON.stringify(execId())}: OCI runtime exec failed: exec failed: unable to start container process: ` +
+        `exec: ${JSON.stringify(r.program)}: executable file not found in $PATH: unknown`,
+    };
   }
 
   /** `podpath exec`: run a client tool in a pod, a node's host namespace or an external host. Resolves to the exit code. */

@@ -9,8 +9,10 @@ import { existsSync, lstatSync, mkdirSync, chmodSync, statSync, unlinkSync } fro
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { applyDefaults } from './defaults.js';
+import { acceptExec, chooseProtocol, EXEC_PROTOCOLS, isWebSocketUpgrade, parseExecOptions, rejectUpgrade, type ExecOutcome, type ExecSession, type ExecStreams } from './exec-websocket.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
 import { clone, isPlainObject, type JsonObject } from './json.js';
 import { openApiGroupVersion, openApiRoot } from './openapi.js';
@@ -54,6 +56,7 @@ import {
   badRequest,
   forbidden,
   internalError,
+  serviceUnavailable,
   invalid,
   methodNotAllowed,
   notAcceptable,
@@ -141,6 +144,14 @@ export interface ObjectWriter {
   delete(resource: ResourceInfo, namespace: string | undefined, name: string, opts?: DeleteRequestOptions): ApiResult<KubeObject>;
 }
 
+/** One `kubectl exec`, checked by the apiserver: the pod exists, runs on a node and has the container. */
+export interface PodExecRequest {
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+}
+
 export interface ApiServerOptions {
   store: Store;
   clock: Clock;
@@ -203,6 +214,8 @@ export class ApiServer {
   private readonly admission: AdmissionHook[] = [];
   private readonly servers = new Set<Server>();
   private readonly openWatches = new Set<() => void>();
+  /** Upgraded connections (exec sessions), ended by close(). */
+  private readonly openUpgrades = new Set<ExecSession>();
 
   /**
    * Writes by the cluster's own components (controllers, kubelets, agents),
@@ -254,6 +267,63 @@ export class ApiServer {
     const shown = tail >= 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines;
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end(shown.map((l) => (l.endsWith('\n') ? l : l + '\n')).join(''));
+  }
+
+  /**
+   * The kubelet's side of `pods/{name}/exec`: run the command in the pod's
+   * container with these streams; resolves to its exit code, or to the error
+   * that kept it from running. Set by the cluster runtime.
+   */
+  podExec: ((req: PodExecRequest, io: ExecStreams) => Promise<ExecOutcome>) | null = null;
+
+  /**
+   * HTTP Upgrade requests, dispatched by path: `pods/{name}/exec` (WebSocket).
+   * Authentication is the listener's (listenTcp checks the token first).
+   */
+  readonly upgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => undefined);
+    const path = new URL(req.url ?? '/', 'http://podpath.local').pathname.replace(/\/+$/, '');
+    const sub = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec)$/.exec(path);
+    let namespace = '';
+    let pod = '';
+    try {
+      namespace = decodeURIComponent(sub?.[1] ?? '');
+      pod = decodeURIComponent(sub?.[2] ?? '');
+    } catch {
+      return rejectUpgrade(socket, 400, badRequest(`malformed path ${JSON.stringify(path)}`));
+    }
+    switch (sub?.[3]) {
+      case 'exec':
+        return this.serveExec(req, socket, head, namespace, pod);
+      default:
+        return rejectUpgrade(socket, 404, pathNotFound());
+    }
+  };
+
+  /** Check an exec request as the apiserver does before it reaches the kubelet, then stream it over WebSocket. */
+  private serveExec(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string): void {
+    if (req.method !== 'GET' && req.method !== 'POST') return rejectUpgrade(socket, 405, methodNotAllowed());
+    const obj = this.store.get(lookupResource('pods')!, namespace, name);
+    if (!obj) return rejectUpgrade(socket, 404, notFound({ group: '', resource: 'pods' }, name));
+    const opts = parseExecOptions(new URL(req.url ?? '/', 'http://podpath.local').searchParams);
+    const container = execContainer(obj, name, opts.container);
+    if (typeof container !== 'string') return rejectUpgrade(socket, 400, container);
+    const spec = isPlainObject(obj['spec']) ? obj['spec'] : {};
+    if (!spec['nodeName']) return rejectUpgrade(socket, 400, badRequest(`pod ${name} does not have a host assigned`));
+    if (opts.command.length === 0) return rejectUpgrade(socket, 400, badRequest('you must specify at least one command for the container'));
+    if (!opts.stdin && !opts.stdout && !opts.stderr) return rejectUpgrade(socket, 400, badRequest('you must specify at least 1 of stdin, stdout, stderr'));
+    const run = this.podExec;
+    if (!run) return rejectUpgrade(socket, 503, serviceUnavailable('no kubelet serves exec in this cluster'));
+    // Streams go over WebSocket only (what kubectl 1.30+ uses first); a SPDY client is told so.
+    if (!isWebSocketUpgrade(req)) {
+      return rejectUpgrade(socket, 400, badRequest(`exec streams over WebSocket only (${EXEC_PROTOCOLS.join(', ')}), not ${String(req.headers.upgrade ?? 'HTTP')}`));
+    }
+    if (!chooseProtocol(req)) {
+      return rejectUpgrade(socket, 400, badRequest(`requested protocol(s) are not supported: ${String(req.headers['sec-websocket-protocol'] ?? '')}; supports ${EXEC_PROTOCOLS.join(', ')}`));
+    }
+    const session = acceptExec(req, socket, head, opts, (io) => run({ namespace, pod: name, container, command: opts.command }, io));
+    this.openUpgrades.add(session);
+    void session.done.then(() => this.openUpgrades.delete(session));
   }
 
   /** Register a hook that sees (and may edit or reject) every write before it is stored. Hooks run in the order added. */
@@ -659,6 +729,7 @@ export class ApiServer {
       unlinkSync(socketPath);
     }
     const server = createServer(handler);
+    server.on('upgrade', this.upgradeHandler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socketPath, () => {
@@ -679,13 +750,15 @@ export class ApiServer {
   async listenTcp(port: number, token: string, opts: { tls?: { key: string | Buffer; cert: string | Buffer } } = {}): Promise<number> {
     if (!token) throw new Error('listenTcp needs a non-empty token');
     const expected = createHash('sha256').update(token).digest();
-    const guarded: RequestListener = (req, res) => {
-      const header = req.headers.authorization ?? '';
-      const m = /^Bearer\s+(.+)$/i.exec(header);
+    const authorized = (req: IncomingMessage): boolean => {
+      const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       const given = createHash('sha256')
         .update(m ? m[1]!.trim() : '')
         .digest();
-      if (!m || !timingSafeEqual(given, expected)) {
+      return m !== null && timingSafeEqual(given, expected);
+    };
+    const guarded: RequestListener = (req, res) => {
+      if (!authorized(req)) {
         // Unauthenticated bodies are discarded unread, but the answer waits for their end (see serve()).
         req.on('end', () => sendJson(res, 401, unauthorized()));
         req.resume();
@@ -694,6 +767,13 @@ export class ApiServer {
       this.handler(req, res);
     };
     const server: Server = opts.tls ? createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert }, guarded) : createServer(guarded);
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!authorized(req)) {
+        socket.on('error', () => undefined);
+        return rejectUpgrade(socket, 401, unauthorized());
+      }
+      this.upgradeHandler(req, socket, head);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => {
@@ -709,6 +789,7 @@ export class ApiServer {
   /** Stop listening, end open watches and close connections. The store stays open (its owner closes it). */
   async close(): Promise<void> {
     for (const end of [...this.openWatches]) end();
+    for (const session of [...this.openUpgrades]) session.terminate();
     const servers = [...this.servers];
     this.servers.clear();
     await Promise.all(
@@ -960,6 +1041,24 @@ export class ApiServer {
 }
 
 // ---- helpers ------------------------------------------------------------------
+
+/** The container an exec runs in, or the BadRequest the apiserver answers: the named one must exist, else the only one. */
+function execContainer(pod: KubeObject, name: string, given: string | undefined): string | Status {
+  const spec = isPlainObject(pod['spec']) ? pod['spec'] : {};
+  const names = (key: string): string[] =>
+    (Array.isArray(spec[key]) ? spec[key] : []).filter(isPlainObject).map((c) => (typeof c['name'] === 'string' ? c['name'] : ''));
+  const containers = names('containers');
+  if (given) {
+    if ([...containers, ...names('initContainers'), ...names('ephemeralContainers')].includes(given)) return given;
+    return badRequest(`container ${given} is not valid for pod ${name}`);
+  }
+  if (containers.length === 1) return containers[0]!;
+  if (containers.length === 0) return badRequest(`a container name must be specified for pod ${name}`);
+  const init = names('initContainers');
+  return badRequest(
+    `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]` + (init.length ? ` or one of the init containers: [${init.join(' ')}]` : ''),
+  );
+}
 
 /** The parts of a status write that matter: envelope, metadata (name, namespace, resourceVersion) and status. */
 function statusPart(body: JsonObject): JsonObject {

@@ -3,7 +3,7 @@
 // against it, and the real kubectl (when one is on PATH) pointed at the same
 // apiserver through the kubeconfig the daemon writes.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -30,6 +30,8 @@ export interface TestCluster {
   kubectlProcess(args: string[], opts?: { input?: string; cwd?: string }): RunResult;
   /** The real kubectl, or undefined when there is none. */
   real: ((args: string[], opts?: { input?: string; cwd?: string }) => RunResult) | undefined;
+  /** The real kubectl started in the background (stdin ignored, stdout/stderr piped), or undefined when there is none. */
+  realSpawn: ((args: string[]) => ChildProcess) | undefined;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export async function startCluster(name: string): Promise<TestCluster> {
     return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
   };
 
+  const realEnv = { ...process.env, KUBECONFIG: kubeconfigPath(paths), HOME: scratch, KUBECACHEDIR: join(scratch, 'cache') };
   const real =
     'path' in REAL
       ? (args: string[], opts: { input?: string; cwd?: string } = {}): RunResult => {
@@ -90,12 +93,13 @@ export async function startCluster(name: string): Promise<TestCluster> {
             encoding: 'utf8',
             input: opts.input ?? '',
             cwd: opts.cwd ?? process.cwd(),
-            env: { ...process.env, KUBECONFIG: kubeconfigPath(paths), HOME: scratch, KUBECACHEDIR: join(scratch, 'cache') },
+            env: realEnv,
             timeout: 60_000,
           });
           return { code: r.status ?? 1, out: r.stdout, err: r.stderr };
         }
       : undefined;
+  const realSpawn = 'path' in REAL ? (args: string[]): ChildProcess => spawn(REAL.path, args, { env: realEnv, stdio: ['ignore', 'pipe', 'pipe'] }) : undefined;
 
   return {
     name,
@@ -105,6 +109,7 @@ export async function startCluster(name: string): Promise<TestCluster> {
     kubectl,
     kubectlProcess,
     real,
+    realSpawn,
     async stop() {
       if (await socketAlive(paths.socket)) await down({ name }, () => undefined);
       rmSync(home, { recursive: true, force: true });

@@ -1,0 +1,226 @@
+// `kubectl exec` from the real kubectl (1.32: WebSocket, v5.channel.k8s.io)
+// against podpath's apiserver: output, exit codes and stdin pass through,
+// workloads resolve to pods, and errors read as they do against a real
+// (containerd) cluster. The protocol itself is also driven with a plain
+// WebSocket client: the token guard, v4.channel.k8s.io, the error channel.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import WebSocket from 'ws';
+import { kubeconfigPath } from '../../src/cluster/kubeconfig.js';
+import { pickPod, type OrderedPod } from '../../src/k8s/pod-order.js';
+import { REAL_KUBECTL_SKIP, startCluster, type RunResult, type TestCluster } from './harness.js';
+
+let c: TestCluster;
+let frontend = '';
+let api: { server: string; token: string; ca: Buffer };
+
+before(async () => {
+  c = await startCluster('realexec');
+  const pods = await c.kubectl(['get', 'pod', '-n', 'demo', '-l', 'app=frontend', '-o', 'jsonpath={.items[0].metadata.name}']);
+  assert.equal(pods.code, 0, pods.err);
+  frontend = pods.out;
+  const config = parse(readFileSync(kubeconfigPath(c.paths), 'utf8')) as {
+    clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+    users: { user: { token: string } }[];
+  };
+  api = { server: config.clusters[0]!.cluster.server, token: config.users[0]!.user.token, ca: Buffer.from(config.clusters[0]!.cluster['certificate-authority-data'], 'base64') };
+});
+
+after(async () => {
+  await c?.stop();
+});
+
+function real(args: string[], input?: string): RunResult {
+  return c.real!(args, input === undefined ? {} : { input });
+}
+
+/** `kubectl exec` that must succeed: its stdout. */
+function execOk(args: string[], input?: string): string {
+  const r = real(['exec', ...args], input);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.err, '');
+  return r.out;
+}
+
+test('curl through the real kubectl exec returns the backend JSON, the same as podpath kubectl', { skip: REAL_KUBECTL_SKIP }, async () => {
+  const args = ['-n', 'demo', 'deploy/frontend', '--', 'curl', '-s', 'http://backend:8080/api/users'];
+  const out = execOk(args);
+  const users = JSON.parse(out) as { name: string }[];
+  assert.ok(Array.isArray(users) && users.length > 0 && typeof users[0]!.name === 'string', out);
+  const ours = await c.kubectl(['exec', ...args]);
+  assert.equal(ours.code, 0, ours.err);
+  assert.equal(out, ours.out);
+});
+
+test('exit codes pass through: sh exit 3, and a curl a deny policy drops exits 28', { skip: REAL_KUBECTL_SKIP }, () => {
+  const sh = real(['exec', '-n', 'demo', frontend, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(sh.code, 3);
+  assert.equal(sh.out, 'out\n');
+  assert.equal(sh.err, 'err\ncommand terminated with exit code 3\n');
+
+  const curl = ['exec', '-n', 'demo', frontend, '--', 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}\n', '--max-time', '1', 'http://backend:8080/'];
+  assert.equal(real(curl).out, '200\n');
+  const policy = join(process.cwd(), 'labs', '01-packet-flow', 'deny-policy.yaml');
+  const applied = real(['apply', '-f', policy]);
+  assert.equal(applied.code, 0, applied.err);
+  try {
+    const denied = real(curl);
+    assert.equal(denied.code, 28, denied.err);
+    assert.match(denied.err, /^curl: \(28\) .*\ncommand terminated with exit code 28\n$/);
+  } finally {
+    assert.equal(real(['delete', '-f', policy]).code, 0);
+  }
+  assert.equal(real(curl).out, '200\n');
+});
+
+test('stdin with -i: cat echoes a large input byte for byte, sh runs a script read from stdin', { skip: REAL_KUBECTL_SKIP }, () => {
+  const input = Array.from({ length: 4000 }, (_, i) => `line ${i} ${'x'.repeat(i % 53)}\n`).join('');
+  assert.ok(input.length > 100_000);
+  assert.equal(execOk(['-i', '-n', 'demo', frontend, '--', 'cat'], input), input);
+
+  const script = real(['exec', '-i', '-n', 'demo', frontend, '--', 'sh'], 'echo from stdin\nhostname\nexit 4\n');
+  assert.equal(script.code, 4);
+  assert.equal(script.out, `from stdin\n${frontend}\n`);
+  assert.equal(script.err, 'command terminated with exit code 4\n');
+
+  // Without -i the command sees no stdin at all.
+  assert.equal(execOk(['-n', 'demo', frontend, '--', 'cat'], 'ignored\n'), '');
+});
+
+test('exec into ds/cilium: the pod kubectl picks runs hubble, cilium and cilium-dbg for its node', { skip: REAL_KUBECTL_SKIP }, async () => {
+  const agents = JSON.parse(real(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=cilium', '-o', 'json']).out) as { items: OrderedPod[] };
+  const picked = pickPod(agents.items)!;
+  assert.equal(execOk(['-n', 'kube-system', 'ds/cilium', '--', 'hostname']), `${picked.metadata.name}\n`);
+
+  execOk(['-n', 'demo', frontend, '--', 'curl', '-s', '-o', '/dev/null', 'http://backend:8080/']);
+  const flows = execOk(['-n', 'kube-system', 'ds/cilium', '--', 'hubble', 'observe', '--last', '5']).split('\n').filter(Boolean);
+  assert.equal(flows.length, 5, flows.join('\n'));
+  for (const f of flows) assert.match(f, /^[A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d\.\d{3}: \S+ .*(->|<-) /);
+
+  const status = execOk(['-n', 'kube-system', 'ds/cilium', '--', 'cilium', 'status']);
+  assert.match(status, /^KVStore: +Ok +Disabled\n/);
+  const ours = await c.kubectl(['exec', '-n', 'kube-system', 'ds/cilium', '--', 'cilium', 'status']);
+  assert.equal(status, ours.out);
+
+  const ct = execOk(['-n', 'kube-system', 'ds/cilium', '--', 'cilium-dbg', 'bpf', 'ct', 'list', 'global']).split('\n').filter(Boolean);
+  assert.ok(ct.length > 0);
+  for (const line of ct) assert.match(line, /^(TCP|UDP|ICMP) (IN|OUT) \d+\.\d+\.\d+\.\d+:\d+ -> \d+\.\d+\.\d+\.\d+:\d+ /);
+});
+
+test('errors read as against a real cluster: unknown pod, unknown container, command not found', { skip: REAL_KUBECTL_SKIP }, () => {
+  const pod = real(['exec', '-n', 'demo', 'nopod', '--', 'ls']);
+  assert.deepEqual([pod.code, pod.out, pod.err], [1, '', 'Error from server (NotFound): pods "nopod" not found\n']);
+
+  const container = real(['exec', '-n', 'demo', frontend, '-c', 'nope', '--', 'ls']);
+  assert.deepEqual([container.code, container.out, container.err], [1, '', `Error from server (BadRequest): container nope is not valid for pod ${frontend}\n`]);
+
+  // containerd's answer, wrapped once by the kubelet and once by the apiserver's stream translator.
+  const missing = real(['exec', '-n', 'demo', frontend, '--', 'nosuchcmd', '-x']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.out, '');
+  assert.match(
+    missing.err,
+    /^error: Internal error occurred: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "[0-9a-f]{64}": OCI runtime exec failed: exec failed: unable to start container process: exec: "nosuchcmd": executable file not found in \$PATH: unknown\n$/,
+  );
+});
+
+// ---- the protocol, with a plain WebSocket client -------------------------------------------------
+
+interface RawAnswer {
+  /** HTTP status when the upgrade was refused, with the body. */
+  refused?: { status: number; body: string };
+  protocol?: string;
+  /** Bytes per channel, in arrival order. */
+  channels?: Map<number, Buffer>;
+  closeCode?: number;
+}
+
+function rawExec(path: string, opts: { token?: string; protocols?: string[]; stdin?: Buffer[] } = {}): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const url = api.server.replace(/^https:/, 'wss:') + path;
+    const ws = new WebSocket(url, opts.protocols ?? ['v5.channel.k8s.io'], {
+      ca: api.ca,
+      headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
+    });
+    const channels = new Map<number, Buffer>();
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      res.on('end', () => resolve({ refused: { status: res.statusCode ?? 0, body } }));
+    });
+    ws.on('open', () => {
+      for (const chunk of opts.stdin ?? []) ws.send(chunk);
+    });
+    ws.on('message', (data: Buffer) => {
+      const ch = data[0]!;
+      channels.set(ch, Buffer.concat([channels.get(ch) ?? Buffer.alloc(0), data.subarray(1)]));
+    });
+    ws.on('close', (code) => resolve({ protocol: ws.protocol, channels, closeCode: code }));
+    ws.on('error', (err) => {
+      if (!/Unexpected server response/.test(err.message)) reject(err);
+    });
+  });
+}
+
+function execPath(pod: string, command: string[], extra = 'stdout=true&stderr=true'): string {
+  return `/api/v1/namespaces/demo/pods/${pod}/exec?${command.map((a) => `command=${encodeURIComponent(a)}`).join('&')}&${extra}`;
+}
+
+test('the exec upgrade needs the token: none or a wrong one gets 401 Unauthorized', async () => {
+  for (const token of [undefined, 'not-the-token']) {
+    const r = await rawExec(execPath(frontend, ['hostname']), token ? { token } : {});
+    assert.equal(r.refused?.status, 401);
+    const status = JSON.parse(r.refused.body) as { kind: string; reason: string; code: number };
+    assert.deepEqual([status.kind, status.reason, status.code], ['Status', 'Unauthorized', 401]);
+  }
+});
+
+test('exec over v4.channel.k8s.io: output on channels 1 and 2, then the Status on channel 3 and a normal close', async () => {
+  const ok = await rawExec(execPath(frontend, ['sh', '-c', 'hostname; echo oops >&2']), { token: api.token, protocols: ['v4.channel.k8s.io'] });
+  assert.equal(ok.protocol, 'v4.channel.k8s.io');
+  assert.equal(ok.closeCode, 1000);
+  assert.equal(ok.channels?.get(1)?.toString(), `${frontend}\n`);
+  assert.equal(ok.channels?.get(2)?.toString(), 'oops\n');
+  assert.deepEqual(JSON.parse(ok.channels!.get(3)!.toString()), { metadata: {}, status: 'Success' });
+
+  const failed = await rawExec(execPath(frontend, ['sh', '-c', 'exit 7']), { token: api.token });
+  assert.equal(failed.protocol, 'v5.channel.k8s.io');
+  assert.deepEqual(JSON.parse(failed.channels!.get(3)!.toString()), {
+    metadata: {},
+    status: 'Failure',
+    message: 'command terminated with non-zero exit code: command terminated with exit code 7',
+    reason: 'NonZeroExitCode',
+    details: { causes: [{ reason: 'ExitCode', message: '7' }] },
+  });
+});
+
+test('v5 stdin: data on channel 0 reaches the command, and the close signal [255, 0] is its EOF', async () => {
+  const r = await rawExec(execPath(frontend, ['cat'], 'stdin=true&stdout=true&stderr=true'), {
+    token: api.token,
+    stdin: [Buffer.from('\x00first '), Buffer.from('\x00second\n'), Buffer.from([255, 0])],
+  });
+  assert.equal(r.channels?.get(1)?.toString(), 'first second\n');
+  assert.deepEqual(JSON.parse(r.channels!.get(3)!.toString()), { metadata: {}, status: 'Success' });
+});
+
+test('refused upgrades answer a Status: unknown pod 404, unknown container and unserved protocol 400', async () => {
+  const pod = await rawExec(execPath('nopod', ['ls']), { token: api.token });
+  assert.equal(pod.refused?.status, 404);
+  assert.equal((JSON.parse(pod.refused.body) as { message: string }).message, 'pods "nopod" not found');
+
+  const container = await rawExec(execPath(frontend, ['ls'], 'container=nope&stdout=true'), { token: api.token });
+  assert.equal(container.refused?.status, 400);
+  assert.equal((JSON.parse(container.refused.body) as { message: string }).message, `container nope is not valid for pod ${frontend}`);
+
+  const noStreams = await rawExec(execPath(frontend, ['ls'], 'stdout=false&stderr=false'), { token: api.token });
+  assert.equal(noStreams.refused?.status, 400);
+  assert.equal((JSON.parse(noStreams.refused.body) as { message: string }).message, 'you must specify at least 1 of stdin, stdout, stderr');
+
+  const protocol = await rawExec(execPath(frontend, ['ls']), { token: api.token, protocols: ['v3.channel.k8s.io'] });
+  assert.equal(protocol.refused?.status, 400);
+  assert.match((JSON.parse(protocol.refused.body) as { message: string }).message, /^requested protocol\(s\) are not supported: v3\.channel\.k8s\.io; supports v5\.channel\.k8s\.io, v4\.channel\.k8s\.io$/);
+});
