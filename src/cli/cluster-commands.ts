@@ -79,7 +79,8 @@ function tail(path: string): string {
   return readFileSync(path, 'utf8').split('\n').slice(-15).join('\n');
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid is running (signal 0 probes without sending anything). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -7,17 +7,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../../src/cli/cluster-commands.js';
 
 const PODPATH_BIN = join(process.cwd(), 'bin', 'podpath.js');
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Resolves with the path of the first file called `name` written (non-empty) under dir (any depth). */
 function created(dir: string, name: string, timeoutMs: number): Promise<string> {
@@ -48,13 +40,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       const daemonPid = Number(readFileSync(await pidFile, 'utf8').trim());
-      assert.ok(alive(daemonPid), 'the lab daemon runs');
+      assert.ok(processAlive(daemonPid), 'the lab daemon runs');
       child.kill(signal);
       const code = await exited;
       assert.equal(code, signal === 'SIGINT' ? 130 : 143, err);
       assert.match(err, new RegExp(`^lab check interrupted \\(${signal}\\); its cluster was stopped$`, 'm'));
       assert.doesNotMatch(err, /\n\s+at .*:\d+:\d+/, 'no stack trace');
-      assert.ok(!alive(daemonPid), 'the daemon is gone');
+      assert.ok(!processAlive(daemonPid), 'the daemon is gone');
       assert.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('podpath-lab-')), [], 'the lab home is removed');
     } finally {
       rmSync(tmp, { recursive: true, force: true });
