@@ -6,7 +6,9 @@
 //      (500,000 lines: 25 passes over 20,000 parsed flows);
 //  (d) history: 1,000,000 flows in SQLite (two hours, 1% dropped), then a
 //      filtered `--since 1h` query (--verdict DROPPED --to-namespace demo)
-//      answered through the observer (ring first, history for the rest).
+//      answered through the observer (ring first, history for the rest);
+//  (e) Observer API: GetFlows over gRPC on a unix socket, the whole 65,535-flow
+//      ring of one node through the relay, decoded by a client.
 // Usage: node dist/bench/hubble.bench.js [--json]
 
 import { cpus, tmpdir } from 'node:os';
@@ -25,6 +27,10 @@ import { FlowHistory } from '../src/hubble/history.js';
 import { compileFilters, ObserveFilterBuilder } from '../src/hubble/filter.js';
 import { flowResponseJson, timeFromMillis, type Flow } from '../src/hubble/flow.js';
 import { Rng } from '../src/util/rng.js';
+import * as grpc from '@grpc/grpc-js';
+import { Relay, type ObserverSet } from '../src/hubble/relay.js';
+import { HubbleGrpcServer, OBSERVER_DEFINITION } from '../src/hubble/grpc/server.js';
+import { T } from '../src/hubble/grpc/schema.js';
 
 const json = process.argv.includes('--json');
 
@@ -164,6 +170,49 @@ function benchHistory(base: Flow[], rows: number): { insertPerSec: number; query
   return { insertPerSec: rows / (insertMs / 1000), queryMs, matches: r.flows.length, sqlRows };
 }
 
+/** GetFlows over gRPC (unix socket): a 65,535-flow ring through the relay, streamed to a client that decodes each response. */
+async function benchGrpc(base: Flow[], passes: number): Promise<{ perSec: number; bytes: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'hubble-grpc-bench-'));
+  const obs = new NodeObserver({ node: 'kind-worker', events: new EventRing(4096), parser: new FlowParser({ enricher: enricher('kind-worker'), rng: new Rng(7), wallOffsetMs: () => T0 }), capacity: 65535, monoNow: () => 0, wallNow: () => T0 + 3600_000 });
+  for (let i = 0; i < 65535; i++) obs.ingest({ ...base[i % base.length]!, time: timeFromMillis(T0 + i) });
+  const set: ObserverSet = { observers: [obs], drainAll: () => {}, subscribe: () => () => {} };
+  const server = new HubbleGrpcServer({ backend: new Relay(set, { address: 'bench' }), clusterName: 'default', now: () => T0 + 3600_000 });
+  const address = await server.listenUnix(join(dir, 'hubble.sock'));
+  const Client = grpc.makeGenericClientConstructor(
+    { GetFlows: { ...OBSERVER_DEFINITION.GetFlows, requestSerialize: (r: object) => Buffer.from(T.GetFlowsRequest.encode(r).finish()), responseDeserialize: (b: Buffer) => ({ size: b.length, msg: T.GetFlowsResponse.decode(b) }) } },
+    'Observer',
+  );
+  const client = new Client(address, grpc.credentials.createInsecure()) as unknown as { GetFlows(r: object): grpc.ClientReadableStream<{ size: number; msg: { flow?: unknown } }>; close(): void };
+  const once = (): Promise<{ flows: number; bytes: number }> =>
+    new Promise((resolve, reject) => {
+      let flows = 0;
+      let bytes = 0;
+      const s = client.GetFlows({ number: 65535 });
+      s.on('data', (d) => {
+        if (d.msg.flow) {
+          flows++;
+          bytes += d.size;
+        }
+      });
+      s.on('error', reject);
+      s.on('end', () => resolve({ flows, bytes }));
+    });
+  await once(); // warm-up
+  let flows = 0;
+  let bytes = 0;
+  const t0 = performance.now();
+  for (let p = 0; p < passes; p++) {
+    const r = await once();
+    flows += r.flows;
+    bytes += r.bytes;
+  }
+  const perSec = flows / ((performance.now() - t0) / 1000);
+  client.close();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { perSec, bytes: bytes / flows };
+}
+
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
 if (!json) console.log(`hubble benchmark (${machine})`);
 
@@ -176,9 +225,11 @@ const ringRate = benchRing(flows, 10_000_000);
 benchJson(flows, 2);
 const js = benchJson(flows, 25);
 const hist = benchHistory(flows, 1_000_000);
+const rpc = await benchGrpc(flows, 5);
 
 report('ring_ingest', ringRate, 'flows/s', `ring ingest (parsed flows into the 4,095-entry ring): ${(ringRate / 1e6).toFixed(1)} M flows/s`);
 report('events_to_flows', parsed.perSec, 'events/s', `datapath events → flows (decode, parse, enrich, ring): ${(parsed.perSec / 1e3).toFixed(0)} k events/s`);
 report('json_output', js.perSec, 'flows/s', `JSON output (-o json lines, ${(js.bytes / flows.length).toFixed(0)} bytes each): ${(js.perSec / 1e3).toFixed(0)} k flows/s`);
 report('history_insert', hist.insertPerSec, 'rows/s', `history insert (SQLite, batches of 20,000): ${(hist.insertPerSec / 1e3).toFixed(0)} k rows/s`);
 report('history_since_query', hist.queryMs, 'ms', `--since 1h --verdict DROPPED --to-namespace demo over ${hist.sqlRows.toLocaleString('en-US')} history rows + the ring: ${hist.queryMs.toFixed(0)} ms, ${hist.matches} flows`);
+report('grpc_getflows', rpc.perSec, 'flows/s', `GetFlows over gRPC (unix socket, relay, ${rpc.bytes.toFixed(0)}-byte messages, decoded by the client): ${(rpc.perSec / 1e3).toFixed(0)} k flows/s`);

@@ -9,6 +9,7 @@ import { parseExecTarget } from '../cluster/exec-protocol.js';
 import { CliError, daemonPid, execRemote, post, resolveCluster, socketAlive, status } from './daemon-client.js';
 import { SHUTDOWN_PATH } from '../cluster/exec-protocol.js';
 import { bashAvailable, runPodShell, shellScript } from './pod-shell.js';
+import { readHubbleApiInfo } from '../hubble/grpc/endpoint.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DAEMON_ENTRY = join(here, '..', 'cluster', 'daemon-main.js');
@@ -127,6 +128,8 @@ export async function showStatus(opts: { name?: string }, out: (s: string) => vo
       const s = await status(p.socket);
       out(`${n}: running (pid ${s.pid}, clock ${s.clock}, ${s.nodes.length} nodes, ${s.pods} pods)\n`);
       for (const node of s.nodes) out(`  ${node.name}\t${node.ip}\t${node.podCIDR}\n`);
+      const hubble = readHubbleApiInfo(p.dir);
+      if (hubble) out(`  hubble API: ${hubble.unix}, tls://${hubble.tls} (mutual TLS: ${p.dir}/hubble.json)\n`);
     } else {
       anyDown = true;
       out(`${n}: stopped\n`);

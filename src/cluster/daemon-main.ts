@@ -15,6 +15,7 @@ import { formatCtList } from '../datapath/dump.js';
 import { ensureCredentials, writeKubeconfig } from './kubeconfig.js';
 import { loadConntrack, peekConntrackTimes, resumeClockMs, saveConntrack } from './conntrack-snapshot.js';
 import { handleTraceRequest } from '../trace/api.js';
+import { startHubbleApi } from '../hubble/grpc/endpoint.js';
 
 function fail(message: string): never {
   process.stdout.write(`error ${message}\n`);
@@ -98,6 +99,8 @@ async function main(): Promise<void> {
   const creds = ensureCredentials(paths);
   const apiPort = await runtime.apiServer.listenTcp(0, creds.token, { tls: { key: creds.key, cert: creds.cert } });
   writeKubeconfig(paths, apiPort, creds);
+  // Hubble's Observer API (the relay): a 0600 unix socket here, and 127.0.0.1 with mutual TLS; hubble.json says where.
+  const hubbleApi = await startHubbleApi(paths.dir, { backend: runtime.hubble.relay, observers: runtime.hubble, clusterName: runtime.config.cilium.clusterName, now: () => clock.wallNow() });
   writeFileSync(paths.pid, String(process.pid), { mode: 0o600 });
   driver.start();
   // Conntrack also survives a kill -9: snapshot every few seconds of wall time.
@@ -110,6 +113,7 @@ async function main(): Promise<void> {
     clearInterval(periodic);
     driver.stop();
     snapshot();
+    await hubbleApi.close();
     await server.close();
     await runtime.close();
     for (const f of [paths.pid, paths.socket]) if (existsSync(f)) unlinkSync(f);
