@@ -9,6 +9,7 @@ export { CoreDnsServer, COREDNS_TTL } from './servers/coredns.js';
 export type { DnsRecordSource, CoreDnsOptions } from './servers/coredns.js';
 export { DeathstarServer, deathstarInfo, EXHAUST_PORT_PANIC, DEATHSTAR_PORT } from './servers/starwars.js';
 export { DemoBackendServer, GenericServer, NginxServer, DEMO_USERS } from './servers/web.js';
+export { HubbleUiServer, HUBBLE_UI_PORT, hubbleUiPage } from './servers/hubble-ui.js';
 export { curl, parseCurlArgs, CURL_VERSION } from './tools/curl.js';
 export { nc } from './tools/nc.js';
 export { wget } from './tools/wget.js';

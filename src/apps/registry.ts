@@ -4,6 +4,7 @@
 import { AgnhostServer, agnhost } from './agnhost.js';
 import { CoreDnsServer, type DnsRecordSource } from './servers/coredns.js';
 import { DeathstarServer } from './servers/starwars.js';
+import { HubbleUiServer } from './servers/hubble-ui.js';
 import { DemoBackendServer, GenericServer, NginxServer } from './servers/web.js';
 import { cat, echo, falseCommand, hostname, sleep, trueCommand } from './tools/basic.js';
 import { curl } from './tools/curl.js';
@@ -58,6 +59,9 @@ export function serverForImage(image: string, command?: string[], deps: AppDeps 
   if (repository === 'coredns/coredns' || name === 'coredns') return new CoreDnsServer(deps.dnsRecords, tag && /^v?\d/.test(tag) ? { version: tag.replace(/^v/, '') } : {});
   if (repository.endsWith('cilium/starwars')) return new DeathstarServer();
   if (name === 'agnhost' || (command ?? []).some((c) => /(^|\/)agnhost$/.test(c))) return new AgnhostServer();
+  if (repository.endsWith('cilium/hubble-ui')) return new HubbleUiServer();
+  // Hubble UI's backend (gRPC on its declared port) is no demo backend, whatever its name says.
+  if (repository.endsWith('cilium/hubble-ui-backend')) return new GenericServer();
   if (repository.includes('backend')) return new DemoBackendServer();
   if (repository.includes('frontend')) return new GenericServer([80]);
   if (name === 'nginx' || name === 'nginx-unprivileged') {

@@ -96,6 +96,24 @@ function digest(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\0')).digest('hex');
 }
 
+/**
+ * What the kubelet (through containerd's CRI streaming server) writes on a
+ * port-forward error stream when the connection to the pod's port fails.
+ * containerd names the pod by its sandbox ID and dials localhost inside the
+ * pod's network namespace; both are derived from the pod's UID here.
+ */
+export function portForwardFailure(podUid: string, port: number, err: { message: string }, connected: boolean): string {
+  const sandbox = digest(podUid, 'sandbox');
+  const u = digest(podUid, 'netns');
+  const netns = `/var/run/netns/cni-${u.slice(0, 8)}-${u.slice(8, 12)}-${u.slice(12, 16)}-${u.slice(16, 20)}-${u.slice(20, 32)}`;
+  // Go prints errno text in lower case ("connect: connection refused").
+  const reason = err.message.toLowerCase();
+  const why = connected
+    ? `read tcp4 127.0.0.1:${port}: read: ${reason}`
+    : `failed to connect to localhost:${port} inside namespace "${sandbox}", IPv4: dial tcp4 127.0.0.1:${port}: connect: ${reason} IPv6 dial tcp6 [::1]:${port}: connect: ${reason} `;
+  return `error forwarding port ${port} to pod ${sandbox}, uid : failed to execute portforward in network namespace "${netns}": ${why}`;
+}
+
 /** Image IDs by image (a hash each: worth keeping, 10,000 pods share a handful of images). */
 const imageIds = new Map<string, string>();
 

@@ -47,7 +47,7 @@ import { ReplicaSetController } from './controllers/replicaset.js';
 import { Scheduler } from './controllers/scheduler.js';
 import { ServiceAccountController } from './controllers/serviceaccount.js';
 import { ServiceIpAllocator } from './controllers/service-ip.js';
-import { Kubelet, runCommand, type Workloads } from './kubelet.js';
+import { Kubelet, portForwardFailure, runCommand, type Workloads } from './kubelet.js';
 import { ciliumCommand } from '../cli/cilium/command.js';
 import type { CiliumNodeContext } from '../cli/cilium/context.js';
 import type { AppCommand } from '../apps/types.js';
@@ -253,6 +253,16 @@ export class ClusterRuntime {
       return obj ? this.node(podNodeName(obj))?.kubelet.logs(namespace, pod, container) : undefined;
     };
     this.apiServer.podExec = (req, io) => this.podExec(req, io);
+    // The real kubectl's port-forward reaches pods the way podpath's own does (portForward below).
+    this.apiServer.podPortForward = (namespace, pod) => {
+      const obj = this.cache.get(R.pods, namespace, pod);
+      if (!obj || !this.node(podNodeName(obj))) return undefined;
+      const uid = obj.metadata.uid ?? '';
+      return {
+        dial: (port) => this.portForward(namespace, pod, port),
+        failure: (port, err, connected) => portForwardFailure(uid, port, err, connected),
+      };
+    };
     this.cache = new ObjectCache(this.store);
     this.restored = this.cache.count(R.nodes) > 0;
     this.unwatch = this.store.watch(undefined, (e) => this.onStoreEvent(e));

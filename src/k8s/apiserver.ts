@@ -17,6 +17,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } 
 import { clone, isPlainObject, type JsonObject } from './json.js';
 import { openApiGroupVersion, openApiRoot } from './openapi.js';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
+import { upgradePortForward, type PodPortForwarder } from './portforward.js';
 import { toTable } from './tables.js';
 import {
   negotiate,
@@ -216,6 +217,8 @@ export class ApiServer {
   private readonly openWatches = new Set<() => void>();
   /** Upgraded connections (exec sessions), ended by close(). */
   private readonly openUpgrades = new Set<ExecSession>();
+  /** Upgraded port-forward connections, ended by close(). */
+  private readonly openPortForwards = new Set<Duplex>();
 
   /**
    * Writes by the cluster's own components (controllers, kubelets, agents),
@@ -277,13 +280,20 @@ export class ApiServer {
   podExec: ((req: PodExecRequest, io: ExecStreams) => Promise<ExecOutcome>) | null = null;
 
   /**
-   * HTTP Upgrade requests, dispatched by path: `pods/{name}/exec` (WebSocket).
+   * The kubelet's side of `pods/{name}/portforward`: connections into the
+   * pod, or undefined when it runs nowhere. Set by the cluster runtime.
+   */
+  podPortForward: ((namespace: string, pod: string) => PodPortForwarder | undefined) | null = null;
+
+  /**
+   * HTTP Upgrade requests, dispatched by path: `pods/{name}/exec` (WebSocket)
+   * and `pods/{name}/portforward` (SPDY, plain or tunnelled in WebSocket).
    * Authentication is the listener's (listenTcp checks the token first).
    */
   readonly upgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => undefined);
     const path = new URL(req.url ?? '/', 'http://podpath.local').pathname.replace(/\/+$/, '');
-    const sub = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec)$/.exec(path);
+    const sub = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|portforward)$/.exec(path);
     let namespace = '';
     let pod = '';
     try {
@@ -295,10 +305,24 @@ export class ApiServer {
     switch (sub?.[3]) {
       case 'exec':
         return this.serveExec(req, socket, head, namespace, pod);
+      case 'portforward':
+        return this.servePortForward(req, socket, head, namespace, pod);
       default:
         return rejectUpgrade(socket, 404, pathNotFound());
     }
   };
+
+  /** Port-forward to a pod that runs somewhere: kubectl's SPDY streams, each one a connection to the pod's port. */
+  private servePortForward(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string): void {
+    if (req.method !== 'GET' && req.method !== 'POST') return rejectUpgrade(socket, 405, methodNotAllowed());
+    if (!this.store.get(lookupResource('pods')!, namespace, name)) return rejectUpgrade(socket, 404, notFound({ group: '', resource: 'pods' }, name));
+    const forwarder = this.podPortForward?.(namespace, name);
+    if (!forwarder) return rejectUpgrade(socket, 400, badRequest(`pod ${name} does not have a host assigned`));
+    const refusal = upgradePortForward(req, socket, head, forwarder);
+    if (refusal) return rejectUpgrade(socket, 400, badRequest(refusal));
+    this.openPortForwards.add(socket);
+    socket.once('close', () => this.openPortForwards.delete(socket));
+  }
 
   /** Check an exec request as the apiserver does before it reaches the kubelet, then stream it over WebSocket. */
   private serveExec(req: IncomingMessage, socket: Duplex, head: Buffer, namespace: string, name: string): void {
@@ -790,6 +814,7 @@ export class ApiServer {
   async close(): Promise<void> {
     for (const end of [...this.openWatches]) end();
     for (const session of [...this.openUpgrades]) session.terminate();
+    for (const socket of [...this.openPortForwards]) socket.destroy();
     const servers = [...this.servers];
     this.servers.clear();
     await Promise.all(

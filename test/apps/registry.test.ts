@@ -8,6 +8,7 @@ import {
   DeathstarServer,
   DemoBackendServer,
   GenericServer,
+  HubbleUiServer,
   NginxServer,
   commandByName,
   createPodEnv,
@@ -42,6 +43,8 @@ test('serverForImage picks the workload from the image (and agnhost from its com
   assert.ok(serverForImage('podpath/demo-frontend') instanceof GenericServer);
   assert.ok(serverForImage('nginx:1.25.3') instanceof NginxServer);
   assert.ok(serverForImage('busybox:1.36') instanceof GenericServer);
+  assert.ok(serverForImage('quay.io/cilium/hubble-ui:v0.13.2') instanceof HubbleUiServer);
+  assert.ok(serverForImage('quay.io/cilium/hubble-ui-backend:v0.13.2') instanceof GenericServer);
 });
 
 test('commandByName knows the tools by name or path', () => {
@@ -72,6 +75,21 @@ test('the generic server answers HTTP on TCP ports and echoes on UDP ports; ngin
   assert.ok(page.stdout.includes('Server: nginx/1.25.3\r\n'));
   assert.ok(page.stdout.includes('<title>Welcome to nginx!</title>'));
   assert.match(logs.at(-1)!, /^10\.0\.1\.50 - - \[01\/Jan\/2026:\d\d:\d\d:\d\d \+0000\] "GET \/ HTTP\/1\.1" 200 \d+ "-" "curl\/8\.5\.0" "-"$/);
+});
+
+test('Hubble UI\'s frontend serves its page on 8081 for every GET path, as its nginx does for the single-page app', async () => {
+  const lab = makeLab();
+  const ui = lab.w.addPod('hubble-ui-1', 1, '10.0.2.142', 61002);
+  const env = createPodEnv({ podName: ui.name, namespace: 'kube-system', ip: ui.ip, stack: ui.stack, clock: lab.w.clock, rng: lab.w.rng.fork() });
+  serverForImage('quay.io/cilium/hubble-ui:v0.13.2').start(env, { ports: [{ containerPort: 8081, name: 'http' }] });
+  for (const path of ['/', '/?namespace=demo']) {
+    const page = await lab.run('frontend', ['curl', '-si', `http://10.0.2.142:8081${path}`]);
+    assert.match(page.stdout, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(page.stdout.includes('<title>Hubble UI</title>'));
+    assert.ok(page.stdout.includes('Served by pod hubble-ui-1 (10.0.2.142)'));
+  }
+  const post = await lab.run('frontend', ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-XPOST', 'http://10.0.2.142:8081/']);
+  assert.equal(post.stdout, '405');
 });
 
 test('the deathstar explodes two seconds after its exhaust port is hit, when a runtime can restart it', async () => {
