@@ -134,6 +134,17 @@ export class SpdyServerSession {
     this.buffered = joined.slice(off);
   }
 
+  /** Resolves once every frame received so far is handled and everything queued is written. */
+  async drained(): Promise<void> {
+    for (;;) {
+      const inbound = this.inbound;
+      const outbound = this.outbound;
+      await inbound;
+      await outbound;
+      if (inbound === this.inbound && outbound === this.outbound) return;
+    }
+  }
+
   /** The transport is gone: every stream ends with it. */
   transportClosed(): void {
     this.shutdown('connection closed');

@@ -399,6 +399,8 @@ class ZlibChannel {
   private chunks: Buffer[] = [];
   private size = 0;
   private failed: Error | undefined;
+  /** The block in progress: an error ends it (zlib calls no flush callback after one). */
+  private pending: ((err: Error | undefined) => void) | undefined;
 
   constructor(private readonly z: Deflate | Inflate) {
     z.on('data', (c: Buffer) => {
@@ -408,6 +410,7 @@ class ZlibChannel {
     });
     z.on('error', (err: Error) => {
       this.failed ??= err;
+      this.pending?.(err);
     });
   }
 
@@ -416,11 +419,13 @@ class ZlibChannel {
       if (this.failed) return reject(this.failed);
       this.chunks = [];
       this.size = 0;
+      this.pending = (err) => {
+        this.pending = undefined;
+        if (err) reject(err);
+        else resolve(Buffer.concat(this.chunks));
+      };
       this.z.write(input);
-      this.z.flush(zlibConstants.Z_SYNC_FLUSH, () => {
-        if (this.failed) return reject(this.failed);
-        resolve(Buffer.concat(this.chunks));
-      });
+      this.z.flush(zlibConstants.Z_SYNC_FLUSH, () => this.pending?.(this.failed));
     });
   }
 
