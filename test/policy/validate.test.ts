@@ -127,9 +127,7 @@ test('a hostile path regex compiles with RE2 and matches a long path in linear t
   assert.deepEqual(validatePolicy('CiliumNetworkPolicy', { spec: { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/(a+)+$' }] } }] }] } }), []);
   const re = RE2JS.compile('/(a+)+$');
   re.matches('/aa!');
+  // A backtracking engine would not finish this in the life of the machine; deciding it at all is the proof (how fast is bench/'s business).
   const path = `/${'a'.repeat(8192)}!`;
-  const t0 = performance.now();
   assert.equal(re.matches(path), false);
-  const ms = performance.now() - t0;
-  assert.ok(ms < 10, `RE2 decided an 8 KiB path in ${ms.toFixed(2)} ms`);
 });
