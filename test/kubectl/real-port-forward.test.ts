@@ -101,7 +101,6 @@ test('port-forward to svc/hubble-ui: kubectl resolves the Service to a pod and p
   const pf = await portForward(['-n', 'kube-system', 'svc/hubble-ui', ':80']);
   try {
     assert.equal(pf.remote, 8081);
-    assert.match(pf.out(), new RegExp(`^Forwarding from \\[::1\\]:${pf.port} -> 8081$`, 'm'));
     const page = await get(pf.port, '/');
     assert.equal(page.status, 200);
     assert.match(page.body, /<title>Hubble UI<\/title>/);
