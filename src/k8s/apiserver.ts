@@ -9,6 +9,7 @@ import { existsSync, lstatSync, mkdirSync, chmodSync, statSync, unlinkSync } fro
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { dirname } from 'node:path';
+import { Gauge, Registry } from 'prom-client';
 import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { applyDefaults } from './defaults.js';
@@ -219,6 +220,14 @@ export class ApiServer {
   private readonly openUpgrades = new Set<ExecSession>();
   /** Upgraded port-forward connections, ended by close(). */
   private readonly openPortForwards = new Set<Duplex>();
+  /** What GET /metrics serves, as kube-apiserver names it. */
+  private readonly metrics = new Registry();
+  private readonly longRunning = new Gauge({
+    name: 'apiserver_longrunning_requests',
+    help: '[STABLE] Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component. Not all requests are tracked this way.',
+    labelNames: ['component', 'group', 'resource', 'scope', 'subresource', 'verb', 'version'],
+    registers: [this.metrics],
+  });
 
   /**
    * Writes by the cluster's own components (controllers, kubelets, agents),
@@ -346,8 +355,13 @@ export class ApiServer {
       return rejectUpgrade(socket, 400, badRequest(`requested protocol(s) are not supported: ${String(req.headers['sec-websocket-protocol'] ?? '')}; supports ${EXEC_PROTOCOLS.join(', ')}`));
     }
     const session = acceptExec(req, socket, head, opts, (io) => run({ namespace, pod: name, container, command: opts.command }, io));
+    const labels = { component: 'apiserver', group: '', resource: 'pods', scope: 'resource', subresource: 'exec', verb: 'CONNECT', version: 'v1' };
+    this.longRunning.inc(labels);
     this.openUpgrades.add(session);
-    void session.done.then(() => this.openUpgrades.delete(session));
+    void session.done.then(() => {
+      this.openUpgrades.delete(session);
+      this.longRunning.dec(labels);
+    });
   }
 
   /** Register a hook that sees (and may edit or reject) every write before it is stored. Hooks run in the order added. */
@@ -847,6 +861,12 @@ export class ApiServer {
       res.end('ok');
       return;
     }
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const text = await this.metrics.metrics();
+      res.writeHead(200, { 'Content-Type': this.metrics.contentType });
+      res.end(text);
+      return;
+    }
     const logPath = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(path);
     if (logPath && req.method === 'GET') {
       this.serveLogs(decodeURIComponent(logPath[1]!), decodeURIComponent(logPath[2]!), url.searchParams, res);
@@ -1050,7 +1070,21 @@ export class ApiServer {
     streaming = true;
 
     let timer: TimerHandle | undefined;
+    const labels = {
+      component: 'apiserver',
+      group: resource.group,
+      resource: resource.plural,
+      scope: !resource.namespaced ? 'cluster' : namespace ? 'namespace' : 'cluster',
+      subresource: '',
+      verb: 'WATCH',
+      version: resource.version,
+    };
+    this.longRunning.inc(labels);
+    let ended = false;
     const end = (): void => {
+      if (ended) return;
+      ended = true;
+      this.longRunning.dec(labels);
       result.obj.stop();
       if (timer) this.clock.clearTimer(timer);
       timer = undefined;

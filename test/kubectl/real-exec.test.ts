@@ -6,7 +6,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import WebSocket from 'ws';
@@ -128,6 +130,80 @@ test('errors read as against a real cluster: unknown pod, unknown container, com
   );
 });
 
+/** The apiserver's count of open exec sessions (apiserver_longrunning_requests, verb CONNECT), from GET /metrics. */
+async function openExecSessions(): Promise<number> {
+  const res = await fetchApi('/metrics');
+  assert.equal(res.status, 200);
+  const m = /^apiserver_longrunning_requests\{[^}]*subresource="exec"[^}]*verb="CONNECT"[^}]*\} (\d+)$/m.exec(res.body);
+  return m ? Number(m[1]) : 0;
+}
+
+function fetchApi(path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(api.server + path, { ca: api.ca, headers: { Authorization: `Bearer ${api.token}` } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Wait (bounded, in wall time) until the apiserver has no exec session open. */
+async function noExecSessionsWithin(ms: number): Promise<number> {
+  const deadline = Date.now() + ms;
+  let open = await openExecSessions();
+  while (open !== 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    open = await openExecSessions();
+  }
+  return open;
+}
+
+test('hubble observe --follow through exec streams new flows, and killing kubectl stops it on the server', { skip: REAL_KUBECTL_SKIP }, async () => {
+  const agents = JSON.parse(real(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=cilium', '-o', 'json']).out) as { items: OrderedPod[] };
+  const node = pickPod(agents.items)!.spec!.nodeName!;
+  // Traffic from a pod on the node whose agent ds/cilium reaches, to a port nothing else uses.
+  const source = real(['get', 'pods', '-n', 'demo', '--field-selector', `spec.nodeName=${node}`, '-o', 'jsonpath={.items[0].metadata.name}']).out;
+  assert.ok(source, `a demo pod runs on ${node}`);
+  const [backend, target] = real(['get', 'pods', '-n', 'demo', '-l', 'app=backend', '-o', 'jsonpath={.items[0].metadata.name} {.items[0].status.podIP}']).out.split(' ');
+  assert.equal(await openExecSessions(), 0);
+
+  const follow = c.realSpawn!(['-n', 'kube-system', 'exec', 'ds/cilium', '--', 'hubble', 'observe', '--follow']);
+  let out = '';
+  let wake: (() => void) | undefined;
+  follow.stdout!.on('data', (d: Buffer) => {
+    out += d.toString('utf8');
+    wake?.();
+  });
+  const printed = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const exited = once(follow, 'exit');
+  try {
+    const marker = `demo/${backend}:9999 `;
+    // Bounded: a few rounds of traffic, each waiting up to 2 s of wall time for kubectl to print the flow.
+    for (let round = 0; round < 10 && !out.includes(marker); round++) {
+      real(['exec', '-n', 'demo', source, '--', 'curl', '-s', '--max-time', '1', `http://${target!}:9999/`]);
+      const deadline = Date.now() + 2000;
+      while (!out.includes(marker) && Date.now() < deadline) await printed(deadline - Date.now());
+    }
+    assert.match(out, new RegExp(`demo/${source}:\\d+ \\(ID:\\d+\\) -> demo/${backend}:9999 \\(ID:\\d+\\) .*\\(TCP Flags: SYN\\)`));
+    assert.equal(await openExecSessions(), 1);
+  } finally {
+    follow.kill('SIGKILL');
+    await exited;
+  }
+  // The server notices the client is gone and stops hubble: the session count drops back (bounded wait on the daemon).
+  assert.equal(await noExecSessionsWithin(10_000), 0);
+  assert.equal(execOk(['-n', 'kube-system', 'ds/cilium', '--', 'hostname']).trim().startsWith('cilium-'), true);
+});
+
 // ---- the protocol, with a plain WebSocket client -------------------------------------------------
 
 interface RawAnswer {
@@ -223,4 +299,24 @@ test('refused upgrades answer a Status: unknown pod 404, unknown container and u
   const protocol = await rawExec(execPath(frontend, ['ls']), { token: api.token, protocols: ['v3.channel.k8s.io'] });
   assert.equal(protocol.refused?.status, 400);
   assert.match((JSON.parse(protocol.refused.body) as { message: string }).message, /^requested protocol\(s\) are not supported: v3\.channel\.k8s\.io; supports v5\.channel\.k8s\.io, v4\.channel\.k8s\.io$/);
+});
+
+test('stdin streams: cat answers each chunk before the next is sent, and a client that goes away ends the session', async () => {
+  const url = api.server.replace(/^https:/, 'wss:') + execPath(frontend, ['cat'], 'stdin=true&stdout=true&stderr=true');
+  const ws = new WebSocket(url, ['v5.channel.k8s.io'], { ca: api.ca, headers: { Authorization: `Bearer ${api.token}` } });
+  await once(ws, 'open');
+  const stdout: string[] = [];
+  ws.on('message', (data: Buffer) => {
+    if (data[0] === 1 && data.length > 1) stdout.push(data.subarray(1).toString('utf8'));
+  });
+  for (const word of ['one\n', 'two\n', 'three\n']) {
+    const before = stdout.length;
+    ws.send(Buffer.concat([Buffer.of(0), Buffer.from(word)]));
+    while (stdout.length === before) await once(ws, 'message');
+    assert.equal(stdout.at(-1), word);
+  }
+  assert.equal(await openExecSessions(), 1);
+  // Going away without the close signal: the server stops cat and the session ends.
+  ws.terminate();
+  assert.equal(await noExecSessionsWithin(10_000), 0);
 });
