@@ -7,6 +7,20 @@ import type { VirtualClock } from '../util/clock.js';
 
 export type ClockPacing = 'fast' | 'realtime';
 
+/**
+ * A command that streams until it is stopped (`hubble observe --follow`,
+ * `cilium monitor`): its client watches the cluster rather than waits for it
+ * to finish something, so time must not race ahead while it runs (flow
+ * timestamps would run minutes ahead of the wall clock).
+ */
+export function streamsUntilStopped(argv: readonly string[]): boolean {
+  const program = (argv[0] ?? '').slice((argv[0] ?? '').lastIndexOf('/') + 1);
+  const args = argv.slice(1);
+  if (program === 'hubble') return args[0] === 'observe' && args.some((a) => a === '-f' || a === '--follow' || a === '--follow=true');
+  if (program === 'cilium' || program === 'cilium-dbg') return args[0] === 'monitor';
+  return false;
+}
+
 export class ClockDriver {
   private wallBase = performance.now();
   private virtualBase: number;
@@ -32,6 +46,11 @@ export class ClockDriver {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
+  }
+
+  /** `work` as the exec of `argv`: waited on (waitOn), unless the command streams until stopped. */
+  exec<T>(argv: readonly string[], work: Promise<T>): Promise<T> {
+    return streamsUntilStopped(argv) ? work : this.waitOn(work);
   }
 
   /** Run `work` as a client waiting on the cluster: in fast pacing, idle time is skipped until it settles. */

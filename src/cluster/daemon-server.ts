@@ -154,7 +154,7 @@ export class DaemonServer {
     };
     let code: number;
     try {
-      code = await this.driver.waitOn(this.runtime.exec(target, body.argv, io));
+      code = await this.driver.exec(body.argv, this.runtime.exec(target, body.argv, io));
     } catch (err) {
       finished = true;
       res.end(encodeFrame({ error: (err as Error).message, exit: 1 }));
