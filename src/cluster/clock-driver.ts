@@ -8,17 +8,32 @@ import type { VirtualClock } from '../util/clock.js';
 export type ClockPacing = 'fast' | 'realtime';
 
 /**
- * A command that streams until it is stopped (`hubble observe --follow`,
- * `cilium monitor`): its client watches the cluster rather than waits for it
- * to finish something, so time must not race ahead while it runs (flow
- * timestamps would run minutes ahead of the wall clock).
+ * Commands whose client follows the wall clock rather than waits for the
+ * cluster to finish something: they stream until stopped (`hubble observe
+ * --follow`, `cilium monitor`), pause on purpose (`sleep`, a shell script
+ * that sleeps, like the lab's `while true; do curl ...; sleep 1; done`), or
+ * read their commands from the client (`sh` without -c). Time must not race
+ * ahead while they run: flows would carry times minutes ahead of the wall
+ * clock, and a paced loop would run flat out.
  */
-export function streamsUntilStopped(argv: readonly string[]): boolean {
+export function pacedByWallClock(argv: readonly string[]): boolean {
   const program = (argv[0] ?? '').slice((argv[0] ?? '').lastIndexOf('/') + 1);
   const args = argv.slice(1);
-  if (program === 'hubble') return args[0] === 'observe' && args.some((a) => a === '-f' || a === '--follow' || a === '--follow=true');
-  if (program === 'cilium' || program === 'cilium-dbg') return args[0] === 'monitor';
-  return false;
+  switch (program) {
+    case 'hubble':
+      return args[0] === 'observe' && args.some((a) => a === '-f' || a === '--follow' || a === '--follow=true');
+    case 'cilium':
+    case 'cilium-dbg':
+      return args[0] === 'monitor';
+    case 'sleep':
+      return true;
+    case 'sh':
+    case 'ash':
+    case 'bash':
+      return args[0] !== '-c' || /(^|[\s;&|(`])sleep(\s|$)/.test(args[1] ?? '');
+    default:
+      return false;
+  }
 }
 
 export class ClockDriver {
@@ -48,9 +63,9 @@ export class ClockDriver {
     this.ticker = null;
   }
 
-  /** `work` as the exec of `argv`: waited on (waitOn), unless the command streams until stopped. */
+  /** `work` as the exec of `argv`: waited on (waitOn), unless the command is paced by the wall clock. */
   exec<T>(argv: readonly string[], work: Promise<T>): Promise<T> {
-    return streamsUntilStopped(argv) ? work : this.waitOn(work);
+    return pacedByWallClock(argv) ? work : this.waitOn(work);
   }
 
   /** Run `work` as a client waiting on the cluster: in fast pacing, idle time is skipped until it settles. */
