@@ -29,3 +29,13 @@ test('lists, && ||, $?, not found, command substitution, arithmetic, test, redir
   const syntax = await run('while true; do');
   assert.deepEqual([syntax.code, syntax.stderr], [2, 'sh: syntax error: unexpected end of file\n']);
 });
+
+test('sh reading stdin runs each command once its lines have arrived; a syntax error stops it with 2', async () => {
+  const lab = makeLab();
+  const r = await lab.run('frontend', ['sh'], { stdin: ['echo one\nif true; then\n', 'echo two\n', 'fi\nX=4; echo "$((X+', '1))"\n', 'done\necho never\n'] });
+  assert.equal(r.stdout, 'one\ntwo\n5\n');
+  assert.match(r.stderr, /^sh: syntax error: unexpected .*done/);
+  assert.equal(r.code, 2);
+  const quoted = await lab.run('frontend', ['sh'], { stdin: ['echo "multi\n', 'line"; exit 6\n'] });
+  assert.deepEqual([quoted.stdout, quoted.code], ['multi\nline\n', 6]);
+});

@@ -149,11 +149,14 @@ function fetchApi(path: string): Promise<{ status: number; body: string }> {
   });
 }
 
-/** Wait (bounded, in wall time) until the apiserver has no exec session open. */
-async function noExecSessionsWithin(ms: number): Promise<number> {
+/**
+ * Wait (bounded, in wall time) until the apiserver has `expected` exec sessions open: one
+ * whose kubectl has just exited ends when the daemon sees its connection close.
+ */
+async function execSessionsWithin(ms: number, expected = 0): Promise<number> {
   const deadline = Date.now() + ms;
   let open = await openExecSessions();
-  while (open !== 0 && Date.now() < deadline) {
+  while (open !== expected && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
     open = await openExecSessions();
   }
@@ -167,7 +170,7 @@ test('hubble observe --follow through exec streams new flows, and killing kubect
   const source = real(['get', 'pods', '-n', 'demo', '--field-selector', `spec.nodeName=${node}`, '-o', 'jsonpath={.items[0].metadata.name}']).out;
   assert.ok(source, `a demo pod runs on ${node}`);
   const [backend, target] = real(['get', 'pods', '-n', 'demo', '-l', 'app=backend', '-o', 'jsonpath={.items[0].metadata.name} {.items[0].status.podIP}']).out.split(' ');
-  assert.equal(await openExecSessions(), 0);
+  assert.equal(await execSessionsWithin(10_000), 0);
 
   const follow = c.realSpawn!(['-n', 'kube-system', 'exec', 'ds/cilium', '--', 'hubble', 'observe', '--follow']);
   let out = '';
@@ -195,13 +198,13 @@ test('hubble observe --follow through exec streams new flows, and killing kubect
       while (!syn.test(out) && Date.now() < deadline) await printed(deadline - Date.now());
     }
     assert.match(out, syn);
-    assert.equal(await openExecSessions(), 1);
+    assert.equal(await execSessionsWithin(10_000, 1), 1);
   } finally {
     follow.kill('SIGKILL');
     await exited;
   }
   // The server notices the client is gone and stops hubble: the session count drops back (bounded wait on the daemon).
-  assert.equal(await noExecSessionsWithin(10_000), 0);
+  assert.equal(await execSessionsWithin(10_000), 0);
   assert.equal(execOk(['-n', 'kube-system', 'ds/cilium', '--', 'hostname']).trim().startsWith('cilium-'), true);
 });
 
@@ -306,6 +309,7 @@ test('stdin streams: cat answers each chunk before the next is sent, and a clien
   const url = api.server.replace(/^https:/, 'wss:') + execPath(frontend, ['cat'], 'stdin=true&stdout=true&stderr=true');
   const ws = new WebSocket(url, ['v5.channel.k8s.io'], { ca: api.ca, headers: { Authorization: `Bearer ${api.token}` } });
   await once(ws, 'open');
+  assert.equal(await execSessionsWithin(10_000, 1), 1);
   const stdout: string[] = [];
   ws.on('message', (data: Buffer) => {
     if (data[0] === 1 && data.length > 1) stdout.push(data.subarray(1).toString('utf8'));
@@ -316,8 +320,31 @@ test('stdin streams: cat answers each chunk before the next is sent, and a clien
     while (stdout.length === before) await once(ws, 'message');
     assert.equal(stdout.at(-1), word);
   }
-  assert.equal(await openExecSessions(), 1);
   // Going away without the close signal: the server stops cat and the session ends.
   ws.terminate();
-  assert.equal(await noExecSessionsWithin(10_000), 0);
+  assert.equal(await execSessionsWithin(10_000), 0);
+});
+
+test('sh -i over the stream: each command runs when its line arrives, shell state carries over, exit ends the session', async () => {
+  const url = api.server.replace(/^https:/, 'wss:') + execPath(frontend, ['sh'], 'stdin=true&stdout=true&stderr=true');
+  const ws = new WebSocket(url, ['v5.channel.k8s.io'], { ca: api.ca, headers: { Authorization: `Bearer ${api.token}` } });
+  const channels = new Map<number, string>();
+  let wake: (() => void) | undefined;
+  ws.on('message', (data: Buffer) => {
+    channels.set(data[0]!, (channels.get(data[0]!) ?? '') + data.subarray(1).toString('utf8'));
+    wake?.();
+  });
+  const closed = once(ws, 'close');
+  await once(ws, 'open');
+  const stdoutAfter = async (line: string): Promise<string> => {
+    const before = channels.get(1) ?? '';
+    ws.send(Buffer.concat([Buffer.of(0), Buffer.from(line)]));
+    while ((channels.get(1) ?? '') === before) await new Promise<void>((r) => (wake = r));
+    return (channels.get(1) ?? '').slice(before.length);
+  };
+  assert.equal(await stdoutAfter('N=41\necho "n=$((N+1))"\n'), 'n=42\n');
+  assert.equal(await stdoutAfter('curl -s -o /dev/null -w "%{http_code}\\n" http://backend:8080/\n'), '200\n');
+  ws.send(Buffer.concat([Buffer.of(0), Buffer.from('exit 9\n')]));
+  await closed;
+  assert.equal((JSON.parse(channels.get(3)!) as { details: { causes: { message: string }[] } }).details.causes[0]!.message, '9');
 });

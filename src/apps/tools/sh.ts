@@ -914,32 +914,26 @@ const BUILTINS: Record<string, Builtin> = {
 export function makeShell(lookup: (name: string) => AppCommand | undefined): AppCommand {
   return async (env, argv, io) => {
     const args = argv.slice(1);
-    let script: string;
+    let tree: Node | undefined;
     let positional: string[] = [];
     if (args[0] === '-c') {
       if (args.length < 2) {
         io.stderr('sh: -c requires an argument\n');
         return 2;
       }
-      script = args[1]!;
       positional = args.slice(3);
-    } else if (args.length === 0) {
-      // "sh" with a script on stdin (kubectl exec -i pod -- sh < script.sh).
-      script = '';
-      if (io.stdin) for await (const chunk of io.stdin) script += text(chunk);
-    } else {
+      try {
+        tree = parseScript(args[1]!);
+      } catch (e) {
+        if (e instanceof ShSyntaxError) {
+          io.stderr(`sh: syntax error: ${e.message}\n`);
+          return 2;
+        }
+        throw e;
+      }
+    } else if (args.length > 0) {
       io.stderr(`sh: can't open '${args[0]}': No such file or directory\n`);
       return 2;
-    }
-    let tree: Node;
-    try {
-      tree = parseScript(script);
-    } catch (e) {
-      if (e instanceof ShSyntaxError) {
-        io.stderr(`sh: syntax error: ${e.message}\n`);
-        return 2;
-      }
-      throw e;
     }
     const shell: Shell = {
       env,
@@ -956,6 +950,7 @@ export function makeShell(lookup: (name: string) => AppCommand | undefined): App
       lookup,
     };
     try {
+      if (!tree) return await runFromStdin(shell, io);
       return await run(shell, tree, { stdout: io.stdout, stderr: io.stderr, ...(io.stdin ? { stdin: io.stdin } : {}) });
     } catch (e) {
       if (e instanceof ExitRequest) return e.code;
@@ -964,4 +959,42 @@ export function makeShell(lookup: (name: string) => AppCommand | undefined): App
       throw e;
     }
   };
+}
+
+/** Syntax errors that only say the input stopped early: more lines may complete the command. */
+const INCOMPLETE = new Set(['unexpected end of file', 'unterminated quoted string', 'unterminated $(']);
+
+/**
+ * "sh" reading its commands from stdin (`kubectl exec -i pod -- sh`): each
+ * complete command runs as soon as its last line has arrived, as a shell
+ * reading a pipe or a terminal does; a syntax error stops the shell (status 2).
+ */
+async function runFromStdin(shell: Shell, io: ProcessIO): Promise<number> {
+  const decoder = new TextDecoder();
+  let pending = '';
+  // Runs what has arrived up to the last newline (everything, at EOF); undefined: keep reading.
+  const runArrived = async (atEof: boolean): Promise<number | undefined> => {
+    const cut = atEof ? pending.length : pending.lastIndexOf('\n') + 1;
+    if (cut === 0) return undefined;
+    let tree: Node;
+    try {
+      tree = parseScript(pending.slice(0, cut));
+    } catch (e) {
+      if (!(e instanceof ShSyntaxError)) throw e;
+      if (!atEof && INCOMPLETE.has(e.message)) return undefined;
+      io.stderr(`sh: syntax error: ${e.message}\n`);
+      return 2;
+    }
+    pending = pending.slice(cut);
+    // The commands get no stdin: the shell is reading it.
+    shell.status = await run(shell, tree, { stdout: io.stdout, stderr: io.stderr });
+    return undefined;
+  };
+  for await (const chunk of io.stdin ?? []) {
+    pending += decoder.decode(chunk, { stream: true });
+    const stop = await runArrived(false);
+    if (stop !== undefined) return stop;
+  }
+  pending += decoder.decode();
+  return (await runArrived(true)) ?? shell.status;
 }
