@@ -128,15 +128,31 @@ export function execId(): string {
 
 // ---- the session --------------------------------------------------------------------------
 
+/** Unread stdin above which the connection stops being read (TCP pushes back on the client), and below which it resumes. */
+const STDIN_HIGH_WATER = 1024 * 1024;
+const STDIN_LOW_WATER = 256 * 1024;
+
 /** Bytes arriving on one channel, read as an async iterable; ends at the close signal or when the connection goes. */
 class InboundStream implements AsyncIterable<Uint8Array> {
   private readonly chunks: Uint8Array[] = [];
+  private queued = 0;
+  private full = false;
   private ended = false;
   private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly onFull: () => void,
+    private readonly onDrained: () => void,
+  ) {}
 
   push(chunk: Uint8Array): void {
     if (this.ended || chunk.length === 0) return;
     this.chunks.push(chunk);
+    this.queued += chunk.length;
+    if (!this.full && this.queued > STDIN_HIGH_WATER) {
+      this.full = true;
+      this.onFull();
+    }
     this.wake?.();
   }
 
@@ -149,6 +165,11 @@ class InboundStream implements AsyncIterable<Uint8Array> {
     for (;;) {
       const next = this.chunks.shift();
       if (next) {
+        this.queued -= next.length;
+        if (this.full && this.queued < STDIN_LOW_WATER) {
+          this.full = false;
+          this.onDrained();
+        }
         yield next;
         continue;
       }
@@ -213,7 +234,12 @@ export function acceptExec(
 
 async function runSession(ws: WebSocket, protocol: string, opts: ExecOptions, abort: AbortController, run: (io: ExecStreams) => Promise<ExecOutcome>): Promise<void> {
   let open = true;
-  const stdin = opts.stdin ? new InboundStream() : undefined;
+  const stdin = opts.stdin
+    ? new InboundStream(
+        () => ws.pause(),
+        () => ws.resume(),
+      )
+    : undefined;
   const send = (channel: number, chunk: string | Uint8Array): void => {
     if (!open) return;
     const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
@@ -264,6 +290,9 @@ async function runSession(ws: WebSocket, protocol: string, opts: ExecOptions, ab
   } catch (err) {
     status = internalErrorStatus(err instanceof Error ? err.message : String(err));
   }
+  // Unread stdin is dropped; a connection paused on it must read again to see the client's close.
+  stdin?.end();
+  if (ws.isPaused) ws.resume();
   if (!open) return;
   send(CHANNEL.error, JSON.stringify(status));
   open = false;

@@ -348,3 +348,16 @@ test('sh -i over the stream: each command runs when its line arrives, shell stat
   await closed;
   assert.equal((JSON.parse(channels.get(3)!) as { details: { causes: { message: string }[] } }).details.causes[0]!.message, '9');
 });
+
+// The timeout guards the close: a server still holding back unread stdin would not read the client's close frame for 30 s.
+test('stdin beyond what the command has read is held back, not lost; a command that never reads it still ends with a normal close', { timeout: 20_000 }, async () => {
+  const big = Array.from({ length: 64 }, (_, i) => Buffer.concat([Buffer.of(0), Buffer.alloc(64 * 1024, 0x41 + (i % 26))]));
+  const late = await rawExec(execPath(frontend, ['sh', '-c', 'sleep 1; cat'], 'stdin=true&stdout=true&stderr=true'), { token: api.token, stdin: [...big, Buffer.of(255, 0)] });
+  assert.equal(late.channels?.get(1)?.length, 64 * 64 * 1024);
+  assert.deepEqual(late.channels?.get(1), Buffer.concat(big.map((b) => b.subarray(1))));
+  assert.equal(late.closeCode, 1000);
+
+  const unread = await rawExec(execPath(frontend, ['sh', '-c', 'sleep 1'], 'stdin=true&stdout=true&stderr=true'), { token: api.token, stdin: big });
+  assert.deepEqual(JSON.parse(unread.channels!.get(3)!.toString()), { metadata: {}, status: 'Success' });
+  assert.equal(unread.closeCode, 1000);
+});
