@@ -382,23 +382,29 @@ export class ApiServer {
 
   list(resource: ResourceInfo, opts: ListRequestOptions = {}): ApiResult<KubeList> {
     return attempt(() => {
-      const { labels, fields } = parseSelectors(resource, opts.labelSelector, opts.fieldSelector);
-      const page = this.store.list(resource, {
-        ...(opts.namespace ? { namespace: opts.namespace } : {}),
-        labelSelector: labels,
-        fieldSelector: fields,
-        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
-        ...(opts.continue ? { continue: opts.continue } : {}),
-      });
-      const list: KubeList = {
-        apiVersion: apiVersionOf(resource),
-        kind: resource.listKind,
-        metadata: { resourceVersion: page.resourceVersion },
-        items: page.items,
-      };
-      if (page.continue) list.metadata.continue = page.continue;
-      return list;
+      const list = this.listShared(resource, opts);
+      return { ...list, items: list.items.map((o) => clone(o)) };
     });
+  }
+
+  /** A list whose items are the store's frozen objects: for answers that only serialize them. Throws StatusError. */
+  private listShared(resource: ResourceInfo, opts: ListRequestOptions): KubeList {
+    const { labels, fields } = parseSelectors(resource, opts.labelSelector, opts.fieldSelector);
+    const page = this.store.list(resource, {
+      ...(opts.namespace ? { namespace: opts.namespace } : {}),
+      labelSelector: labels,
+      fieldSelector: fields,
+      ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      ...(opts.continue ? { continue: opts.continue } : {}),
+    });
+    const list: KubeList = {
+      apiVersion: apiVersionOf(resource),
+      kind: resource.listKind,
+      metadata: { resourceVersion: page.resourceVersion },
+      items: page.items,
+    };
+    if (page.continue) list.metadata.continue = page.continue;
+    return list;
   }
 
   create(resource: ResourceInfo, namespace: string | undefined, body: unknown, opts: WriteRequestOptions = {}): ApiResult<KubeObject> {
@@ -934,14 +940,19 @@ export class ApiServer {
           this.serveWatch(r.req, r.res, resource, namespace, r.q, r.table);
           return;
         }
-        const limit = r.q.get('limit');
+        // A Table (what `kubectl get` prints) comes whole: the API lets a server not support `limit`,
+        // and kubectl's chunks of 500 would be 21 requests for 10,000 pods, which client-go's rate
+        // limit (5 per second after a burst of 10) spreads over more than 2 s. Object lists page.
+        const limit = r.table ? null : r.q.get('limit');
         const cont = r.q.get('continue');
-        const result = this.list(resource, {
-          ...scope,
-          ...selectors,
-          ...(limit && /^\d+$/.test(limit) ? { limit: Number(limit) } : {}),
-          ...(cont ? { continue: cont } : {}),
-        });
+        const result = attempt(() =>
+          this.listShared(resource, {
+            ...scope,
+            ...selectors,
+            ...(limit && /^\d+$/.test(limit) ? { limit: Number(limit) } : {}),
+            ...(cont ? { continue: cont } : {}),
+          }),
+        );
         if (r.table && result.ok) {
           const { metadata, items } = result.obj;
           r.answer({ ok: true, obj: toTable(resource, items, this.clock.wallNow(), { ...tableOptions(r.q), ...metadata }) });

@@ -127,6 +127,11 @@ function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** (namespace, name) order, as the rows sort: not the order of `namespace/name` keys ('-' sorts before '/'). */
+function byNamespaceName(a: KubeObject, b: KubeObject): number {
+  return byText(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || byText(a.metadata.name ?? '', b.metadata.name ?? '');
+}
+
 /** A row change of a write: the object to store (serialized when it runs), or null to delete the row. */
 interface RowOp {
   skey: string;
@@ -151,6 +156,8 @@ export class Store {
   private readonly deferred = new Map<string, RowOp>();
   /** Committed objects, frozen, by storage key and then `namespace/name`. */
   private readonly index = new Map<string, Map<string, KubeObject>>();
+  /** Each resource's committed objects in list order, kept until the resource next changes. */
+  private readonly sortedCache = new Map<string, readonly KubeObject[]>();
   /** Owner uid → the objects (storage key, index key) whose ownerReferences name it. */
   private readonly dependents = new Map<string, Map<string, { skey: string; key: string }>>();
   /** Changes of the write in progress (null = deleted), by `storageKey\nindexKey`; applied at commit. */
@@ -225,12 +232,20 @@ export class Store {
 
   /**
    * Every committed object of a resource, frozen, in (namespace, name)
-   * order: what list() returns, without parsing. Callers must not edit them.
+   * order: what list() returns. Callers must not edit them.
    */
   snapshot(resource: ResourceInfo): KubeObject[] {
-    const m = this.index.get(storageKey(resource));
-    if (!m) return [];
-    return [...m.keys()].sort(byText).map((k) => m.get(k)!);
+    return [...this.sorted(storageKey(resource))];
+  }
+
+  private sorted(skey: string): readonly KubeObject[] {
+    let s = this.sortedCache.get(skey);
+    if (!s) {
+      const m = this.index.get(skey);
+      s = m ? [...m.values()].sort(byNamespaceName) : [];
+      this.sortedCache.set(skey, s);
+    }
+    return s;
   }
 
   private stage(resource: ResourceInfo, obj: KubeObject, deleted: boolean): void {
@@ -243,6 +258,7 @@ export class Store {
   private commitOne(skey: string, key: string, obj: KubeObject | null): void {
     let m = this.index.get(skey);
     if (!m) this.index.set(skey, (m = new Map()));
+    this.sortedCache.delete(skey);
     const before = m.get(key);
     for (const ref of before?.metadata.ownerReferences ?? []) {
       const deps = ref.uid ? this.dependents.get(ref.uid) : undefined;
@@ -299,30 +315,36 @@ export class Store {
     return obj ? clone(obj) : undefined;
   }
 
-  /** Objects of a resource in (namespace, name) order, filtered by selectors, optionally paged. */
+  /** Objects of a resource in (namespace, name) order, filtered by selectors, optionally paged: frozen, shared objects (clone to edit). */
   list(resource: ResourceInfo, query: ListQuery = {}): ListPage {
-    this.writeDeferred();
-    const key = storageKey(resource);
+    // The committed objects are all in the index (deferred rows are only not yet written), so lists
+    // read it instead of parsing every row again: a 10,000-pod list took 100+ ms of JSON.parse.
+    const all = this.sorted(storageKey(resource));
     const ns = resource.namespaced ? query.namespace : undefined;
-    let after: { namespace: string; name: string } | undefined;
-    if (query.continue) after = decodeContinue(query.continue);
-    const params: unknown[] = [key];
-    let sql = 'SELECT namespace, name, body FROM objects WHERE resource = ?';
-    if (ns) {
-      sql += ' AND namespace = ?';
-      params.push(ns);
+    let i = 0;
+    if (query.continue) {
+      const after = decodeContinue(query.continue);
+      // The first object after (namespace, name): a binary search over the sorted objects.
+      let lo = 0;
+      let hi = all.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const m = all[mid]!.metadata;
+        if ((byText(m.namespace ?? '', after.namespace) || byText(m.name ?? '', after.name)) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
     }
-    if (after) {
-      sql += ' AND (namespace, name) > (?, ?)';
-      params.push(after.namespace, after.name);
-    }
-    sql += ' ORDER BY namespace, name';
+    const labels = query.labelSelector?.isEverything ? undefined : query.labelSelector;
+    // Building an object's selectable fields costs more than the rest of the loop: only with a selector.
+    const fields = query.fieldSelector?.requirements.length ? query.fieldSelector : undefined;
     const items: KubeObject[] = [];
     let more = false;
-    for (const row of this.stmt(sql).iterate(...params) as IterableIterator<{ namespace: string; name: string; body: string }>) {
-      const obj = JSON.parse(row.body) as KubeObject;
-      if (query.labelSelector && !query.labelSelector.matches(metaOf(obj).labels)) continue;
-      if (query.fieldSelector && !query.fieldSelector.matches(selectableFieldsOf(resource, obj))) continue;
+    for (; i < all.length; i++) {
+      const obj = all[i]!;
+      if (ns && obj.metadata.namespace !== ns) continue;
+      if (labels && !labels.matches(metaOf(obj).labels)) continue;
+      if (fields && !fields.matches(selectableFieldsOf(resource, obj))) continue;
       if (query.limit !== undefined && query.limit > 0 && items.length >= query.limit) {
         more = true;
         break;
@@ -336,6 +358,7 @@ export class Store {
     }
     return page;
   }
+
 
   /** A free name `<prefix><5 random characters>` (prefix cut to 58 characters, as Kubernetes does). */
   generateName(resource: ResourceInfo, namespace: string | undefined, prefix: string): string {

@@ -546,6 +546,16 @@ test('kubectl get asks for Tables: columns as Kubernetes and the Cilium CRDs pri
       ['Name', 'Security Identity', 'Endpoint State', 'IPv4', 'IPv6'],
     );
     assert.deepEqual(cep.rows[0]!.cells, ['web-1', 56789, 'ready', '10.0.1.5', '']);
+
+    // kubectl get asks for chunks of 500 (limit=500): a Table comes whole, without a continue token,
+    // while the same list as objects is paged.
+    for (const name of ['web-2', 'web-3']) must(await h.client.create(pod(name, { app: 'web' })));
+    const whole = (await h.http('GET', '/api/v1/pods?limit=2', undefined, accept)).json as typeof table & { metadata: { continue?: string } };
+    assert.deepEqual(whole.rows.map((row) => row.cells[0]), ['web-1', 'web-2', 'web-3']);
+    assert.equal(whole.metadata.continue, undefined);
+    const paged = (await h.http('GET', '/api/v1/pods?limit=2')).json as KubeList;
+    assert.deepEqual(paged.items.map((o) => o.metadata.name), ['web-1', 'web-2']);
+    assert.ok(paged.metadata.continue);
   } finally {
     await h.close();
   }

@@ -144,6 +144,30 @@ test('list by namespace, label selector, field selector and pages', () => {
   store.close();
 });
 
+test('lists come in (namespace, name) order, as the rows sort, with pages continuing across namespaces', () => {
+  const { store } = newStore();
+  // "kube" sorts before "kube-system" although "kube-system/x" sorts before "kube/x".
+  for (const [ns, name] of [['kube-system', 'b'], ['kube', 'z'], ['kube-system', 'a'], ['kube', 'y'], ['default', 'q']] as const) {
+    store.create(cms, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+  }
+  const key = (o: { metadata: { namespace?: string; name?: string } }): string => `${o.metadata.namespace}/${o.metadata.name}`;
+  const order = ['default/q', 'kube/y', 'kube/z', 'kube-system/a', 'kube-system/b'];
+  assert.deepEqual(store.list(cms).items.map(key), order);
+  assert.deepEqual(store.snapshot(cms).map(key), order);
+  const paged: string[] = [];
+  let cont: string | undefined;
+  do {
+    const page = store.list(cms, { limit: 2, ...(cont ? { continue: cont } : {}) });
+    paged.push(...page.items.map(key));
+    cont = page.continue;
+  } while (cont);
+  assert.deepEqual(paged, order);
+  // A list after a write sees it (the ordered view is rebuilt).
+  store.delete(cms, 'kube', 'y');
+  assert.deepEqual(store.list(cms, { namespace: 'kube' }).items.map(key), ['kube/z']);
+  store.close();
+});
+
 test('watch replays changes after a resourceVersion, in order, then follows live', () => {
   const { store } = newStore();
   store.create(cms, cm('before'));
