@@ -15,6 +15,7 @@ import { FlagError, parseDuration, parseFlags, type FlagSpec } from '../../src/c
 import { threeWayJsonMergePatch, threeWayStrategicPatch } from '../../src/cli/kubectl/three-way.js';
 import { withLastApplied } from '../../src/cli/kubectl/commands/apply.js';
 import { pickPod } from '../../src/cli/kubectl/commands/pods.js';
+import { sortByCompare } from '../../src/cli/kubectl/commands/get.js';
 
 const fixtures = join(process.cwd(), 'test', 'kubectl', 'fixtures');
 const fixture = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
@@ -212,4 +213,13 @@ test('exec picks the pod kubectl picks: assigned, running, ready, ready longest,
   assert.equal(pickPod([pod('a', { ready: t0, created: t1 }), pod('b', { ready: t0, created: t0 })])!.metadata.name, 'b');
   // All equal: the first in the list (the server lists by name), as Go's sort keeps it for small lists.
   assert.equal(pickPod([pod('a', { ready: t0 }), pod('b', { ready: t0 })])!.metadata.name, 'a');
+});
+
+test('--sort-by orders strings as the real kubectl did: quantities by value, anything else byte by byte', () => {
+  const sorted = (xs: string[]): string[] => [...xs].sort(sortByCompare);
+  // Cilium identities by .metadata.name, and configmap names, as kubectl v1.32 sorted them.
+  assert.deepEqual(sorted(['11939', '6552', '50431', '15544']), ['6552', '11939', '15544', '50431']);
+  assert.deepEqual(sorted(['x-aa', 'a-9', 'b1', 'a-864x', 'x-1', 'a-10', 'b01', 'a-89y']), ['a-10', 'a-864x', 'a-89y', 'a-9', 'b01', 'b1', 'x-1', 'x-aa']);
+  assert.deepEqual(sorted(['1e3', '50', '6552', '7', '500m', '2Ki']), ['500m', '7', '50', '1e3', '2Ki', '6552']);
+  assert.equal(sortByCompare('pod-3', 'pod-3'), 0);
 });

@@ -82,9 +82,33 @@ function sortByPath(path: string, objects: KubeObject[]): number[] {
     const y = keys[b];
     if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? -1 : 1;
     if (typeof x === 'number' && typeof y === 'number') return x - y;
-    return String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
+    return sortByCompare(String(x), String(y));
   });
   return order;
+}
+
+const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+const SUFFIX: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
+
+/** The value of a string that parses as a Kubernetes quantity (`6552`, `1e3`, `500m`, `2Gi`), else undefined. */
+function quantityValue(s: string): number | undefined {
+  const m = QUANTITY.exec(s);
+  if (!m) return undefined;
+  const suffix = m[2] ?? '';
+  const scale = suffix === '' ? 1 : /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix]!;
+  return Number(m[1]) * scale;
+}
+
+/**
+ * How --sort-by orders two strings (as kubectl 1.32 does): by value when both
+ * are quantities, so CiliumIdentity 6552 comes before 11939; otherwise byte by
+ * byte (web-10 before web-9).
+ */
+export function sortByCompare(a: string, b: string): number {
+  const x = quantityValue(a);
+  const y = quantityValue(b);
+  if (x !== undefined && y !== undefined) return x < y ? -1 : x > y ? 1 : 0;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export async function runGet(ctx: KubectlContext): Promise<number> {
@@ -176,12 +200,13 @@ export async function runGet(ctx: KubectlContext): Promise<number> {
   return 0;
 }
 
-function tableOptionsFor(ctx: KubectlContext, type: ResolvedType, parsed: ParsedResourceArgs, wide: boolean, allNamespaces: boolean): TableOptions {
+function tableOptionsFor(ctx: KubectlContext, type: ResolvedType, parsed: ParsedResourceArgs, wide: boolean, allNamespaces: boolean, afterNamespaced = false): TableOptions {
   const f = ctx.flags;
   return {
     wide,
     noHeaders: f.bool('no-headers'),
-    withNamespace: allNamespaces && type.info.namespaced,
+    // With -A, a cluster-scoped kind named after a namespaced one keeps the (empty) NAMESPACE column, as kubectl prints it.
+    withNamespace: allNamespaces && (type.info.namespaced || afterNamespaced),
     ...(parsed.multipleTypes || f.bool('show-kind') ? { kindPrefix: type.kindName } : {}),
     showLabels: f.bool('show-labels'),
     labelColumns: f.list('label-columns').flatMap((l) => l.split(',')).filter(Boolean),
@@ -192,8 +217,11 @@ function printHumanTables(ctx: KubectlContext, results: TypeResult[], parsed: Pa
   const f = ctx.flags;
   const writer = newTableWriter();
   let printedAny = false;
+  let afterNamespaced = false;
   for (const r of results) {
     const table = r.table;
+    const namespacedBefore = afterNamespaced;
+    afterNamespaced ||= r.type.info.namespaced;
     if (!table || table.rows.length === 0) continue;
     if (f.string('sort-by')) {
       const order = sortByPath(f.string('sort-by'), table.rows.map((row) => row.object as KubeObject));
@@ -201,7 +229,7 @@ function printHumanTables(ctx: KubectlContext, results: TypeResult[], parsed: Pa
     }
     writer.resetWidths();
     if (printedAny && !f.bool('no-headers')) ctx.io.out('\n');
-    ctx.io.out(writer.format(tableLines(table, table.columnDefinitions, tableOptionsFor(ctx, r.type, parsed, wide, allNamespaces), true)));
+    ctx.io.out(writer.format(tableLines(table, table.columnDefinitions, tableOptionsFor(ctx, r.type, parsed, wide, allNamespaces, namespacedBefore), true)));
     printedAny = true;
   }
   const anyRequestedByName = parsed.requests.some((r) => r.names);

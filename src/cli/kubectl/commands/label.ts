@@ -6,7 +6,7 @@ import { objectPath } from '../../../k8s/resources.js';
 import type { Status } from '../../../k8s/status.js';
 import type { KubeList, KubeObject } from '../../../k8s/types.js';
 import type { KubectlContext, ResolvedType } from '../context.js';
-import { aggregate, usageError } from '../errors.js';
+import { KubectlError, aggregate, usageError } from '../errors.js';
 import type { FlagSpec } from '../flags.js';
 import { goJson } from '../go-format.js';
 import { mapDocuments, readManifestSources, settleNamespaces } from '../manifests.js';
@@ -141,13 +141,16 @@ async function run(ctx: KubectlContext, kind: 'label' | 'annotation'): Promise<n
   const conn = await ctx.conn();
   const overwrite = f.bool('overwrite');
   const outputs: KubeObject[] = [];
+  // An object whose key already has another value is skipped; the others still change (kubectl goes on).
+  const refused: string[] = [];
   for (const { type, obj } of items) {
     const before = { ...((obj.metadata[field] as Record<string, string> | undefined) ?? {}) };
     if (!overwrite) {
       const clashes = [...changes.set].filter(([k, v]) => before[k] !== undefined && before[k] !== v);
       if (clashes.length) {
-        if (kind === 'label') throw usageError(`'${clashes[0]![0]}' already has a value (${before[clashes[0]![0]]}), and --overwrite is false`);
-        throw usageError(`--overwrite is false but found the following declared annotation(s): ${clashes.map(([k]) => `'${k}' already has a value (${before[k]})`).join('; ')}`);
+        if (kind === 'label') refused.push(`'${clashes[0]![0]}' already has a value (${before[clashes[0]![0]]}), and --overwrite is false`);
+        else refused.push(`--overwrite is false but found the following declared annotation(s): ${clashes.map(([k]) => `'${k}' already has a value (${before[k]})`).join('; ')}`);
+        continue;
       }
     }
     const after = { ...before };
@@ -181,6 +184,9 @@ async function run(ctx: KubectlContext, kind: 'label' | 'annotation'): Promise<n
     if (!format) ctx.io.out(`${type.kindName}/${obj.metadata.name} ${message}\n`);
     else if (format.kind === 'name') ctx.io.out(`${type.kindName}/${obj.metadata.name}\n`);
   }
-  if (format && format.kind !== 'name') ctx.io.out(printObjectFormat(format, outputs.length === 1 ? outputs[0] : listOf(outputs)));
+  if (format && format.kind !== 'name' && outputs.length) ctx.io.out(printObjectFormat(format, outputs.length === 1 ? outputs[0] : listOf(outputs)));
+  // One refusal prints as `error: ...`; several, one per line without the prefix (cmdutil.MultipleErrors).
+  if (refused.length === 1) throw usageError(refused[0]!);
+  if (refused.length > 1) throw new KubectlError(refused.join('\n'));
   return 0;
 }
