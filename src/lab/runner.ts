@@ -37,16 +37,23 @@ export interface RunOptions {
 /** Run the commands in order; resolves with one record per command. */
 export function runLabCommands(cmds: LabCommand[], opts: RunOptions): Promise<CommandRun[]> {
   const watch = opts.watchSeconds ?? 3;
-  const script: string[] = ['__pp_bg=()'];
+  // Commands "in a separate terminal" write to a file of their own; at the end each is judged: still
+  // running is a success (a port-forward serves until stopped), having exited is judged by its status.
+  const script: string[] = ['__pp_bg=()', '__pp_bgi=()', '__pp_dir=$(mktemp -d)'];
   cmds.forEach((c, i) => {
     const mode = modeOf(c.text);
     script.push(`printf '\\n${MARK} start ${i}\\n'`);
     if (mode === 'interrupted') script.push(`timeout -s INT -k 5 ${watch} ${c.text}`);
-    else if (mode === 'separate-terminal') script.push(`${c.text} & __pp_bg+=($!)`);
+    else if (mode === 'separate-terminal') script.push(`: > "$__pp_dir/${i}"; ${c.text} > "$__pp_dir/${i}" 2>&1 & __pp_bg+=($!); __pp_bgi+=(${i})`);
     else script.push(c.text);
     script.push(`printf '\\n${MARK} end ${i} %d\\n' $?`);
   });
-  script.push('for p in "${__pp_bg[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; exit 0');
+  script.push(
+    'for k in "${!__pp_bg[@]}"; do p=${__pp_bg[$k]}; i=${__pp_bgi[$k]}',
+    '  if kill -0 "$p" 2>/dev/null; then kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; rc=0; else wait "$p"; rc=$?; fi',
+    `  printf '\\n${MARK} separate %d %d\\n' "$i" "$rc"; cat "$__pp_dir/$i"; printf '\\n${MARK} separate-end %d\\n' "$i"`,
+    'done; rm -rf "$__pp_dir"; wait 2>/dev/null; exit 0',
+  );
   return new Promise((resolve, reject) => {
     // detached: bash leads its own process group, so an abort reaches the commands it runs too.
     const child = spawn('bash', ['-c', script.join('\n')], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -75,6 +82,11 @@ export function runLabCommands(cmds: LabCommand[], opts: RunOptions): Promise<Co
       while ((m = re.exec(all))) {
         const i = Number(m[1]);
         runs.push({ cmd: cmds[i]!, mode: modeOf(cmds[i]!.text), rc: Number(m[3]), output: m[2]! });
+      }
+      const separate = new RegExp(`\\n${MARK} separate (\\d+) (\\d+)\\n([\\s\\S]*?)\\n${MARK} separate-end \\1\\n`, 'g');
+      while ((m = separate.exec(all))) {
+        const run = runs.find((r) => r.cmd === cmds[Number(m![1])]);
+        if (run) Object.assign(run, { rc: Number(m[2]), output: m[3]! });
       }
       resolve(runs);
     });
