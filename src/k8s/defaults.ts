@@ -157,6 +157,9 @@ const DEFAULTERS: Record<string, Defaulter> = {
     setDefault(spec, 'revisionHistoryLimit', 10);
     defaultPodTemplate(spec);
   },
+  '/endpoints': (o) => {
+    for (const ss of list(o, 'subsets')) for (const p of list(ss, 'ports')) setDefault(p, 'protocol', 'TCP');
+  },
   'discovery.k8s.io/endpointslices': (o) => {
     for (const p of list(o, 'ports')) setDefault(p, 'protocol', 'TCP');
   },

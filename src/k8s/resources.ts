@@ -144,6 +144,7 @@ export const RESOURCES: readonly ResourceInfo[] = Object.freeze([
       'type',
     ],
   }),
+  resource({ group: '', version: 'v1', kind: 'Endpoints', plural: 'endpoints', namespaced: true, shortNames: ['ep'] }),
   resource({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', namespaced: true }),
   resource({
     group: 'apps',

@@ -66,6 +66,42 @@ function list(v: unknown): JsonObject[] {
   return Array.isArray(v) ? v.filter(isPlainObject) : [];
 }
 
+/**
+ * An Endpoints' addresses as `get endpoints` shows them: ip:port for each port
+ * and then each ready address, the first three, then "+ N more...".
+ */
+function endpointsCell(o: KubeObject): string {
+  const subsets = list(at(o, 'subsets'));
+  if (!subsets.length) return '<none>';
+  const shown: string[] = [];
+  let count = 0;
+  let more = false;
+  const ip = (a: JsonObject): string => String(a['ip'] ?? '');
+  for (const ss of subsets) {
+    const addresses = list(ss['addresses']);
+    const ports = list(ss['ports']);
+    if (!ports.length) {
+      count += addresses.length;
+      for (const a of addresses) {
+        if (shown.length === 3) {
+          more = true;
+          break;
+        }
+        shown.push(ip(a));
+      }
+      continue;
+    }
+    for (const p of ports) {
+      for (const a of addresses) {
+        if (shown.length === 3) more = true;
+        else shown.push(ip(a).includes(':') ? `[${ip(a)}]:${String(p['port'])}` : `${ip(a)}:${String(p['port'])}`);
+      }
+      count += addresses.length;
+    }
+  }
+  return more ? `${shown.join(',')} + ${count - 3} more...` : shown.join(',');
+}
+
 /** Durations the way kubectl prints them: 45s, 3m20s, 15m, 5h10m, 3d4h, 2y10d. */
 export function humanDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
@@ -263,6 +299,7 @@ const COLUMNS: Record<string, ColumnSpec[]> = {
     { name: 'Object', cell: (o) => `${String(at(o, 'involvedObject', 'kind') ?? '').toLowerCase()}/${String(at(o, 'involvedObject', 'name') ?? '')}` },
     { name: 'Message', cell: (o) => str(at(o, 'message'), '').trim() },
   ],
+  '/endpoints': [NAME, { name: 'Endpoints', cell: (o) => endpointsCell(o) }, AGE],
   'discovery.k8s.io/endpointslices': [
     NAME,
     { name: 'AddressType', cell: (o) => str(at(o, 'addressType'), '') },

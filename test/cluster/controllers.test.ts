@@ -257,3 +257,41 @@ test('the Star Wars demo: landing works; a crashed container shows CrashLoopBack
     await rt.close();
   }
 });
+
+test('Endpoints follow a Service\'s pods: ready addresses in IP order with their node and pod, ports resolved per pod, none left when no pod matches, gone with the Service', async () => {
+  const { rt } = await startCluster();
+  try {
+    const web = (name: string, port: number) =>
+      pod(name, { containers: [{ name: 'web', image: 'nginx:1.27', ports: [{ name: 'http', containerPort: port }] }] }, { app: 'web' });
+    for (const [name, port] of [['web-a', 8080], ['web-b', 8080], ['web-c', 9090]] as const) assert.ok(rt.api.create(R.pods, 'default', web(name, port)).ok);
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', labels: { tier: 'front' } },
+      spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }, { name: 'admin', port: 81, targetPort: 9000 }] },
+    };
+    assert.ok(rt.api.create(R.services, 'default', svc).ok);
+    const ep = rt.cache.get(R.endpoints, 'default', 'web')!;
+    assert.deepEqual(ep.metadata.labels, { tier: 'front', 'endpointslice.kubernetes.io/skip-mirror': 'true' });
+    const address = (name: string) => {
+      const p = rt.cache.get(R.pods, 'default', name)!;
+      return { ip: podIp(p), nodeName: nodeOf(p), targetRef: { kind: 'Pod', namespace: 'default', name, uid: p.metadata.uid } };
+    };
+    const byIp = (a: { ip: string }, b: { ip: string }) => (a.ip < b.ip ? -1 : 1);
+    // web-a and web-b name port http 8080, web-c 9090: two subsets, as the pods resolve "http" differently.
+    assert.deepEqual(ep['subsets'], [
+      { addresses: [address('web-a'), address('web-b')].sort(byIp), ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'admin', port: 9000, protocol: 'TCP' }] },
+      { addresses: [address('web-c')], ports: [{ name: 'http', port: 9090, protocol: 'TCP' }, { name: 'admin', port: 9000, protocol: 'TCP' }] },
+    ]);
+
+    // A selector that matches nothing leaves the object without subsets; the Service's deletion takes it away.
+    assert.ok(rt.api.patch(R.services, 'default', 'web', 'merge', { spec: { selector: { app: 'none' } } }).ok);
+    assert.equal(rt.cache.get(R.endpoints, 'default', 'web')!['subsets'], undefined);
+    assert.ok(rt.api.delete(R.services, 'default', 'web').ok);
+    assert.equal(rt.cache.get(R.endpoints, 'default', 'web'), undefined);
+    // The apiserver's own Service keeps the Endpoints it was given.
+    assert.deepEqual(rt.cache.get(R.endpoints, 'default', 'kubernetes')!['subsets'], [{ addresses: [{ ip: '172.18.0.2' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }]);
+  } finally {
+    await rt.close();
+  }
+});

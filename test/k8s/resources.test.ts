@@ -20,6 +20,7 @@ const EXPECTED: [string, string, string, boolean, string[], string[]][] = [
   ['configmaps', 'v1', 'ConfigMap', true, ['cm'], []],
   ['serviceaccounts', 'v1', 'ServiceAccount', true, ['sa'], []],
   ['events', 'v1', 'Event', true, ['ev'], []],
+  ['endpoints', 'v1', 'Endpoints', true, ['ep'], []],
   ['endpointslices', 'discovery.k8s.io/v1', 'EndpointSlice', true, [], []],
   ['deployments', 'apps/v1', 'Deployment', true, ['deploy'], ['all']],
   ['replicasets', 'apps/v1', 'ReplicaSet', true, ['rs'], ['all']],

@@ -177,6 +177,16 @@ export function kubernetesService(serviceCidr: { addr: number }, cp: NodeLayout)
         ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
       },
     },
+    {
+      // The apiserver keeps its own Service's Endpoints (the Service has no selector).
+      resource: R.endpoints,
+      obj: {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: meta('kubernetes', 'default', { 'endpointslice.kubernetes.io/skip-mirror': 'true' }),
+        subsets: [{ addresses: [{ ip: ipv4ToString(cp.ip) }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }],
+      },
+    },
   ];
 }
 

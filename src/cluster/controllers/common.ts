@@ -25,6 +25,7 @@ export const R = {
   pods: resource('pods'),
   services: resource('services'),
   endpointSlices: resource('endpointslices.discovery.k8s.io'),
+  endpoints: resource('endpoints'),
   configMaps: resource('configmaps'),
   serviceAccounts: resource('serviceaccounts'),
   deployments: resource('deployments.apps'),

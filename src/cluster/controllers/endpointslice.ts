@@ -30,7 +30,7 @@ export const MANAGED_BY = 'endpointslice-controller.k8s.io';
 /** kube-controller-manager's --max-endpoints-per-slice default (the API allows 1000). */
 export const MAX_ENDPOINTS_PER_SLICE = 100;
 
-interface SlicePort {
+export interface SlicePort {
   name: string;
   port: number;
   protocol: string;
@@ -149,7 +149,7 @@ export function podIpOf(pod: KubeObject): string {
 }
 
 /** The service's ports as this pod serves them (a named targetPort the pod does not declare is left out). */
-function resolvePorts(svc: Service, pod: KubeObject): SlicePort[] {
+export function resolvePorts(svc: Service, pod: KubeObject): SlicePort[] {
   const containers = (pod as unknown as Pod).spec?.containers ?? [];
   const out: SlicePort[] = [];
   for (const p of svc.spec?.ports ?? []) {

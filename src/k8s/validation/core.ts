@@ -386,6 +386,55 @@ export function validateEvent(ev: Event): FieldError[] {
   return errs;
 }
 
+// ---- Endpoints (v1): the endpoints controller's view of a Service -----------
+
+const endpointAddress = z.strictObject({ ip: str.optional(), hostname: str.optional(), nodeName: str.optional(), targetRef: objectReference.optional() });
+
+export const endpointsSchema = z.strictObject({
+  ...typeMeta,
+  metadata: objectMetaSchema.optional(),
+  subsets: z
+    .array(
+      z.strictObject({
+        addresses: z.array(endpointAddress).optional(),
+        notReadyAddresses: z.array(endpointAddress).optional(),
+        ports: z.array(z.strictObject({ name: str.optional(), port: int32.optional(), protocol: str.optional(), appProtocol: str.optional() })).optional(),
+      }),
+    )
+    .optional(),
+});
+export type Endpoints = z.infer<typeof endpointsSchema>;
+
+export function validateEndpoints(ep: Endpoints): FieldError[] {
+  const errs: FieldError[] = [];
+  (ep.subsets ?? []).forEach((ss, i) => {
+    const sp = indexPath('subsets', i);
+    for (const key of ['addresses', 'notReadyAddresses'] as const) {
+      (ss[key] ?? []).forEach((a, j) => {
+        const ap = indexPath(childPath(sp, key), j);
+        if (!a.ip) errs.push(fieldRequired(childPath(ap, 'ip')));
+        else errs.push(...invalidAll(childPath(ap, 'ip'), a.ip, checkIp(a.ip)));
+        if (a.hostname) errs.push(...invalidAll(childPath(ap, 'hostname'), a.hostname, checkDns1123Label(a.hostname)));
+        if (a.nodeName) errs.push(...invalidAll(childPath(ap, 'nodeName'), a.nodeName, checkDns1123Subdomain(a.nodeName)));
+      });
+    }
+    const ports = ss.ports ?? [];
+    ports.forEach((p, j) => {
+      const pp = indexPath(childPath(sp, 'ports'), j);
+      // A name is needed to tell ports apart only when there are several.
+      if (ports.length > 1 || p.name) {
+        if (!p.name) errs.push(fieldRequired(childPath(pp, 'name')));
+        else errs.push(...invalidAll(childPath(pp, 'name'), p.name, checkDns1123Label(p.name)));
+      }
+      if (p.port === undefined) errs.push(fieldRequired(childPath(pp, 'port')));
+      else errs.push(...invalidAll(childPath(pp, 'port'), p.port, checkPortNumber(p.port)));
+      if (p.protocol === undefined) errs.push(fieldRequired(childPath(pp, 'protocol')));
+      else if (!PROTOCOLS.includes(p.protocol)) errs.push(fieldNotSupported(childPath(pp, 'protocol'), p.protocol, PROTOCOLS));
+    });
+  });
+  return errs;
+}
+
 // ---- EndpointSlice (discovery.k8s.io/v1) ------------------------------------
 
 const ADDRESS_TYPES = ['FQDN', 'IPv4', 'IPv6'];

@@ -13,6 +13,7 @@ import { checkDns1035Label, checkDns1123Label, checkDns1123Subdomain } from './n
 import {
   configMapSchema,
   endpointSliceSchema,
+  endpointsSchema,
   eventSchema,
   namespaceSchema,
   nodeSchema,
@@ -23,6 +24,7 @@ import {
   validateConfigMapUpdate,
   validateEndpointSlice,
   validateEndpointSliceUpdate,
+  validateEndpoints,
   validateEvent,
   validateNamespace,
   validateNode,
@@ -82,6 +84,7 @@ const RULES: Record<string, KindRules> = {
   },
   '/serviceaccounts': { schema: serviceAccountSchema, checkName: checkDns1123Subdomain },
   '/events': { schema: eventSchema, checkName: checkDns1123Subdomain, validate: validateEvent },
+  '/endpoints': { schema: endpointsSchema, checkName: checkDns1123Subdomain, validate: validateEndpoints },
   'discovery.k8s.io/endpointslices': {
     schema: endpointSliceSchema,
     checkName: checkDns1123Subdomain,

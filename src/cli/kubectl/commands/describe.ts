@@ -588,6 +588,30 @@ function describeGeneric(o: KubeObject, events: KubeObject[] | undefined): strin
   return w.render();
 }
 
+function describeEndpoints(ep: KubeObject, events: KubeObject[] | undefined): string {
+  const w = new Out();
+  w.write(0, `Name:\t${ep.metadata.name ?? ''}\n`);
+  w.write(0, `Namespace:\t${ep.metadata.namespace ?? ''}\n`);
+  labelsMultiline(w, '', 'Labels', ep.metadata.labels);
+  annotationsMultiline(w, 'Annotations', ep.metadata.annotations);
+  w.write(0, 'Subsets:\n');
+  const ips = (list: Json[]): string => list.map((a) => str(a['ip'])).join(',') || '<none>';
+  for (const ss of arr(ep['subsets'])) {
+    w.write(1, `Addresses:\t${ips(arr(ss['addresses']))}\n`);
+    w.write(1, `NotReadyAddresses:\t${ips(arr(ss['notReadyAddresses']))}\n`);
+    const ports = arr(ss['ports']);
+    if (ports.length) {
+      w.write(1, 'Ports:\n');
+      w.write(2, 'Name\tPort\tProtocol\n');
+      w.write(2, '----\t----\t--------\n');
+      for (const p of ports) w.write(2, `${str(p['name']) || '<unset>'}\t${str(p['port'])}\t${str(p['protocol'])}\n`);
+    }
+    w.write(0, '\n');
+  }
+  describeEvents(w, events);
+  return w.render();
+}
+
 function describeNamespace(ns: KubeObject): string {
   const w = new Out();
   w.write(0, `Name:\t${ns.metadata.name ?? ''}\n`);
@@ -633,6 +657,8 @@ async function describeOne(ctx: KubectlContext, type: ResolvedType, o: KubeObjec
     }
     case 'Namespace':
       return describeNamespace(o);
+    case 'Endpoints':
+      return describeEndpoints(o, await eventsFor(ctx, o));
     default:
       return describeGeneric(o, await eventsFor(ctx, o));
   }

@@ -24,7 +24,6 @@ import {
   type TableOptions,
 } from '../printers.js';
 import { gvrString, itemPath, listPath, parseResourceArgs, type ParsedResourceArgs } from '../resource-args.js';
-import { endpointsRequested, getEndpoints } from './endpoints.js';
 import { readManifestSources } from '../manifests.js';
 
 export const GET_FLAGS: FlagSpec[] = [
@@ -136,7 +135,6 @@ export async function runGet(ctx: KubectlContext): Promise<number> {
       'error: Required resource not specified.\nUse "kubectl explain <resource>" for a detailed description of that resource (e.g. kubectl explain pods).\nSee \'kubectl get -h\' for help and examples',
     );
   }
-  if (endpointsRequested(args)) return getEndpoints(ctx, args, format, allNamespaces, selector);
 
   const parsed = parseResourceArgs(ctx, args);
   if (selector && parsed.requests.some((r) => r.names)) throw usageError('name cannot be provided when a selector is specified');
