@@ -16,6 +16,7 @@
 import { ApiServer, type PodExecRequest, type DeleteRequestOptions, type ListRequestOptions, type PatchType, type UpdateRequestOptions, type WatchHandle, type WatchRequestOptions, type WriteRequestOptions } from '../k8s/apiserver.js';
 import { Store, type StoreEvent } from '../k8s/store.js';
 import { execId, type ExecOutcome } from '../k8s/exec-websocket.js';
+import { withTerminal } from '../apps/terminal.js';
 import { RESOURCES, type ResourceInfo } from '../k8s/resources.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from '../k8s/types.js';
 import { ipv4ToString, parseCidr, parseIpv4Addr } from '../packet/ip.js';
@@ -654,7 +655,8 @@ export class ClusterRuntime {
   async podExec(req: PodExecRequest, io: ProcessIO): Promise<ExecOutcome> {
     const obj = this.cache.get(R.pods, req.namespace, req.pod);
     const node = obj ? this.node(podNodeName(obj)) : undefined;
-    const r = node ? await node.kubelet.startExec(req.namespace, req.pod, req.command, io) : ({ failure: 'not-running' } as const);
+    // With a TTY, the command runs behind a terminal (kubectl sends raw keys).
+    const r = node ? await node.kubelet.startExec(req.namespace, req.pod, req.command, io.tty ? withTerminal(io) : io) : ({ failure: 'not-running' } as const);
     if ('exitCode' in r) return r;
     if (r.failure === 'not-running') return { error: `unable to upgrade connection: container not found (${JSON.stringify(req.container)})` };
     return {

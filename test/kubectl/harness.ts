@@ -32,6 +32,8 @@ export interface TestCluster {
   real: ((args: string[], opts?: { input?: string; cwd?: string }) => RunResult) | undefined;
   /** The real kubectl started in the background (stdin ignored, stdout/stderr piped), or undefined when there is none. */
   realSpawn: ((args: string[]) => ChildProcess) | undefined;
+  /** The real kubectl's path and the environment it runs with (KUBECONFIG for this cluster), or undefined when there is none. */
+  realCommand: { path: string; env: NodeJS.ProcessEnv } | undefined;
   stop(): Promise<void>;
 }
 
@@ -110,6 +112,7 @@ export async function startCluster(name: string): Promise<TestCluster> {
     kubectlProcess,
     real,
     realSpawn,
+    realCommand: 'path' in REAL ? { path: REAL.path, env: realEnv } : undefined,
     async stop() {
       if (await socketAlive(paths.socket)) await down({ name }, () => undefined);
       rmSync(home, { recursive: true, force: true });

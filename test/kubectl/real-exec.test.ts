@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
@@ -360,4 +361,47 @@ test('stdin beyond what the command has read is held back, not lost; a command t
   const unread = await rawExec(execPath(frontend, ['sh', '-c', 'sleep 1'], 'stdin=true&stdout=true&stderr=true'), { token: api.token, stdin: big });
   assert.deepEqual(JSON.parse(unread.channels!.get(3)!.toString()), { metadata: {}, status: 'Success' });
   assert.equal(unread.closeCode, 1000);
+});
+
+const SCRIPT = spawnSync('script', ['--version'], { encoding: 'utf8' });
+const TTY_SKIP = REAL_KUBECTL_SKIP || (SCRIPT.status === 0 ? false : 'no script(1) to give kubectl a terminal');
+
+test('exec -it sh from a terminal: the prompt, typed keys echoed, commands run at Enter, the exit code', { skip: TTY_SKIP }, async () => {
+  const { path, env } = c.realCommand!;
+  // script(1) gives kubectl a pseudo-terminal, so it sends raw keys as a user's terminal would.
+  const child = spawn('script', ['-qfec', `${path} exec -it -n demo ${frontend} -- sh`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  let wake: (() => void) | undefined;
+  child.stdout.on('data', (d: Buffer) => {
+    screen += d.toString('utf8');
+    wake?.();
+  });
+  const exited = once(child, 'exit');
+  // Bounded waits for kubectl to print, each up to 10 s of wall time.
+  const shows = async (text: string): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (!screen.endsWith(text) && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    assert.ok(screen.endsWith(text), `expected the screen to end with ${JSON.stringify(text)}:\n${JSON.stringify(screen)}`);
+  };
+  try {
+    await shows('/ # ');
+    child.stdin.write('hostnamX\x7fe\r');
+    await shows(`/ # hostnamX\b \be\r\n${frontend}\r\n/ # `);
+    child.stdin.write('curl -s -o /dev/null -w "%{http_code}\\n" http://backend:8080/\r');
+    await shows('\r\n200\r\n/ # ');
+    child.stdin.write('exit 3\r');
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 3);
+    assert.match(screen, /\/ # exit 3\r\ncommand terminated with exit code 3\r?\n$/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });

@@ -986,14 +986,27 @@ async function runFromStdin(shell: Shell, io: ProcessIO): Promise<number> {
       return 2;
     }
     pending = pending.slice(cut);
-    // The commands get no stdin: the shell is reading it.
-    shell.status = await run(shell, tree, { stdout: io.stdout, stderr: io.stderr });
+    // The commands get no stdin: the shell is reading it. Behind a terminal, each gets the signal of the
+    // moment: a Ctrl-C interrupts the command that runs, and the shell prompts again.
+    shell.signal = io.signal;
+    try {
+      shell.status = await run(shell, tree, { stdout: io.stdout, stderr: io.stderr });
+    } catch (e) {
+      if (!(e instanceof Aborted) || !shell.tty || io.signal.aborted) throw e;
+      shell.status = 130;
+    }
     return undefined;
   };
+  // On a terminal the shell is interactive: it prompts (busybox's "/ # ", and "> " for a command not yet complete).
+  const prompt = (): void => {
+    if (shell.tty) io.stdout(pending ? '> ' : '/ # ');
+  };
+  prompt();
   for await (const chunk of io.stdin ?? []) {
     pending += decoder.decode(chunk, { stream: true });
     const stop = await runArrived(false);
     if (stop !== undefined) return stop;
+    prompt();
   }
   pending += decoder.decode();
   return (await runArrived(true)) ?? shell.status;
