@@ -31,6 +31,8 @@ export class EventRing {
   /** Bytes occupied, including headers and padding. */
   bytesUsed = 0;
   private readonly headers: Int32Array;
+  /** `data` as Int32 words (the same array the record headers are written through), for word copies into payloads. */
+  readonly words: Int32Array;
   private readonly mask: number;
   private writeOff = 0;
   private readOff = 0;
@@ -45,6 +47,7 @@ export class EventRing {
     this.mask = capacity - 1;
     this.data = new Uint8Array(capacity);
     this.headers = new Int32Array(this.data.buffer);
+    this.words = this.headers;
     // BPF ringbuf's max_entries is its size in bytes.
     this.spec = { name, type: BpfMapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: capacity };
   }

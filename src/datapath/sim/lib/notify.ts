@@ -16,7 +16,7 @@ import {
   TRACE_SOCK_NOTIFY,
 } from '../../events.js';
 import { METRICS_KEY, METRICS_VALUE } from '../../maps.js';
-import { copyView, TcAct, type SkBuff } from '../../skb.js';
+import { copyWords, TcAct, type SkBuff } from '../../skb.js';
 import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 
@@ -29,15 +29,12 @@ function beginEvent(dp: NodeDatapath, ctx: SkBuff, type: number, subtype: number
   const v = dp.eventsView;
   v.setFloat64(o + EVENT_ENVELOPE.TIME_MS, dp.clock.now(), true);
   const s = o + EVENT_ENVELOPE.SIZE;
-  const d = ring.data;
-  d[s + NOTIFY_HDR.TYPE] = type;
-  d[s + NOTIFY_HDR.SUBTYPE] = subtype;
-  v.setUint16(s + NOTIFY_HDR.SOURCE, source, true);
+  // Little-endian words: type, subtype, source (u16); hash; len_orig; len_cap (u16), version (u16).
+  v.setUint32(s + NOTIFY_HDR.TYPE, ((type & 0xff) | ((subtype & 0xff) << 8) | ((source & 0xffff) << 16)) >>> 0, true);
   v.setUint32(s + NOTIFY_HDR.HASH, ctx.hash, true);
   v.setUint32(s + NOTIFY_HDR.LEN_ORIG, ctx.len, true);
-  v.setUint16(s + NOTIFY_HDR.LEN_CAP, cap, true);
-  v.setUint16(s + NOTIFY_HDR.VERSION, NOTIFY_VERSION, true);
-  if (cap > 0) copyView(v, s + structSize, ctx.view, ctx.off, cap);
+  v.setUint32(s + NOTIFY_HDR.LEN_CAP, ((cap & 0xffff) | (NOTIFY_VERSION << 16)) >>> 0, true);
+  if (cap > 0) copyWords(ring.words, v, s + structSize, ctx.words, ctx.view, ctx.off, cap);
   return s;
 }
 
@@ -80,15 +77,13 @@ export function sendTraceNotify(
   const s = beginEvent(dp, ctx, MsgType.TRACE, obsPoint, source, TRACE_NOTIFY.SIZE, cap);
   if (s < 0) return;
   const v = dp.eventsView;
-  const d = dp.events.data;
   v.setUint32(s + TRACE_NOTIFY.SRC_LABEL, srcLabel, true);
   v.setUint32(s + TRACE_NOTIFY.DST_LABEL, dstLabel, true);
-  v.setUint16(s + TRACE_NOTIFY.DST_ID, dstId, true);
-  d[s + TRACE_NOTIFY.REASON] = ctReason;
-  d[s + TRACE_NOTIFY.FLAGS] = 0;
+  // dst_id (u16 LE), reason (u8), flags (u8, 0) as one little-endian word.
+  v.setUint32(s + TRACE_NOTIFY.DST_ID, ((dstId & 0xffff) | ((ctReason & 0xff) << 16)) >>> 0, true);
   v.setUint32(s + TRACE_NOTIFY.IFINDEX, ifindex, true);
-  // orig_ip is 16 bytes: the IPv4 address, then zeros (stores, not a fill() call).
-  writeU32BE(d, s + TRACE_NOTIFY.ORIG_IP, origIp);
+  // orig_ip is 16 bytes: the IPv4 address (network order), then zeros (stores, not a fill() call).
+  v.setUint32(s + TRACE_NOTIFY.ORIG_IP, origIp >>> 0);
   v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 4, 0, true);
   v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 8, 0, true);
   v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 12, 0, true);
@@ -176,12 +171,11 @@ export function sendPolicyVerdictNotify(
   const s = beginEvent(dp, ctx, MsgType.POLICY_VERDICT, 0, source, POLICY_VERDICT_NOTIFY.SIZE, cap);
   if (s < 0) return;
   const v = dp.eventsView;
-  const d = dp.events.data;
   v.setUint32(s + POLICY_VERDICT_NOTIFY.REMOTE_LABEL, remoteLabel, true);
   v.setInt32(s + POLICY_VERDICT_NOTIFY.VERDICT, verdict, true);
-  v.setUint16(s + POLICY_VERDICT_NOTIFY.DST_PORT, dport, true);
-  d[s + POLICY_VERDICT_NOTIFY.PROTO] = proto;
-  d[s + POLICY_VERDICT_NOTIFY.FLAGS] = (dir & 3) | (matchType << PV_MATCH_SHIFT) | ((audited ? 1 : 0) << PV_AUDITED_SHIFT);
+  // dst_port (u16 LE), proto (u8), flags (u8) as one little-endian word.
+  const flags = (dir & 3) | (matchType << PV_MATCH_SHIFT) | ((audited ? 1 : 0) << PV_AUDITED_SHIFT);
+  v.setUint32(s + POLICY_VERDICT_NOTIFY.DST_PORT, ((dport & 0xffff) | ((proto & 0xff) << 16) | ((flags & 0xff) << 24)) >>> 0, true);
   // auth_type and the padding up to the cookie (4 bytes).
   v.setUint32(s + POLICY_VERDICT_NOTIFY.AUTH_TYPE, 0, true);
   v.setUint32(s + POLICY_VERDICT_NOTIFY.COOKIE, cookie, true);
