@@ -33,8 +33,20 @@ export const UNDERLAY_GATEWAY_MAC = 0x02_42_ac_12_00_01;
 /** route()'s answer for a broadcast frame. */
 const BROADCAST = 'broadcast';
 
+/**
+ * Neighbour and switch tables are keyed by int32s: an IPv4 address as `ip | 0`,
+ * a MAC by its low 32 bits (`| 0`). V8 hashes small integers inline, while a
+ * key of 2^31 or more (192.168.x.x, any 48-bit MAC) is a heap number that
+ * Map.get hashes in a runtime call, twice per frame on the wire.
+ */
+const ipKey = (ip: number): number => ip | 0;
+const macKey = (mac: number): number => mac | 0;
+
 export class Underlay {
+  /** Every port by its full MAC (broadcast walks these; the exact fallback of byMacLow). */
   private readonly byMac = new Map<number, UnderlayPort>();
+  /** Ports by the low 32 bits of their MAC; a hit is checked against the full MAC. */
+  private readonly byMacLow = new Map<number, UnderlayPort>();
   private readonly byIp = new Map<number, UnderlayPort>();
   private readonly taps: WireTap[] = [];
   /** Frames no port claimed (wrong MAC). */
@@ -52,17 +64,21 @@ export class Underlay {
 
   attach(port: UnderlayPort): void {
     this.byMac.set(port.mac, port);
-    this.byIp.set(port.ip, port);
+    // Same MAC again: the newer port, as in byMac; another MAC with the same low bits keeps its place (byMac resolves the rest).
+    const low = this.byMacLow.get(macKey(port.mac));
+    if (low === undefined || low.mac === port.mac) this.byMacLow.set(macKey(port.mac), port);
+    this.byIp.set(ipKey(port.ip), port);
   }
 
   detach(port: UnderlayPort): void {
     this.byMac.delete(port.mac);
-    this.byIp.delete(port.ip);
+    if (this.byMacLow.get(macKey(port.mac))?.mac === port.mac) this.byMacLow.delete(macKey(port.mac));
+    this.byIp.delete(ipKey(port.ip));
   }
 
   /** The neighbour table: MAC of an underlay address, or undefined. */
   macOf(ip: number): number | undefined {
-    return this.byIp.get(ip)?.mac;
+    return this.byIp.get(ipKey(ip))?.mac;
   }
 
   addTap(tap: WireTap): () => void {
@@ -103,13 +119,15 @@ export class Underlay {
     if (len < ETH.HEADER_LEN) return null;
     let dst = readMac(buf, off + ETH.DST);
     if (dst === UNDERLAY_GATEWAY_MAC && len >= ETH.HEADER_LEN + 20 && readU16BE(buf, off + ETH.ETHERTYPE) === 0x0800) {
-      const owner = this.byIp.get(readU32BE(buf, off + ETH.HEADER_LEN + 16));
+      const owner = this.byIp.get(ipKey(readU32BE(buf, off + ETH.HEADER_LEN + 16)));
       if (owner) {
         writeMac(buf, off + ETH.DST, owner.mac);
         dst = owner.mac;
       }
     }
     if (dst === MAC_BROADCAST) return BROADCAST;
+    const low = this.byMacLow.get(macKey(dst));
+    if (low !== undefined && low.mac === dst) return low;
     const p = this.byMac.get(dst);
     if (p) return p;
     this.unclaimed++;
