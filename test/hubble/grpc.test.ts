@@ -11,6 +11,11 @@
 // policies, ...). A second client adds those, with the numbers of Hubble's
 // public API, to the upstream definitions (never changing what the files
 // declare), so every field podpath sets is compared on the wire.
+//
+// Where the upstream files are absent, the wire comparison is skipped (with
+// that reason) and the other tests run with a client built from podpath's own
+// definitions (src/hubble/grpc/schema.ts), so the API's behaviour is still
+// checked on every machine.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +32,7 @@ import { formatTimestamp, type Timestamp } from '../../src/hubble/flow.js';
 import type { GetFlowsRequest } from '../../src/hubble/observer.js';
 import type { HubbleBackend } from '../../src/hubble/relay.js';
 import { HubbleGrpcServer } from '../../src/hubble/grpc/server.js';
+import { root as ownSchema } from '../../src/hubble/grpc/schema.js';
 import { ensureHubbleTls, HUBBLE_SERVER_NAME } from '../../src/hubble/grpc/tls.js';
 import { podIp, pods, startCluster, type Cluster } from '../cluster/harness.js';
 import { PassThrough } from 'node:stream';
@@ -36,14 +42,29 @@ import { clusterPaths } from '../../src/cluster/paths.js';
 import { readHubbleApiInfo } from '../../src/hubble/grpc/endpoint.js';
 
 const UPSTREAM = join(process.cwd(), '..', 'shared', 'upstream');
-const skip = existsSync(join(UPSTREAM, 'observer', 'observer.proto')) ? false : `Hubble's upstream protos are not at ${UPSTREAM}`;
+const HAVE_UPSTREAM = existsSync(join(UPSTREAM, 'observer', 'observer.proto'));
+/** Only the comparison with Hubble's own files needs them; everything else runs with podpath's definitions. */
+const wireSkip = HAVE_UPSTREAM ? false : `Hubble's upstream protos are not at ${UPSTREAM}: nothing independent to compare podpath's wire definitions with`;
 
 const LOADER: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: false, oneofs: false };
 const UINT64_MAX = '18446744073709551615';
 
 // ---- clients from the upstream files ------------------------------------------------------
 
+/** podpath's own definitions plus the Observer service (grpc-js keeps it in server.ts), for a client. */
+function ownRoot(): protobuf.Root {
+  const root = protobuf.Root.fromJSON(ownSchema.toJSON());
+  const observer = new protobuf.Service('Observer');
+  for (const [m, stream] of [['GetFlows', true], ['ServerStatus', false], ['GetNodes', false], ['GetNamespaces', false]] as const) {
+    observer.add(new protobuf.Method(m, 'rpc', `${m}Request`, `${m}Response`, false, stream));
+  }
+  (root.lookup('observer') as protobuf.Namespace).add(observer);
+  root.resolveAll();
+  return root;
+}
+
 function upstreamRoot(): protobuf.Root {
+  if (!HAVE_UPSTREAM) return ownRoot();
   const root = new protobuf.Root();
   // google/protobuf/*.proto come from protobufjs's bundled copies; everything else from the upstream tree.
   root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : join(UPSTREAM, target));
@@ -287,20 +308,18 @@ async function lab(): Promise<Lab> {
 }
 
 before(async () => {
-  if (skip) return;
   L = await lab();
   await L.traffic();
   const root = upstreamRoot();
   upstream = { root, Observer: clientCtor(root, 'observer.Observer') };
   const extended = upstreamRoot();
-  const added = addPublicApiFields(extended);
+  const added = HAVE_UPSTREAM ? addPublicApiFields(extended) : [];
   publicApi = { root: extended, Observer: clientCtor(extended, 'observer.Observer'), added };
   unixClient = new upstream.Observer(`unix://${L.socket}`, grpc.credentials.createInsecure()) as unknown as ObserverClient;
   fullClient = new publicApi.Observer(`unix://${L.socket}`, grpc.credentials.createInsecure()) as unknown as ObserverClient;
 });
 
 after(async () => {
-  if (skip) return;
   unixClient?.close();
   fullClient?.close();
   await L.server.close();
@@ -317,7 +336,7 @@ function cliFlows(stdout: string): Record<string, unknown>[] {
 
 const uuids = (flows: Record<string, unknown>[]): string[] => flows.map((f) => String(f['uuid']));
 
-test('a client built from the upstream protos decodes every flow as `hubble observe -o json` prints it, field by field', { skip }, async () => {
+test('a client built from the upstream protos decodes every flow as `hubble observe -o json` prints it, field by field', { skip: wireSkip }, async () => {
   const cli = await L.hubble(['observe', '--all', '-o', 'json']);
   assert.equal(cli.code, 0, cli.stderr);
   const expected = cliFlows(cli.stdout);
@@ -362,7 +381,7 @@ test('a client built from the upstream protos decodes every flow as `hubble obse
   }
 });
 
-test('whitelist/blacklist filters over gRPC give the flows the same `hubble observe` flags give', { skip }, async () => {
+test('whitelist/blacklist filters over gRPC give the flows the same `hubble observe` flags give', async () => {
   const cases: string[][] = [
     ['--pod', `demo/${L.fe}`],
     ['--from-pod', `demo/${L.fe}`, '--to-pod', 'demo/backend'],
@@ -386,7 +405,7 @@ test('whitelist/blacklist filters over gRPC give the flows the same `hubble obse
   }
 });
 
-test('number, first, since and until read the ring as `hubble observe --last/--first/--since/--until` do', { skip }, async () => {
+test('number, first, since and until read the ring as `hubble observe --last/--first/--since/--until` do', async () => {
   const all = cliFlows((await L.hubble(['observe', '--all', '-o', 'json'])).stdout);
   const t = (i: number): string => String(all[i]!['time']);
   const cases: string[][] = [['--last', '7'], ['--first', '9'], ['--since', t(20), '--until', t(40)], ['--since', t(30), '--last', '5'], ['--first', '3', '--to-port', '8080'], []];
@@ -408,7 +427,7 @@ function tsOf(f: Record<string, unknown>): Timestamp {
   return { seconds: Math.floor(Date.parse(m[1] + 'Z') / 1000), nanos: m[2] ? Number(m[2].padEnd(9, '0')) : 0 };
 }
 
-test('follow streams a new flow after traffic; first with follow is InvalidArgument', { skip }, async () => {
+test('follow streams a new flow after traffic; first with follow is InvalidArgument', async () => {
   const stream = unixClient.GetFlows({ follow: true, whitelist: [{ destination_port: ['8080'], event_type: [{ type: 4, match_sub_type: true, sub_type: 0 }] }] });
   const seen: Record<string, unknown>[] = [];
   let firstFlow!: () => void;
@@ -454,11 +473,13 @@ test('follow streams a new flow after traffic; first with follow is InvalidArgum
   assert.equal(badFilter?.code, grpc.status.INVALID_ARGUMENT);
 });
 
-test('ServerStatus, GetNodes, GetNamespaces and the health check', { skip }, async () => {
+test('ServerStatus, GetNodes, GetNamespaces and the health check', async () => {
   const relay = L.rt.hubble.relay;
   const want = await relay.serverStatus();
   const st = await call(unixClient, 'ServerStatus');
-  assert.deepEqual(jsonForm(upstream.root.lookupType('observer.ServerStatusResponse'), st), {
+  // flows_rate (9) is newer than the upstream copy: checked below with the public API's fields.
+  const { flows_rate: _rate, ...withoutRate } = jsonForm(upstream.root.lookupType('observer.ServerStatusResponse'), st);
+  assert.deepEqual(withoutRate, {
     num_flows: String(want.num_flows),
     max_flows: String(want.max_flows),
     seen_flows: String(want.seen_flows),
@@ -502,7 +523,7 @@ test('ServerStatus, GetNodes, GetNamespaces and the health check', { skip }, asy
   h.close();
 });
 
-test('the unix socket is the owner’s (0600); the loopback port wants a client certificate the cluster CA signed', { skip }, async () => {
+test('the unix socket is the owner’s (0600); the loopback port wants a client certificate the cluster CA signed', async () => {
   assert.equal(statSync(L.socket).mode & 0o777, 0o600);
   for (const f of Object.values(L.tls.files)) assert.equal(statSync(f).mode & 0o777, 0o600, f);
   const target = `127.0.0.1:${L.port}`;
@@ -526,7 +547,7 @@ test('the unix socket is the owner’s (0600); the loopback port wants a client 
   for (const c of [withCert, noCert, plain, stranger]) c.close();
 });
 
-test('the daemon serves the relay on <cluster dir>/hubble.sock and 127.0.0.1 (mutual TLS); `podpath status` says where', { skip }, async () => {
+test('the daemon serves the relay on <cluster dir>/hubble.sock and 127.0.0.1 (mutual TLS); `podpath status` says where', async () => {
   const home = mkdtempSync(join(tmpdir(), 'podpath-grpc-home-'));
   const saved = process.env['PODPATH_HOME'];
   process.env['PODPATH_HOME'] = home;
