@@ -45,6 +45,7 @@ import { DeploymentController } from './controllers/deployment.js';
 import { ClusterDnsRecords } from './controllers/dns-records.js';
 import { EndpointSliceController } from './controllers/endpointslice.js';
 import { EndpointsController } from './controllers/endpoints.js';
+import { PolicyValidationController } from './controllers/policy-validation.js';
 import { ReplicaSetController } from './controllers/replicaset.js';
 import { Scheduler } from './controllers/scheduler.js';
 import { ServiceAccountController } from './controllers/serviceaccount.js';
@@ -311,6 +312,7 @@ export class ClusterRuntime {
       new Scheduler(ctx),
       new EndpointSliceController(ctx),
       new EndpointsController(ctx),
+      new PolicyValidationController(ctx),
       ...this.nodes.map((n) => n.kubelet),
       ...this.nodes.map((n) => n.agent),
       // Per-policy audit (podpath.io/mode: audit): each selected endpoint's audit map, after its agent wrote the real one.

@@ -3,7 +3,16 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { R } from '../../src/cluster/controllers/common.js';
+import { R, type ControllerContext } from '../../src/cluster/controllers/common.js';
+import { PolicyValidationController, POLICY_VALID_MESSAGE } from '../../src/cluster/controllers/policy-validation.js';
+import { lookupResource } from '../../src/k8s/resources.js';
+import type { StoreEvent } from '../../src/k8s/store.js';
+import { toTable } from '../../src/k8s/tables.js';
+import type { KubeObject } from '../../src/k8s/types.js';
+import { renderFieldErrors } from '../../src/k8s/validation/field.js';
+import { validatePolicy } from '../../src/policy/validate.js';
+import { VirtualClock } from '../../src/util/clock.js';
+import { Rng } from '../../src/util/rng.js';
 import { DnsType } from '../../src/packet/dns.js';
 import { ipv4ToString, parseIpv4Addr } from '../../src/packet/ip.js';
 import { dissectFrame } from '../../src/packet/dissect.js';
@@ -294,4 +303,62 @@ test('Endpoints follow a Service\'s pods: ready addresses in IP order with their
   } finally {
     await rt.close();
   }
+});
+
+test('network-policy-validator: a CiliumNetworkPolicy gets Valid=True "Policy validation succeeded", and kubectl get cnp shows VALID True', async () => {
+  const { rt } = await startCluster();
+  try {
+    const cnp = lookupResource('ciliumnetworkpolicies.cilium.io')!;
+    const made = rt.api.create(cnp, 'default', {
+      apiVersion: 'cilium.io/v2',
+      kind: 'CiliumNetworkPolicy',
+      metadata: { name: 'allow-web' },
+      spec: { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }] }] },
+    });
+    assert.ok(made.ok);
+    const stored = rt.cache.get(cnp, 'default', 'allow-web')!;
+    const conditions = (stored['status'] as { conditions: Record<string, string>[] }).conditions;
+    assert.deepEqual(conditions.map(({ lastTransitionTime: _t, ...c }) => c), [{ type: 'Valid', status: 'True', message: POLICY_VALID_MESSAGE }]);
+    assert.match(conditions[0]!['lastTransitionTime']!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const table = toTable(cnp, [stored], rt.clock.wallNow());
+    assert.deepEqual(table.columnDefinitions.map((c) => c.name), ['Name', 'Age', 'Valid']);
+    assert.equal(table.rows[0]!.cells[2], 'True');
+
+    // A spec change keeps the condition (and its transition time): still valid, nothing to write.
+    const rv = stored.metadata.resourceVersion;
+    assert.ok(rt.api.patch(cnp, 'default', 'allow-web', 'merge', { spec: { ingress: [{ fromEndpoints: [{ matchLabels: { app: 'other' } }] }] } }).ok);
+    const after = rt.cache.get(cnp, 'default', 'allow-web')!;
+    assert.notEqual(after.metadata.resourceVersion, rv);
+    assert.deepEqual((after['status'] as { conditions: unknown[] }).conditions, conditions);
+  } finally {
+    await rt.close();
+  }
+});
+
+test('network-policy-validator: a stored policy the validation refuses gets Valid=False with the validation message', () => {
+  const ccnp = lookupResource('ciliumclusterwidenetworkpolicies.cilium.io')!;
+  // As a database restored from an older version could hold it: fromEndpoints and fromCIDR in one rule.
+  const stored: KubeObject = {
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumClusterwideNetworkPolicy',
+    metadata: { name: 'mixed', resourceVersion: '7' },
+    spec: { endpointSelector: {}, ingress: [{ fromEndpoints: [{}], fromCIDR: ['10.0.0.0/8'] }] },
+  };
+  const writes: KubeObject[] = [];
+  const clock = new VirtualClock();
+  const controller = new PolicyValidationController({
+    api: { update: (_r: unknown, _ns: unknown, _name: unknown, obj: KubeObject) => (writes.push(obj), { ok: true, obj }) } as unknown as ControllerContext['api'],
+    cache: { get: () => stored } as unknown as ControllerContext['cache'],
+    clock,
+    rng: new Rng(1),
+    report: () => {},
+  });
+  controller.observe({ type: 'ADDED', resource: ccnp, object: stored } as StoreEvent);
+  controller.run();
+  assert.equal(writes.length, 1);
+  const [valid] = (writes[0]!['status'] as { conditions: Record<string, string>[] }).conditions;
+  assert.equal(valid!['type'], 'Valid');
+  assert.equal(valid!['status'], 'False');
+  assert.equal(valid!['message'], renderFieldErrors(validatePolicy('CiliumClusterwideNetworkPolicy', stored as unknown as Record<string, unknown>)));
+  assert.match(valid!['message']!, /spec\.ingress\[0\]/);
 });
