@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import WebSocket from 'ws';
 import { down, up } from '../src/cli/cluster-commands.js';
-import { runKubectl } from '../src/cli/kubectl/index.js';
 import { kubeconfigPath } from '../src/cluster/kubeconfig.js';
 import { clusterPaths } from '../src/cluster/paths.js';
 import { findRealKubectl } from '../test/kubectl/harness.js';
+import { firstPod } from './demo-cluster.js';
 
 const json = process.argv.includes('--json');
 const KUBECTL_ROUNDS = 30;
@@ -42,7 +42,7 @@ const name = 'execbench';
 try {
   await up({ name, demo: true }, () => undefined);
   const paths = clusterPaths(name, home);
-  const pod = await firstPod('demo', 'frontend');
+  const pod = await firstPod(name, 'demo', 'frontend');
   const config = parse(readFileSync(kubeconfigPath(paths), 'utf8')) as {
     clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
     users: { user: { token: string } }[];
@@ -115,15 +115,3 @@ function session(api: { server: string; token: string; ca: Buffer }, path: strin
   });
 }
 
-async function firstPod(namespace: string, app: string): Promise<string> {
-  let out = '';
-  const code = await runKubectl(['get', 'pods', '-n', namespace, '-l', `app=${app}`, '-o', 'jsonpath={.items[0].metadata.name}'], {
-    out: (s) => (out += s),
-    err: (s) => process.stderr.write(s),
-    readStdin: () => Promise.resolve(''),
-    env: { ...process.env, PODPATH_CLUSTER: name },
-    stdinIsTTY: false,
-  });
-  if (code !== 0 || !out) throw new Error(`no ${app} pod in ${namespace}`);
-  return out;
-}

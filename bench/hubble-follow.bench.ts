@@ -13,8 +13,8 @@ import { Writable } from 'node:stream';
 import { down, up } from '../src/cli/cluster-commands.js';
 import { execRemote } from '../src/cli/daemon-client.js';
 import { DaemonHubbleBackend, runHubble } from '../src/cli/hubble.js';
-import { runKubectl } from '../src/cli/kubectl/index.js';
 import { clusterPaths } from '../src/cluster/paths.js';
+import { firstPod } from './demo-cluster.js';
 
 const json = process.argv.includes('--json');
 const ROUNDS = 30;
@@ -33,7 +33,7 @@ try {
   await up({ name, demo: true }, () => undefined);
   const paths = clusterPaths(name, home);
   const backend = new DaemonHubbleBackend(paths.socket);
-  const frontend = await firstPod('demo', 'frontend');
+  const frontend = await firstPod(name, 'demo', 'frontend');
 
   // One waiter at a time: the next SYN line to the backend port resolves it with its arrival time.
   let waiter: ((at: number) => void) | null = null;
@@ -75,16 +75,3 @@ try {
   rmSync(home, { recursive: true, force: true });
 }
 
-/** The first pod of the Deployment `app`, by podpath's kubectl against the cluster's apiserver. */
-async function firstPod(namespace: string, app: string): Promise<string> {
-  let out = '';
-  const code = await runKubectl(['get', 'pods', '-n', namespace, '-l', `app=${app}`, '-o', 'jsonpath={.items[0].metadata.name}'], {
-    out: (s) => (out += s),
-    err: (s) => process.stderr.write(s),
-    readStdin: () => Promise.resolve(''),
-    env: { ...process.env, PODPATH_CLUSTER: name },
-    stdinIsTTY: false,
-  });
-  if (code !== 0 || !out) throw new Error(`no ${app} pod in ${namespace}`);
-  return out;
-}

@@ -11,10 +11,10 @@ import { request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { down, up } from '../src/cli/cluster-commands.js';
-import { runKubectl } from '../src/cli/kubectl/index.js';
 import { kubeconfigPath } from '../src/cluster/kubeconfig.js';
 import { clusterPaths } from '../src/cluster/paths.js';
 import { findRealKubectl } from '../test/kubectl/harness.js';
+import { firstPod } from './demo-cluster.js';
 
 const json = process.argv.includes('--json');
 const ROUNDS = 200;
@@ -38,7 +38,7 @@ const name = 'pfbench';
 try {
   await up({ name, demo: true }, () => undefined);
   const paths = clusterPaths(name, home);
-  const backend = await firstPod('demo', 'backend');
+  const backend = await firstPod(name, 'demo', 'backend');
   if (!json) console.log(`kubectl port-forward (${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}), ${ROUNDS} requests each on a new connection:`);
   for (const [transport, env] of [
     ['websocket', {}],
@@ -92,15 +92,3 @@ function get(port: number, path: string): Promise<number> {
   });
 }
 
-async function firstPod(namespace: string, app: string): Promise<string> {
-  let out = '';
-  const code = await runKubectl(['get', 'pods', '-n', namespace, '-l', `app=${app}`, '-o', 'jsonpath={.items[0].metadata.name}'], {
-    out: (s) => (out += s),
-    err: (s) => process.stderr.write(s),
-    readStdin: () => Promise.resolve(''),
-    env: { ...process.env, PODPATH_CLUSTER: name },
-    stdinIsTTY: false,
-  });
-  if (code !== 0 || !out) throw new Error(`no ${app} pod in ${namespace}`);
-  return out;
-}
