@@ -24,6 +24,7 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Rng } from '../util/rng.js';
 import type { ObjectCache } from './controllers/cache.js';
 import { R, WorkQueue, isTerminating, keyOf, mergeConditions, now3339, podNodeName, podPhase, splitKey, thaw, type Condition, type Reconciler } from './controllers/common.js';
+import { execId } from '../k8s/exec-websocket.js';
 
 /** What runs in containers and what `exec` can start. */
 export interface Workloads {
@@ -508,7 +509,9 @@ export class Kubelet implements Reconciler {
       io.stderr(`error: unable to upgrade connection: container not found ("${name}")\n`);
       return 1;
     }
-    return notExecutable(r.program, io);
+    // As the real kubectl prints the apiserver's InternalError for it, and exits 1.
+    io.stderr(`error: Internal error occurred: ${containerExecFailure(r.program)}\n`);
+    return 1;
   }
 
   /** Run a client tool in a pod; what it came to: an exit code, or why it never started. */
@@ -538,6 +541,15 @@ type CommandResult = { exitCode: number } | { failure: 'not-executable'; program
 export async function runCommand(workloads: Workloads, env: PodEnv, argv: string[], io: ProcessIO): Promise<number> {
   const r = await startCommand(workloads, env, argv, io);
   return 'exitCode' in r ? r.exitCode : notExecutable(r.program, io);
+}
+
+/** Why containerd could not start a pod exec's program, as the apiserver passes it on (a fresh exec id each time). */
+export function containerExecFailure(program: string): string {
+  return (
+    'Internal error occurred: error executing command in container: failed to exec in container: ' +
+    `failed to start exec ${JSON.stringify(execId())}: OCI runtime exec failed: exec failed: unable to start container process: ` +
+    `exec: ${JSON.stringify(program)}: executable file not found in $PATH: unknown`
+  );
 }
 
 function notExecutable(program: string, io: ProcessIO): number {

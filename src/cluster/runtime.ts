@@ -15,7 +15,7 @@
 
 import { ApiServer, type PodExecRequest, type DeleteRequestOptions, type ListRequestOptions, type PatchType, type UpdateRequestOptions, type WatchHandle, type WatchRequestOptions, type WriteRequestOptions } from '../k8s/apiserver.js';
 import { Store, type StoreEvent } from '../k8s/store.js';
-import { execId, type ExecOutcome } from '../k8s/exec-websocket.js';
+import type { ExecOutcome } from '../k8s/exec-websocket.js';
 import { withTerminal } from '../apps/terminal.js';
 import { RESOURCES, type ResourceInfo } from '../k8s/resources.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from '../k8s/types.js';
@@ -50,7 +50,7 @@ import { ReplicaSetController } from './controllers/replicaset.js';
 import { Scheduler } from './controllers/scheduler.js';
 import { ServiceAccountController } from './controllers/serviceaccount.js';
 import { ServiceIpAllocator } from './controllers/service-ip.js';
-import { Kubelet, portForwardFailure, runCommand, type Workloads } from './kubelet.js';
+import { containerExecFailure, Kubelet, portForwardFailure, runCommand, type Workloads } from './kubelet.js';
 import { ciliumCommand } from '../cli/cilium/command.js';
 import type { CiliumNodeContext } from '../cli/cilium/context.js';
 import type { AppCommand } from '../apps/types.js';
@@ -661,12 +661,7 @@ export class ClusterRuntime {
     const r = node ? await node.kubelet.startExec(req.namespace, req.pod, req.command, io.tty ? withTerminal(io) : io) : ({ failure: 'not-running' } as const);
     if ('exitCode' in r) return r;
     if (r.failure === 'not-running') return { error: `unable to upgrade connection: container not found (${JSON.stringify(req.container)})` };
-    return {
-      error:
-        'Internal error occurred: error executing command in container: failed to exec in container: ' +
-        `failed to start exec ${JSON.stringify(execId())}: OCI runtime exec failed: exec failed: unable to start container process: ` +
-        `exec: ${JSON.stringify(r.program)}: executable file not found in $PATH: unknown`,
-    };
+    return { error: containerExecFailure(r.program) };
   }
 
   /** `podpath exec`: run a client tool in a pod, a node's host namespace or an external host. Resolves to the exit code. */
