@@ -81,7 +81,7 @@ async function main(): Promise<void> {
       return { nodes: s.nodes.map((n) => ({ name: n.name, ip: n.ip, podCIDR: n.podCIDR })), pods: s.pods };
     },
     afterExec: snapshot,
-    portForward: (namespace, pod, port) => runtime.portForward(namespace, pod, port),
+    portForward: (namespace, pod) => runtime.podPortForwarder(namespace, pod),
     conntrack: (node) => {
       const n = runtime.node(node);
       return n ? formatCtList(n.dp.ct4, n.dp.ctAny4) : undefined;

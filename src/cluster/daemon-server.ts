@@ -4,9 +4,9 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ApiServer } from '../k8s/apiserver.js';
-import type { TcpSocket } from '../net/stack/index.js';
+import { dialPod, type PodConnection, type PodPortForwarder } from '../k8s/portforward.js';
 import type { ProcessIO } from '../apps/types.js';
-import { CT_PATH_PREFIX, encodeFrame, EXEC_PATH, PORTFORWARD_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
+import { CT_PATH_PREFIX, encodeFrame, EXEC_PATH, PORTFORWARD_ERROR_TRAILER, PORTFORWARD_PATH, parseExecTarget, SHUTDOWN_PATH, STATUS_PATH, type DaemonStatus, type ExecRequest, type ExecTarget } from './exec-protocol.js';
 import type { ClockDriver } from './clock-driver.js';
 import { HUBBLE_ROUTE_PREFIX, serveHubble, type HubbleService } from '../hubble/http.js';
 import { TRACE_PATH, WHATIF_PATH } from '../trace/api.js';
@@ -22,8 +22,8 @@ export interface DaemonRuntime {
   afterExec?(): void;
   /** `cilium bpf ct list global` text of a node, or undefined for an unknown node. */
   conntrack?(node: string): string | undefined;
-  /** A TCP connection from the pod's node to the pod's port (kubectl port-forward). */
-  portForward?(namespace: string, pod: string, port: number): TcpSocket;
+  /** The kubelet's side of port-forward for a pod (the apiserver's pods/portforward uses the same), undefined for an unknown pod. */
+  portForward?(namespace: string, pod: string): PodPortForwarder | undefined;
   /** Hubble's routes (/podpath/v1/hubble/...: flows, status, nodes, metrics). */
   hubble?: HubbleService;
   /** `podpath trace` / `podpath whatif` (POST /podpath/v1/trace, /podpath/v1/whatif): a JSON body in, a status and JSON out. */
@@ -94,28 +94,49 @@ export class DaemonServer {
     sendJson(res, 404, { error: `no route ${req.method} ${path}` });
   }
 
-  /** Splice the HTTP request/response bodies onto a TCP connection inside the cluster. */
+  /**
+   * Splice the HTTP request/response bodies onto a TCP connection inside the
+   * cluster; when it fails, the kubelet's text goes in the trailer (the body
+   * has carried whatever the pod sent before).
+   */
   private portForward(req: IncomingMessage, res: ServerResponse, q: URLSearchParams): void {
     const port = Number(q.get('port'));
+    const namespace = q.get('namespace') ?? 'default';
+    const pod = q.get('pod') ?? '';
     if (!this.runtime.portForward || !Number.isInteger(port) || port < 1 || port > 65535) return sendJson(res, 400, { error: 'portforward: namespace, pod and port (1-65535) are required' });
-    let sock: TcpSocket;
-    try {
-      sock = this.runtime.portForward(q.get('namespace') ?? 'default', q.get('pod') ?? '', port);
-    } catch (err) {
-      return sendJson(res, 404, { error: (err as Error).message });
-    }
-    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const forwarder = this.runtime.portForward(namespace, pod);
+    if (!forwarder) return sendJson(res, 404, { error: `pods ${JSON.stringify(pod)} not found` });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', trailer: PORTFORWARD_ERROR_TRAILER });
     res.flushHeaders();
-    sock.onData = (b) => res.write(b);
-    sock.onEnd = () => res.end();
-    sock.onClose = (err) => {
-      if (err && !res.writableEnded) res.destroy(new Error(err.message));
-      else if (!res.writableEnded) res.end();
-    };
-    req.on('data', (c: Buffer) => sock.write(new Uint8Array(c)));
-    req.on('end', () => sock.end());
+    let closed = false;
+    let podEnded = false;
+    const conn: PodConnection | undefined = dialPod(forwarder, port, {
+      data: (bytes) => res.write(bytes),
+      // The pod's FIN ends the response (the local connection then ends, as kubectl's does).
+      end: () => {
+        podEnded = true;
+        if (!res.writableEnded) res.end();
+      },
+      close: (failure) => {
+        closed = true;
+        if (res.writableEnded) return;
+        if (failure !== undefined) res.addTrailers({ [PORTFORWARD_ERROR_TRAILER]: encodeURIComponent(failure) });
+        res.end();
+      },
+    });
+    if (!conn) return;
+    req.on('data', (c: Buffer) => {
+      if (!closed) conn.write(new Uint8Array(c));
+    });
+    req.on('end', () => {
+      if (!closed) conn.end();
+    });
+    // Like kubectl resetting the data stream: after the pod's FIN the connection ends; before it, it is torn down.
     res.on('close', () => {
-      if (sock.state !== 'CLOSED') sock.destroy();
+      if (closed) return;
+      closed = true;
+      if (podEnded) conn.end();
+      else conn.destroy();
     });
   }
 

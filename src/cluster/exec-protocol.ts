@@ -10,8 +10,11 @@ export const CT_PATH_PREFIX = '/podpath/v1/conntrack/';
 /**
  * POST ?namespace=&pod=&port=: a byte stream both ways (the request body goes
  * to the pod's port, the response body comes back), as kubectl port-forward needs.
+ * When the connection fails, the kubelet's text (what the real kubectl reads
+ * on the port-forward error stream) comes in the trailer below, URI-encoded.
  */
 export const PORTFORWARD_PATH = '/podpath/v1/portforward';
+export const PORTFORWARD_ERROR_TRAILER = 'x-podpath-portforward-error';
 
 export interface ExecRequest {
   /** `NS/POD`, `POD` (namespace default), `node/NAME` or `host/NAME`. */

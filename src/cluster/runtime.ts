@@ -14,6 +14,7 @@
 // request to make that explicit.
 
 import { ApiServer, type PodExecRequest, type DeleteRequestOptions, type ListRequestOptions, type PatchType, type UpdateRequestOptions, type WatchHandle, type WatchRequestOptions, type WriteRequestOptions } from '../k8s/apiserver.js';
+import type { PodPortForwarder } from '../k8s/portforward.js';
 import { Store, type StoreEvent } from '../k8s/store.js';
 import type { ExecOutcome } from '../k8s/exec-websocket.js';
 import { withTerminal } from '../apps/terminal.js';
@@ -257,15 +258,7 @@ export class ClusterRuntime {
     };
     this.apiServer.podExec = (req, io) => this.podExec(req, io);
     // The real kubectl's port-forward reaches pods the way podpath's own does (portForward below).
-    this.apiServer.podPortForward = (namespace, pod) => {
-      const obj = this.cache.get(R.pods, namespace, pod);
-      if (!obj || !this.node(podNodeName(obj))) return undefined;
-      const uid = obj.metadata.uid ?? '';
-      return {
-        dial: (port) => this.portForward(namespace, pod, port),
-        failure: (port, err, connected) => portForwardFailure(uid, port, err, connected),
-      };
-    };
+    this.apiServer.podPortForward = (namespace, pod) => this.podPortForwarder(namespace, pod);
     this.cache = new ObjectCache(this.store);
     this.restored = this.cache.count(R.nodes) > 0;
     this.unwatch = this.store.watch(undefined, (e) => this.onStoreEvent(e));
@@ -634,6 +627,21 @@ export class ClusterRuntime {
   }
 
   // ---- exec -------------------------------------------------------------------------
+
+  /**
+   * The kubelet's side of port-forward for one pod (undefined for an unknown
+   * or unscheduled pod): how both the apiserver's pods/portforward and
+   * podpath's own kubectl reach pods, failures worded as the kubelet words them.
+   */
+  podPortForwarder(namespace: string, pod: string): PodPortForwarder | undefined {
+    const obj = this.cache.get(R.pods, namespace, pod);
+    if (!obj || !this.node(podNodeName(obj))) return undefined;
+    const uid = obj.metadata.uid ?? '';
+    return {
+      dial: (port) => this.portForward(namespace, pod, port),
+      failure: (port, err, connected) => portForwardFailure(uid, port, err, connected),
+    };
+  }
 
   /**
    * `kubectl port-forward`: a TCP connection to a pod's port, opened from its

@@ -42,6 +42,39 @@ export interface PodPortForwarder {
   failure(port: number, err: { message: string }, connected: boolean): string;
 }
 
+/** Where one forwarded connection's events go. */
+export interface PodConnectionSink {
+  /** Bytes from the pod. */
+  data(bytes: Uint8Array): void;
+  /** The pod sent FIN. */
+  end(): void;
+  /** Over; with the kubelet's text when it failed (could not start, refused, reset). */
+  close(failure?: string): void;
+}
+
+/**
+ * Dial a pod's port as the kubelet does and report to `sink`; undefined (with
+ * `sink.close` already called with the reason) when it could not start. The
+ * one way into pods for both port-forwards: the apiserver's and podpath's own.
+ */
+export function dialPod(forwarder: PodPortForwarder, port: number, sink: PodConnectionSink): PodConnection | undefined {
+  let conn: PodConnection;
+  try {
+    conn = forwarder.dial(port);
+  } catch (err) {
+    sink.close((err as Error).message);
+    return undefined;
+  }
+  let connected = false;
+  conn.onConnect = () => {
+    connected = true;
+  };
+  conn.onData = (bytes) => sink.data(bytes);
+  conn.onEnd = () => sink.end();
+  conn.onClose = (err) => sink.close(err ? forwarder.failure(port, err, connected) : undefined);
+  return conn;
+}
+
 /** The two streams of one forwarded connection. */
 interface StreamPair {
   error?: SpdyStream;
@@ -84,34 +117,27 @@ export function servePortForward(transport: SpdyTransport, forwarder: PodPortFor
   });
 
   const forward = (errorStream: SpdyStream, dataStream: SpdyStream, port: number): void => {
-    let conn: PodConnection;
-    try {
-      conn = forwarder.dial(port);
-    } catch (err) {
-      errorStream.write(new TextEncoder().encode((err as Error).message));
-      errorStream.end();
-      dataStream.end();
-      return;
-    }
-    open.add(conn);
-    let connected = false;
     let podEnded = false;
     let closed = false;
-    conn.onConnect = () => {
-      connected = true;
-    };
-    conn.onData = (bytes) => dataStream.write(bytes);
-    conn.onEnd = () => {
-      podEnded = true;
-      dataStream.end();
-    };
-    conn.onClose = (err) => {
-      closed = true;
-      open.delete(conn);
-      if (err) errorStream.write(new TextEncoder().encode(forwarder.failure(port, err, connected)));
-      dataStream.end();
-      errorStream.end();
-    };
+    // dialPod may report a failure before it returns: the connection is known here once it has.
+    const dialled: { conn?: PodConnection } = {};
+    const conn = dialPod(forwarder, port, {
+      data: (bytes) => dataStream.write(bytes),
+      end: () => {
+        podEnded = true;
+        dataStream.end();
+      },
+      close: (failure) => {
+        closed = true;
+        if (dialled.conn) open.delete(dialled.conn);
+        if (failure !== undefined) errorStream.write(new TextEncoder().encode(failure));
+        dataStream.end();
+        errorStream.end();
+      },
+    });
+    if (!conn) return;
+    dialled.conn = conn;
+    open.add(conn);
     dataStream.onData = (bytes) => {
       if (!closed) conn.write(bytes);
     };

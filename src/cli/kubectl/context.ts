@@ -20,6 +20,11 @@ export interface KubectlIO {
   interactiveProcess?: boolean;
   /** Aborted when the user interrupts (watches and waits stop). */
   signal?: AbortSignal;
+  /**
+   * Set by a command that stops cleanly on Ctrl-C, as kubectl's port-forward
+   * does (it exits 0): then SIGINT ends it with its own exit code, not 130.
+   */
+  interruptIsStop?: boolean;
 }
 
 /** kubectl's persistent flags, accepted before or after any command. */

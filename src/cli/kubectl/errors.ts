@@ -73,10 +73,13 @@ export function aggregate(errors: (Status | KubectlError)[]): KubectlError | und
   return new KubectlError(lines.join('\n'));
 }
 
-/** klog's line for a failed required flag (kubectl prints this for scale and run). */
-export function klogError(message: string): string {
+/**
+ * klog's error line: `E1126 14:38:44.078423   23561 run.go:72] "command failed" err="..."`
+ * (kubectl prints this one for a failed required flag of scale and run).
+ */
+export function klogError(message: string, where = 'run.go:72', headline = 'command failed'): string {
   const now = new Date();
   const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
   const stamp = `${pad(now.getMonth() + 1)}${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds() * 1000, 6)}`;
-  return `E${stamp} ${String(process.pid).padStart(7)} run.go:72] "command failed" err=${JSON.stringify(message)}\n`;
+  return `E${stamp} ${String(process.pid).padStart(7)} ${where}] ${JSON.stringify(headline)} err=${JSON.stringify(message)}\n`;
 }

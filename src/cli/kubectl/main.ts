@@ -9,6 +9,10 @@ export async function kubectlMain(argv: string[]): Promise<number> {
   const aborter = new AbortController();
   let signalled: number | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
+    if (sig === 'SIGINT' && io.interruptIsStop) {
+      aborter.abort();
+      return;
+    }
     signalled = SIGNAL_CODES[sig] ?? 1;
     aborter.abort();
     // Whatever is still running gets a moment to stop, then the process ends as a signalled kubectl does.
