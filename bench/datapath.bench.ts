@@ -13,59 +13,17 @@
 // Usage: node dist/bench/datapath.bench.js [--json]
 
 import { cpus } from 'node:os';
-import { World } from '../src/cluster/testbed.js';
-import { buildTcpFrame } from '../src/packet/build.js';
-import { TcpFlags } from '../src/packet/tcp.js';
-import { IpProto } from '../src/packet/ipv4.js';
-import { PolicyDir } from '../src/datapath/events.js';
-import { putPolicyEntry } from '../src/datapath/map-writer.js';
 import { SkBuff } from '../src/datapath/skb.js';
 import { Ip4Info, loadIp4 } from '../src/datapath/sim/lib/pkt.js';
+import { clearCt, drain, setup as setupWorld } from './datapath-setup.js';
 
 const json = process.argv.includes('--json');
 const CONNS = 50_000;
+const setup = (sameNode: boolean) => setupWorld(sameNode, CONNS);
 
 function report(metric: string, value: number, unit: string, human: string): void {
   if (json) console.log(JSON.stringify({ bench: 'datapath', metric, value: Number(value.toFixed(2)), unit }));
   else if (human) console.log(human);
-}
-
-function setup(sameNode: boolean) {
-  let delivered = 0;
-  const w = new World({ immediate: true, podReceive: () => delivered++ });
-  const client = w.addPod('frontend', 0, '10.0.1.50', 12345);
-  // The server enforces ingress policy (allow the client on 8080/TCP), so verdict events are emitted too.
-  const server = w.addPod('backend', sameNode ? 0 : 1, sameNode ? '10.0.1.100' : '10.0.2.100', 23456, { enforce: PolicyDir.INGRESS });
-  putPolicyEntry(server.policyMap, { identity: 12345, egress: false, proto: IpProto.TCP, port: 8080, cookie: 1 });
-  const frames: Uint8Array[] = [];
-  for (let i = 0; i < CONNS; i++) {
-    frames.push(
-      buildTcpFrame({
-        srcMac: client.ep.mac,
-        dstMac: client.ep.hostMac,
-        srcIp: client.ip,
-        dstIp: server.ip,
-        srcPort: 10000 + i,
-        dstPort: 8080,
-        seq: 1000 + i,
-        flags: TcpFlags.SYN,
-        options: { mss: 1410, sackPermitted: true, windowScale: 7 },
-      }),
-    );
-  }
-  const ack = buildTcpFrame({ srcMac: client.ep.mac, dstMac: client.ep.hostMac, srcIp: client.ip, dstIp: server.ip, srcPort: 9999, dstPort: 8080, seq: 5, ack: 7, flags: TcpFlags.ACK, payload: new Uint8Array(64) });
-  return { w, client, server, frames, ack, delivered: () => delivered };
-}
-
-function drain(w: World): void {
-  for (const n of w.nodes) n.dp.events.consume(() => {});
-}
-
-function clearCt(w: World): void {
-  for (const n of w.nodes) {
-    n.dp.ct4.clear();
-    n.dp.ctAny4.clear();
-  }
 }
 
 /** Wall and CPU time of timed sections, summed. */
@@ -122,8 +80,7 @@ function runEstablished(n: number): Figure {
   const s = setup(false);
   const k = s.w.nodes[0]!.kernel;
   const ifindex = s.client.ep.ifindex;
-  const syn = buildTcpFrame({ srcMac: s.client.ep.mac, dstMac: s.client.ep.hostMac, srcIp: s.client.ip, dstIp: s.server.ip, srcPort: 9999, dstPort: 8080, seq: 4, flags: TcpFlags.SYN });
-  k.runIngress(ifindex, syn);
+  k.runIngress(ifindex, s.syn);
   const t = new Timer();
   t.start();
   for (let i = 0; i < n; i++) {

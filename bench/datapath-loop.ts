@@ -1,0 +1,30 @@
+// The datapath bench's loops without timers, for instruction counts under
+// callgrind (scripts/datapath-instructions.js runs this twice with different
+// round counts and divides the difference by the extra packets, so set-up and
+// JIT warm-up cancel out).
+// Usage: node dist/bench/datapath-loop.js new|established <conns> <rounds>
+//   new:         rounds × conns SYNs of new cross-node flows, CT cleared before each round
+//   established: rounds × conns ACKs of one established cross-node flow
+
+import { clearCt, drain, setup } from './datapath-setup.js';
+
+const mode = process.argv[2] ?? 'new';
+const conns = Number(process.argv[3] ?? 10_000);
+const rounds = Number(process.argv[4] ?? 2);
+if (mode !== 'new' && mode !== 'established') throw new Error(`mode must be new or established, not ${mode}`);
+
+const s = setup(false, mode === 'new' ? conns : 0);
+const k = s.w.nodes[0]!.kernel;
+const ifindex = s.client.ep.ifindex;
+if (mode === 'established') k.runIngress(ifindex, s.syn);
+for (let r = 0; r < rounds; r++) {
+  if (mode === 'new') clearCt(s.w);
+  for (let i = 0; i < conns; i++) {
+    k.runIngress(ifindex, mode === 'new' ? s.frames[i]! : s.ack);
+    if ((i & 127) === 127) drain(s.w);
+  }
+  drain(s.w);
+}
+const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
+if (lost) throw new Error(`${lost} events lost`);
+if (mode === 'new' && s.delivered() !== rounds * conns) throw new Error(`delivered ${s.delivered()} of ${rounds * conns}`);
