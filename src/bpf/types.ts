@@ -4,17 +4,17 @@
 // errno numbers for errors, so the packet path never allocates or throws.
 
 /** `enum bpf_map_type` values from include/uapi/linux/bpf.h (only the kinds podpath models). */
-export const BpfMapType = {
-  HASH: 1,
-  ARRAY: 2,
-  PROG_ARRAY: 3,
-  PERF_EVENT_ARRAY: 4,
-  PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6,
-  LRU_HASH: 9,
-  LPM_TRIE: 11,
-  RINGBUF: 27,
-} as const;
+export const enum BpfMapType {
+  HASH = 1,
+  ARRAY = 2,
+  PROG_ARRAY = 3,
+  PERF_EVENT_ARRAY = 4,
+  PERCPU_HASH = 5,
+  PERCPU_ARRAY = 6,
+  LRU_HASH = 9,
+  LPM_TRIE = 11,
+  RINGBUF = 27,
+}
 
 export type BpfMapTypeValue = (typeof BpfMapType)[keyof typeof BpfMapType];
 
@@ -44,14 +44,14 @@ export const BPF_EXIST = 2;
 export const BPF_F_NO_PREALLOC = 1;
 
 /** Linux errno numbers the map operations return, negated (`return -Errno.E2BIG`). */
-export const Errno = {
-  ENOENT: 2,
-  E2BIG: 7,
-  ENOMEM: 12,
-  EEXIST: 17,
-  EINVAL: 22,
-  ENOSPC: 28,
-} as const;
+export const enum Errno {
+  ENOENT = 2,
+  E2BIG = 7,
+  ENOMEM = 12,
+  EEXIST = 17,
+  EINVAL = 22,
+  ENOSPC = 28,
+}
 
 /** What `bpf(BPF_MAP_CREATE)` is told; `name` is the pin name under /sys/fs/bpf/tc/globals. */
 export interface MapSpec {

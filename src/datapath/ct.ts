@@ -2,54 +2,54 @@
 // cilium_ct_any4_global (bpf/lib/conntrack.h, 1.16+ `struct ct_entry`).
 
 /** `struct ipv4_ct_tuple` (14 bytes, packed). Address/port fields are big-endian. */
-export const CT_TUPLE = {
-  DADDR: 0,
-  SADDR: 4,
-  DPORT: 8,
-  SPORT: 10,
-  NEXTHDR: 12,
-  FLAGS: 13,
-  SIZE: 14,
-} as const;
+export const enum CT_TUPLE {
+  DADDR = 0,
+  SADDR = 4,
+  DPORT = 8,
+  SPORT = 10,
+  NEXTHDR = 12,
+  FLAGS = 13,
+  SIZE = 14,
+}
 
 /** Tuple flags (the key byte that tells OUT / IN / related / service entries apart). */
-export const TupleFlags = {
-  OUT: 0,
-  IN: 1,
-  RELATED: 2,
-  SERVICE: 4,
-} as const;
+export const enum TupleFlags {
+  OUT = 0,
+  IN = 1,
+  RELATED = 2,
+  SERVICE = 4,
+}
 
 /** `struct ct_entry` (56 bytes). Host-order fields are little-endian (x86). */
-export const CT_ENTRY = {
-  RESERVED0: 0, // u64, was rx_packets
-  BACKEND_ID: 8, // u64, SVC entries only
-  PACKETS: 16, // u64, only with conntrack accounting
-  BYTES: 24, // u64
-  LIFETIME: 32, // u32, absolute expiry in BPF monotonic seconds
-  FLAGS: 36, // u16 bitfield, see CtEntryFlags
-  REV_NAT_INDEX: 38, // u16, network order
-  IFINDEX: 40, // u16
-  TX_FLAGS_SEEN: 42, // u8
-  RX_FLAGS_SEEN: 43, // u8
-  SRC_SEC_ID: 44, // u32
-  LAST_TX_REPORT: 48, // u32
-  LAST_RX_REPORT: 52, // u32
-  SIZE: 56,
-} as const;
+export const enum CT_ENTRY {
+  RESERVED0 = 0, // u64, was rx_packets
+  BACKEND_ID = 8, // u64, SVC entries only
+  PACKETS = 16, // u64, only with conntrack accounting
+  BYTES = 24, // u64
+  LIFETIME = 32, // u32, absolute expiry in BPF monotonic seconds
+  FLAGS = 36, // u16 bitfield, see CtEntryFlags
+  REV_NAT_INDEX = 38, // u16, network order
+  IFINDEX = 40, // u16
+  TX_FLAGS_SEEN = 42, // u8
+  RX_FLAGS_SEEN = 43, // u8
+  SRC_SEC_ID = 44, // u32
+  LAST_TX_REPORT = 48, // u32
+  LAST_RX_REPORT = 52, // u32
+  SIZE = 56,
+}
 
-export const CtEntryFlags = {
-  RX_CLOSING: 0x1,
-  TX_CLOSING: 0x2,
-  NAT64: 0x4,
-  LB_LOOPBACK: 0x8,
-  SEEN_NON_SYN: 0x10,
-  NODE_PORT: 0x20,
-  PROXY_REDIRECT: 0x40,
-  DSR_INTERNAL: 0x80,
-  FROM_L7LB: 0x100,
-  FROM_TUNNEL: 0x400,
-} as const;
+export const enum CtEntryFlags {
+  RX_CLOSING = 0x1,
+  TX_CLOSING = 0x2,
+  NAT64 = 0x4,
+  LB_LOOPBACK = 0x8,
+  SEEN_NON_SYN = 0x10,
+  NODE_PORT = 0x20,
+  PROXY_REDIRECT = 0x40,
+  DSR_INTERNAL = 0x80,
+  FROM_L7LB = 0x100,
+  FROM_TUNNEL = 0x400,
+}
 
 /** Flag names in the order `cilium bpf ct list` prints them. */
 export const CT_FLAG_NAMES: [number, string][] = [
@@ -66,8 +66,8 @@ export const CT_FLAG_NAMES: [number, string][] = [
 ];
 
 /** CT lookup direction (dir in debug events) and scope. */
-export const CtDir = { EGRESS: 0, INGRESS: 1, SERVICE: 2 } as const;
-export const CtScope = { FORWARD: 0, REVERSE: 1, BIDIR: 2 } as const;
+export const enum CtDir { EGRESS = 0, INGRESS = 1, SERVICE = 2 }
+export const enum CtScope { FORWARD = 0, REVERSE = 1, BIDIR = 2 }
 
 /** Timeouts in seconds: agent flag defaults for 1.16/1.17. */
 export interface CtTimeouts {

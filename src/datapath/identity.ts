@@ -1,19 +1,19 @@
 // Reserved security identities (pkg/identity/numericidentity.go).
 
-export const ReservedIdentity = {
-  UNKNOWN: 0,
-  HOST: 1,
-  WORLD: 2,
-  UNMANAGED: 3,
-  HEALTH: 4,
-  INIT: 5,
-  REMOTE_NODE: 6,
-  KUBE_APISERVER: 7,
-  INGRESS: 8,
-  WORLD_IPV4: 9,
-  WORLD_IPV6: 10,
-  ENCRYPTED_OVERLAY: 11,
-} as const;
+export const enum ReservedIdentity {
+  UNKNOWN = 0,
+  HOST = 1,
+  WORLD = 2,
+  UNMANAGED = 3,
+  HEALTH = 4,
+  INIT = 5,
+  REMOTE_NODE = 6,
+  KUBE_APISERVER = 7,
+  INGRESS = 8,
+  WORLD_IPV4 = 9,
+  WORLD_IPV6 = 10,
+  ENCRYPTED_OVERLAY = 11,
+}
 
 /** Reserved identities by number → name (`world`, `remote-node`): monitor output and Hubble's `(world)`. */
 export const RESERVED_IDENTITY_NAMES: Readonly<Record<number, string>> = {

@@ -3,13 +3,13 @@
 // headers in place; metadata fields are what BPF helpers read and write.
 
 /** tc program return codes (CTX_ACT_*). */
-export const TcAct = { OK: 0, SHOT: 2, REDIRECT: 7 } as const;
+export const enum TcAct { OK = 0, SHOT = 2, REDIRECT = 7 }
 
 /** bpf_redirect flags; PEER stands for bpf_redirect_peer() into the pod's netns. */
-export const RedirectFlags = { NONE: 0, INGRESS: 1, PEER: 2 } as const;
+export const enum RedirectFlags { NONE = 0, INGRESS = 1, PEER = 2 }
 
 /** ctx->cb[] slots Cilium uses to pass state across tail calls. */
-export const CB = { SRC_LABEL: 0, IFINDEX: 1, POLICY: 2, FROM_TUNNEL: 3, PROXY_MAGIC: 4 } as const;
+export const enum CB { SRC_LABEL = 0, IFINDEX = 1, POLICY = 2, FROM_TUNNEL = 3, PROXY_MAGIC = 4 }
 
 export const DEFAULT_HEADROOM = 64;
 

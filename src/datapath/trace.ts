@@ -2,22 +2,22 @@
 // (bpf/lib/trace.h, pkg/monitor/api/types.go).
 
 /** enum trace_point: the monitor sub-type of a trace event. */
-export const ObsPoint = {
-  TO_LXC: 0, // printed "to-endpoint"
-  TO_PROXY: 1,
-  TO_HOST: 2,
-  TO_STACK: 3,
-  TO_OVERLAY: 4,
-  FROM_LXC: 5, // "from-endpoint"
-  FROM_PROXY: 6,
-  FROM_HOST: 7,
-  FROM_STACK: 8,
-  FROM_OVERLAY: 9,
-  FROM_NETWORK: 10,
-  TO_NETWORK: 11,
-  FROM_CRYPTO: 12,
-  TO_CRYPTO: 13,
-} as const;
+export const enum ObsPoint {
+  TO_LXC = 0, // printed "to-endpoint"
+  TO_PROXY = 1,
+  TO_HOST = 2,
+  TO_STACK = 3,
+  TO_OVERLAY = 4,
+  FROM_LXC = 5, // "from-endpoint"
+  FROM_PROXY = 6,
+  FROM_HOST = 7,
+  FROM_STACK = 8,
+  FROM_OVERLAY = 9,
+  FROM_NETWORK = 10,
+  TO_NETWORK = 11,
+  FROM_CRYPTO = 12,
+  TO_CRYPTO = 13,
+}
 
 const OBS_NAMES = [
   'to-endpoint',
@@ -41,14 +41,14 @@ export function obsPointName(p: number): string {
 }
 
 /** CT lookup results as carried in trace events' `reason` byte. */
-export const CtState = {
-  NEW: 0,
-  ESTABLISHED: 1,
-  REPLY: 2,
-  RELATED: 3,
-  REOPENED: 4,
-  UNKNOWN: 5,
-} as const;
+export const enum CtState {
+  NEW = 0,
+  ESTABLISHED = 1,
+  REPLY = 2,
+  RELATED = 3,
+  REOPENED = 4,
+  UNKNOWN = 5,
+}
 
 const CT_STATE_NAMES = ['new', 'established', 'reply', 'related', 'reopened', 'unknown', 'srv6-encap', 'srv6-decap', 'encrypt-overlay'];
 
@@ -59,17 +59,17 @@ export function ctStateName(reason: number): string {
 }
 
 /** Monitor message types (first byte of every event). */
-export const MsgType = {
-  DROP: 1,
-  DEBUG: 2,
-  CAPTURE: 3,
-  TRACE: 4,
-  POLICY_VERDICT: 5,
-  RECORDER: 6,
-  TRACE_SOCK: 7,
-  ACCESS_LOG: 129,
-  AGENT: 130,
-} as const;
+export const enum MsgType {
+  DROP = 1,
+  DEBUG = 2,
+  CAPTURE = 3,
+  TRACE = 4,
+  POLICY_VERDICT = 5,
+  RECORDER = 6,
+  TRACE_SOCK = 7,
+  ACCESS_LOG = 129,
+  AGENT = 130,
+}
 
 export const MSG_TYPE_NAMES: Record<string, number> = {
   drop: 1,
@@ -84,18 +84,18 @@ export const MSG_TYPE_NAMES: Record<string, number> = {
 };
 
 /** Monitor aggregation levels (`--monitor-aggregation`). */
-export const MonitorAggregation = { NONE: 0, LOWEST: 1, LOW: 2, MEDIUM: 3, MAXIMUM: 4 } as const;
+export const enum MonitorAggregation { NONE = 0, LOWEST = 1, LOW = 2, MEDIUM = 3, MAXIMUM = 4 }
 
 /** Policy verdict match types (bpf/lib/policy_log.h). */
-export const PolicyMatch = {
-  NONE: 0,
-  L3_ONLY: 1,
-  L3_L4: 2,
-  L4_ONLY: 3,
-  ALL: 4,
-  L3_PROTO: 5,
-  PROTO_ONLY: 6,
-} as const;
+export const enum PolicyMatch {
+  NONE = 0,
+  L3_ONLY = 1,
+  L3_L4 = 2,
+  L4_ONLY = 3,
+  ALL = 4,
+  L3_PROTO = 5,
+  PROTO_ONLY = 6,
+}
 
 const MATCH_NAMES = ['none', 'L3-Only', 'L3-L4', 'L4-Only', 'all', 'L3-Proto', 'Proto-Only'];
 
@@ -104,7 +104,7 @@ export function policyMatchName(m: number): string {
 }
 
 /** Trace-sock translation points. */
-export const SockXlatePoint = { PRE_DIRECTION_FWD: 1, POST_DIRECTION_FWD: 2, PRE_DIRECTION_REV: 3, POST_DIRECTION_REV: 4 } as const;
+export const enum SockXlatePoint { PRE_DIRECTION_FWD = 1, POST_DIRECTION_FWD = 2, PRE_DIRECTION_REV = 3, POST_DIRECTION_REV = 4 }
 
 const XLATE_NAMES = ['unknown', 'pre-xlate-fwd', 'post-xlate-fwd', 'pre-xlate-rev', 'post-xlate-rev'];
 

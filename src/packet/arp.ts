@@ -4,22 +4,22 @@ import { readU16, readU32, writeU16, writeU32 } from './checksum.js';
 import { readMac, writeMac } from './mac.js';
 import { EtherType } from './ethernet.js';
 
-export const ARP = {
-  HTYPE: 0,
-  PTYPE: 2,
-  HLEN: 4,
-  PLEN: 5,
-  OPER: 6,
-  SHA: 8,
-  SPA: 14,
-  THA: 18,
-  TPA: 24,
-  LEN: 28,
-} as const;
+export const enum ARP {
+  HTYPE = 0,
+  PTYPE = 2,
+  HLEN = 4,
+  PLEN = 5,
+  OPER = 6,
+  SHA = 8,
+  SPA = 14,
+  THA = 18,
+  TPA = 24,
+  LEN = 28,
+}
 
 export const ARP_HTYPE_ETHERNET = 1;
 
-export const ArpOp = { Request: 1, Reply: 2 } as const;
+export const enum ArpOp { Request = 1, Reply = 2 }
 
 export interface ArpRepr {
   op: number;

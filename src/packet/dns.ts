@@ -2,7 +2,7 @@
 import { ParseErrorCode, parseFailure, type ParseFailure } from './error.js';
 import { readU16, readU32, writeU16, writeU32 } from './checksum.js';
 
-export const DNS = { ID: 0, FLAGS: 2, QDCOUNT: 4, ANCOUNT: 6, NSCOUNT: 8, ARCOUNT: 10, HEADER_LEN: 12 } as const;
+export const enum DNS { ID = 0, FLAGS = 2, QDCOUNT = 4, ANCOUNT = 6, NSCOUNT = 8, ARCOUNT = 10, HEADER_LEN = 12 }
 
 export const DNS_PORT = 53;
 /** Classic UDP payload limit without EDNS0. */
@@ -26,9 +26,9 @@ export const DnsType = {
   ANY: 255,
 } as const;
 
-export const DnsClass = { IN: 1, ANY: 255 } as const;
+export const enum DnsClass { IN = 1, ANY = 255 }
 
-export const DnsOpcode = { QUERY: 0, IQUERY: 1, STATUS: 2, NOTIFY: 4, UPDATE: 5 } as const;
+export const enum DnsOpcode { QUERY = 0, IQUERY = 1, STATUS = 2, NOTIFY = 4, UPDATE = 5 }
 
 export const DnsRcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 

@@ -1,12 +1,12 @@
 // Parse errors are values, never exceptions: the datapath turns them into
 // drop reasons, so a malformed packet must not unwind the stack.
 
-export const ParseErrorCode = {
-  Truncated: 1,
-  Malformed: 2,
-  BadChecksum: 3,
-  Unsupported: 4,
-} as const;
+export const enum ParseErrorCode {
+  Truncated = 1,
+  Malformed = 2,
+  BadChecksum = 3,
+  Unsupported = 4,
+}
 
 export type ParseErrorCodeValue = (typeof ParseErrorCode)[keyof typeof ParseErrorCode];
 

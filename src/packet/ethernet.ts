@@ -3,9 +3,9 @@ import { ParseErrorCode, parseFailure, type ParseFailure } from './error.js';
 import { readMac, writeMac } from './mac.js';
 import { readU16, writeU16 } from './checksum.js';
 
-export const ETH = { DST: 0, SRC: 6, ETHERTYPE: 12, HEADER_LEN: 14 } as const;
+export const enum ETH { DST = 0, SRC = 6, ETHERTYPE = 12, HEADER_LEN = 14 }
 
-export const EtherType = { IPv4: 0x0800, ARP: 0x0806, IPv6: 0x86dd, VLAN: 0x8100 } as const;
+export const enum EtherType { IPv4 = 0x0800, ARP = 0x0806, IPv6 = 0x86dd, VLAN = 0x8100 }
 
 export interface EthernetRepr {
   src: number;

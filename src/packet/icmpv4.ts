@@ -3,30 +3,31 @@ import { ParseErrorCode, parseFailure, type ParseFailure, isParseFailure } from 
 import { internetChecksum, readU16, writeU16 } from './checksum.js';
 import { emitIpv4, ipv4HeaderLen, parseIpv4HeaderOnly, type Ipv4Repr } from './ipv4.js';
 
-export const ICMP = {
-  TYPE: 0,
-  CODE: 1,
-  CHECKSUM: 2,
+export const enum ICMP {
+  TYPE = 0,
+  CODE = 1,
+  CHECKSUM = 2,
   /** Echo identifier. */
-  IDENT: 4,
+  IDENT = 4,
   /** Echo sequence number. */
-  SEQ: 6,
+  SEQ = 6,
   /** Destination unreachable / fragmentation needed: next-hop MTU. */
-  NEXT_HOP_MTU: 6,
-  HEADER_LEN: 8,
-} as const;
+  // eslint-disable-next-line @typescript-eslint/no-duplicate-enum-values -- bytes 4-7 are a union (echo id/seq, or unused/next-hop MTU)
+  NEXT_HOP_MTU = 6,
+  HEADER_LEN = 8,
+}
 
-export const Icmpv4Type = { EchoReply: 0, DestinationUnreachable: 3, EchoRequest: 8, TimeExceeded: 11 } as const;
+export const enum Icmpv4Type { EchoReply = 0, DestinationUnreachable = 3, EchoRequest = 8, TimeExceeded = 11 }
 
-export const Icmpv4DstUnreachCode = {
-  NetUnreachable: 0,
-  HostUnreachable: 1,
-  ProtocolUnreachable: 2,
-  PortUnreachable: 3,
-  FragmentationNeeded: 4,
-} as const;
+export const enum Icmpv4DstUnreachCode {
+  NetUnreachable = 0,
+  HostUnreachable = 1,
+  ProtocolUnreachable = 2,
+  PortUnreachable = 3,
+  FragmentationNeeded = 4,
+}
 
-export const Icmpv4TimeExceededCode = { TtlExceeded: 0, FragmentReassembly: 1 } as const;
+export const enum Icmpv4TimeExceededCode { TtlExceeded = 0, FragmentReassembly = 1 }
 
 /** How many bytes of the original datagram's payload an error quotes (RFC 792). */
 export const ICMP_ERROR_QUOTE_LEN = 8;

@@ -9,23 +9,23 @@ import {
   writeU32,
 } from './checksum.js';
 
-export const IPV4 = {
-  VER_IHL: 0,
-  DSCP_ECN: 1,
-  TOTAL_LEN: 2,
-  IDENT: 4,
-  FLAGS_FRAG: 6,
-  TTL: 8,
-  PROTOCOL: 9,
-  CHECKSUM: 10,
-  SRC: 12,
-  DST: 16,
-  MIN_HEADER_LEN: 20,
-} as const;
+export const enum IPV4 {
+  VER_IHL = 0,
+  DSCP_ECN = 1,
+  TOTAL_LEN = 2,
+  IDENT = 4,
+  FLAGS_FRAG = 6,
+  TTL = 8,
+  PROTOCOL = 9,
+  CHECKSUM = 10,
+  SRC = 12,
+  DST = 16,
+  MIN_HEADER_LEN = 20,
+}
 
 export const IPV4_MAX_HEADER_LEN = 60;
 
-export const IpProto = { ICMP: 1, TCP: 6, UDP: 17, SCTP: 132 } as const;
+export const enum IpProto { ICMP = 1, TCP = 6, UDP = 17, SCTP = 132 }
 
 export const IPV4_FLAG_DF = 0x4000;
 export const IPV4_FLAG_MF = 0x2000;

@@ -11,41 +11,41 @@ import {
 } from './checksum.js';
 import { IpProto } from './ipv4.js';
 
-export const TCP = {
-  SRC_PORT: 0,
-  DST_PORT: 2,
-  SEQ: 4,
-  ACK: 8,
-  DATA_OFF: 12,
-  FLAGS: 13,
-  WINDOW: 14,
-  CHECKSUM: 16,
-  URGENT: 18,
-  MIN_HEADER_LEN: 20,
-} as const;
+export const enum TCP {
+  SRC_PORT = 0,
+  DST_PORT = 2,
+  SEQ = 4,
+  ACK = 8,
+  DATA_OFF = 12,
+  FLAGS = 13,
+  WINDOW = 14,
+  CHECKSUM = 16,
+  URGENT = 18,
+  MIN_HEADER_LEN = 20,
+}
 
 export const TCP_MAX_HEADER_LEN = 60;
 
-export const TcpFlags = {
-  FIN: 0x01,
-  SYN: 0x02,
-  RST: 0x04,
-  PSH: 0x08,
-  ACK: 0x10,
-  URG: 0x20,
-  ECE: 0x40,
-  CWR: 0x80,
-} as const;
+export const enum TcpFlags {
+  FIN = 0x01,
+  SYN = 0x02,
+  RST = 0x04,
+  PSH = 0x08,
+  ACK = 0x10,
+  URG = 0x20,
+  ECE = 0x40,
+  CWR = 0x80,
+}
 
-export const TcpOptionKind = {
-  End: 0,
-  Nop: 1,
-  Mss: 2,
-  WindowScale: 3,
-  SackPermitted: 4,
-  Sack: 5,
-  Timestamp: 8,
-} as const;
+export const enum TcpOptionKind {
+  End = 0,
+  Nop = 1,
+  Mss = 2,
+  WindowScale = 3,
+  SackPermitted = 4,
+  Sack = 5,
+  Timestamp = 8,
+}
 
 export interface TcpOptions {
   mss?: number;

@@ -3,7 +3,7 @@ import { ParseErrorCode, parseFailure, type ParseFailure } from './error.js';
 import { finishChecksum, onesComplementSum, pseudoHeaderSumV4, readU16, writeU16 } from './checksum.js';
 import { IpProto } from './ipv4.js';
 
-export const UDP = { SRC_PORT: 0, DST_PORT: 2, LENGTH: 4, CHECKSUM: 6, HEADER_LEN: 8 } as const;
+export const enum UDP { SRC_PORT = 0, DST_PORT = 2, LENGTH = 4, CHECKSUM = 6, HEADER_LEN = 8 }
 
 export interface UdpRepr {
   srcPort: number;

@@ -9,7 +9,7 @@ import { UDP } from './udp.js';
 /** Linux's historical VXLAN port, which Cilium uses by default (IANA's is 4789). */
 export const VXLAN_PORT = 8472;
 
-export const VXLAN = { FLAGS: 0, VNI: 4, HEADER_LEN: 8 } as const;
+export const enum VXLAN { FLAGS = 0, VNI = 4, HEADER_LEN = 8 }
 
 /** "VNI present" flag; the only flag a plain VXLAN header carries. */
 export const VXLAN_FLAG_I = 0x08;

@@ -49,7 +49,7 @@ export interface TcpHost {
   defer(fn: () => void): void;
 }
 
-const { FIN, SYN, RST, PSH, ACK } = TcpFlags;
+const FIN = TcpFlags.FIN, SYN = TcpFlags.SYN, RST = TcpFlags.RST, PSH = TcpFlags.PSH, ACK = TcpFlags.ACK;
 const EMPTY = new Uint8Array(0);
 const NO_OPTIONS: TcpOptions = {};
 /** RFC 9293 default when the peer sends no MSS option. */

@@ -7,7 +7,7 @@ import type { SocketError, TcpSocket } from '../../../src/net/stack/index.js';
 import { NetStack } from '../../../src/net/stack/index.js';
 import { TestNet, concat, ip, pattern } from './link.js';
 
-const { SYN, ACK } = TcpFlags;
+const SYN = TcpFlags.SYN, ACK = TcpFlags.ACK;
 
 function pair() {
   const clock = new VirtualClock();

@@ -8,7 +8,7 @@ import type { SocketError, TcpSocket } from '../../../src/net/stack/index.js';
 import { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN } from '../../../src/net/stack/index.js';
 import { TestNet, concat, pattern, type HostOptions } from './link.js';
 
-const { SYN, ACK, FIN, RST, PSH } = TcpFlags;
+const SYN = TcpFlags.SYN, ACK = TcpFlags.ACK, FIN = TcpFlags.FIN, RST = TcpFlags.RST, PSH = TcpFlags.PSH;
 
 function pair(opts: HostOptions = {}) {
   const clock = new VirtualClock();
