@@ -3,14 +3,17 @@
 // callgrind (the one repeatable measure on a shared machine). Runs
 // dist/bench/datapath-loop.js under valgrind with `lo` and `hi` rounds and
 // prints (Ir(hi) - Ir(lo)) / ((hi - lo) × conns): set-up and JIT warm-up cancel.
-// Usage: npm run build && node scripts/datapath-instructions.js [new|established|both] [conns=10000] [lo=2] [hi=6]
-// Takes a few minutes per mode (valgrind runs node ~50x slower).
+// Usage: npm run build && node scripts/datapath-instructions.js [new|established|both] [conns=10000] [lo=8] [hi=16]
+// Takes two to four minutes per mode (valgrind runs node ~50x slower). Keep lo
+// at 8 rounds or more: V8 is still compiling the established path after 2-4
+// rounds, and a shorter window counts TurboFan's work (25,645 instead of
+// ~19,100 instructions/packet for established at rounds 6 minus 2).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [which = 'both', conns = '10000', lo = '2', hi = '6'] = process.argv.slice(2);
+const [which = 'both', conns = '10000', lo = '8', hi = '16'] = process.argv.slice(2);
 const modes = which === 'both' ? ['new', 'established'] : [which];
 const dir = mkdtempSync(join(tmpdir(), 'dp-callgrind-'));
 
