@@ -128,6 +128,9 @@ export function execId(): string {
 
 // ---- the session --------------------------------------------------------------------------
 
+/** How long after the handshake the command starts (see runSession). */
+const STREAMS_SETUP_GRACE_MS = 10;
+
 /** Unread stdin above which the connection stops being read (TCP pushes back on the client), and below which it resumes. */
 const STDIN_HIGH_WATER = 1024 * 1024;
 const STDIN_LOW_WATER = 256 * 1024;
@@ -266,6 +269,12 @@ async function runSession(ws: WebSocket, protocol: string, opts: ExecOptions, ab
   });
   ws.on('error', () => undefined);
 
+  // kubectl starts reading the connection before it has set up its streams and
+  // drops (with an "Unknown stream id" error line) whatever arrives in between.
+  // A container runtime takes this long to start an exec anyway; podpath's
+  // programs would otherwise answer within the window.
+  await new Promise((resolve) => setTimeout(resolve, STREAMS_SETUP_GRACE_MS));
+  if (!open) return;
   // An empty message on the lowest writable channel tells the client the streams are up.
   send(opts.stdout ? CHANNEL.stdout : opts.stderr ? CHANNEL.stderr : CHANNEL.error, new Uint8Array(0));
 
