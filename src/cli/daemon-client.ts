@@ -3,6 +3,7 @@
 import { request } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { clusterPaths, knownClusters, podpathHome, type ClusterPaths } from '../cluster/paths.js';
+import { onJsonLines } from '../util/http.js';
 import { EXEC_PATH, STATUS_PATH, type DaemonStatus, type ExecFrame, type ExecRequest } from '../cluster/exec-protocol.js';
 
 export class CliError extends Error {
@@ -90,22 +91,13 @@ export function post(socketPath: string, path: string, body: unknown): Promise<n
 export function execRemote(socketPath: string, req: ExecRequest, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   return new Promise((resolve, reject) => {
     const r = request({ socketPath, path: EXEC_PATH, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-      let pending = '';
       let exit: number | null = null;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        pending += chunk;
-        let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          if (!line) continue;
-          const f = JSON.parse(line) as ExecFrame;
-          if ('fd' in f) (f.fd === 1 ? out : err).write(Buffer.from(f.data, 'base64'));
-          else {
-            if ('error' in f) err.write(f.error.endsWith('\n') ? f.error : f.error + '\n');
-            exit = f.exit;
-          }
+      onJsonLines(res, (value) => {
+        const f = value as ExecFrame;
+        if ('fd' in f) (f.fd === 1 ? out : err).write(Buffer.from(f.data, 'base64'));
+        else {
+          if ('error' in f) err.write(f.error.endsWith('\n') ? f.error : f.error + '\n');
+          exit = f.exit;
         }
       });
       res.on('end', () => resolve(exit ?? 1));

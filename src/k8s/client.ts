@@ -11,6 +11,7 @@ import { isStatus, notFound, badRequest, serviceUnavailable, type Status } from 
 import type { PropagationPolicy } from './store.js';
 import type { ApiResult, KubeList, KubeObject, WatchEvent } from './types.js';
 import type { FieldValidation } from './validation/decode.js';
+import { onJsonLines } from '../util/http.js';
 
 /** A resource by its info or by anything `kubectl get` accepts: 'pods', 'po', 'deployments.apps', 'cnp'. */
 export type ResourceRef = ResourceInfo | string;
@@ -290,17 +291,7 @@ export class KubeClient implements KubeApi {
         });
         return;
       }
-      let buffered = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line) queue.push(JSON.parse(line) as WatchEvent<T>);
-        }
-      });
+      onJsonLines(res, (event) => queue.push(event as WatchEvent<T>));
       res.on('end', () => queue.end());
       res.on('error', () => queue.end());
       res.on('close', () => queue.end());

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { isStatus, serviceUnavailable, type Status } from '../../k8s/status.js';
 import type { Table } from '../../k8s/tables.js';
 import type { KubeList, KubeObject } from '../../k8s/types.js';
+import { onJsonLines } from '../../util/http.js';
 
 export const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
 
@@ -139,17 +140,7 @@ export class ApiConnection {
         });
         return;
       }
-      let buffered = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line) push(JSON.parse(line) as StreamEvent);
-        }
-      });
+      onJsonLines(res, (event) => push(event as StreamEvent));
       res.on('end', end);
       res.on('close', end);
       res.on('error', end);
