@@ -14,6 +14,7 @@ import { compileFilters, FILTER_FLAGS, FilterError, ObserveFilterBuilder, type F
 import type { GetFlowsRequest } from '../hubble/observer.js';
 import { FlowPrinter, TIME_FORMATS, type OutputFormat, type TimeFormat } from '../hubble/printer.js';
 import type { FlowSink, HubbleBackend, NodeInfo, ServerStatus } from '../hubble/relay.js';
+import { onJsonLines } from '../util/http.js';
 
 export interface HubbleCliContext {
   /** Where to send requests (resolved lazily: a bad flag never needs a server). */
@@ -216,15 +217,17 @@ function yamlFilters(name: string, list: FlowFilter[]): string {
   return `${name}:\n${list.map((f) => `    - '${JSON.stringify(f).replace(/'/g, "''")}'`).join('\n')}\n`;
 }
 
-async function runObserve(argv: string[], ctx: HubbleCliContext): Promise<number> {
-  const { io } = ctx;
-  const { cmd, builder } = observeCommand();
+/**
+ * Parse a subcommand's arguments as hubble's cobra does: help goes to stdout
+ * (exit 0), a flag error is `Error: ...` on stderr (exit 1). Undefined means
+ * parsed: go on.
+ */
+function parseArgs(cmd: Command, argv: string[], io: HubbleCliContext['io']): number | undefined {
   cmd.exitOverride();
   cmd.configureOutput({ writeOut: (s) => io.stdout(s), writeErr: () => {} });
-  let args = argv;
-  if (args[0] === 'flows') args = args.slice(1);
   try {
-    cmd.parse(args, { from: 'user' });
+    cmd.parse(argv, { from: 'user' });
+    return undefined;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
@@ -237,6 +240,13 @@ async function runObserve(argv: string[], ctx: HubbleCliContext): Promise<number
     }
     throw e;
   }
+}
+
+async function runObserve(argv: string[], ctx: HubbleCliContext): Promise<number> {
+  const { io } = ctx;
+  const { cmd, builder } = observeCommand();
+  const refused = parseArgs(cmd, argv[0] === 'flows' ? argv.slice(1) : argv, io);
+  if (refused !== undefined) return refused;
   const o = cmd.opts<ObserveOptions>();
   let output: OutputFormat;
   let first = 0;
@@ -365,19 +375,9 @@ async function readInputFile(path: string, filters: { whitelist: FlowFilter[]; b
 
 async function runStatus(argv: string[], ctx: HubbleCliContext): Promise<number> {
   const cmd = new Command('status').option('-o, --output <format>', 'output format: compact, dict, json, table', 'compact').allowUnknownOption(false);
-  cmd.exitOverride();
-  cmd.configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: () => {} });
   for (const f of ['--server <address>', '-P, --port-forward', '--timeout <d>', '--request-timeout <d>', '--tls', '--kube-context <c>', '--kube-namespace <ns>', '--kubeconfig <p>', '--config <f>']) cmd.option(f);
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed') return 0;
-      ctx.io.stderr(`Error: ${pflagMessage(e)}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const refused = parseArgs(cmd, argv, ctx.io);
+  if (refused !== undefined) return refused;
   const output = cmd.opts<{ output: string }>().output;
   let backend: HubbleBackend;
   let st: ServerStatus;
@@ -439,19 +439,9 @@ async function runStatus(argv: string[], ctx: HubbleCliContext): Promise<number>
 
 async function runListNodes(argv: string[], ctx: HubbleCliContext): Promise<number> {
   const cmd = new Command('nodes').option('-o, --output <format>', 'output format: json, table, wide', 'table');
-  cmd.exitOverride();
-  cmd.configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: () => {} });
   for (const f of ['--server <address>', '-P, --port-forward', '--timeout <d>', '--kube-context <c>', '--kube-namespace <ns>', '--kubeconfig <p>']) cmd.option(f);
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed') return 0;
-      ctx.io.stderr(`Error: ${pflagMessage(e)}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const refused = parseArgs(cmd, argv, ctx.io);
+  if (refused !== undefined) return refused;
   const output = cmd.opts<{ output: string }>().output;
   let nodes: NodeInfo[];
   try {
@@ -636,21 +626,12 @@ export class DaemonHubbleBackend implements HubbleBackend {
     return new Promise((resolve, reject) => {
       const body = JSON.stringify({ ...req, number: req.number === Infinity ? 'all' : req.number, node: this.node });
       const r = request({ socketPath: this.socketPath, path: `${HUBBLE_PATH_PREFIX}flows`, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-        let pending = '';
         let failed: string | undefined;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          pending += chunk;
-          let nl: number;
-          while ((nl = pending.indexOf('\n')) >= 0) {
-            const line = pending.slice(0, nl);
-            pending = pending.slice(nl + 1);
-            if (!line) continue;
-            const m = JSON.parse(line) as { flow?: Flow; notice?: string; error?: string };
-            if (m.flow) sink.flow(m.flow);
-            else if (m.notice) sink.notice?.(m.notice);
-            else if (m.error) failed = m.error;
-          }
+        onJsonLines(res, (value) => {
+          const m = value as { flow?: Flow; notice?: string; error?: string };
+          if (m.flow) sink.flow(m.flow);
+          else if (m.notice) sink.notice?.(m.notice);
+          else if (m.error) failed = m.error;
         });
         res.on('end', () => (failed ? reject(new Error(failed)) : resolve()));
         res.on('error', reject);
