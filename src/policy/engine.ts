@@ -203,6 +203,23 @@ function protoText(proto: number): string {
   return PROTO_NAME[proto] ?? String(proto);
 }
 
+/** Which policy, rule and section element an entry or a selection comes from. */
+function ruleRef(r: PolicyRule, section: RuleRef['section'], index: number, direction: Direction, deny: boolean): RuleRef {
+  return {
+    kind: r.origin.kind,
+    ...(r.origin.namespace ? { namespace: r.origin.namespace } : {}),
+    name: r.origin.name,
+    uid: r.origin.uid,
+    ruleIndex: r.ruleIndex,
+    rulePath: r.path,
+    section,
+    index,
+    direction,
+    deny,
+    labels: r.labels,
+  };
+}
+
 /** `8080/TCP`, `ANY`, `8000-8063/TCP` (a range block), `TCP` for every TCP port. */
 export function portProtoText(proto: number, port: number, wildcardBits: number): string {
   if (proto === 0) return 'ANY';
@@ -839,19 +856,7 @@ export class PolicyEngine implements PolicyComputer {
     for (const r of rules) {
       for (const pr of r.rules) {
         const direction = directionOf(pr.section);
-        const ref: RuleRef = {
-          kind: r.origin.kind,
-          ...(r.origin.namespace ? { namespace: r.origin.namespace } : {}),
-          name: r.origin.name,
-          uid: r.origin.uid,
-          ruleIndex: r.ruleIndex,
-          rulePath: r.path,
-          section: pr.section,
-          index: pr.index,
-          direction,
-          deny: pr.deny,
-          labels: r.labels,
-        };
+        const ref = ruleRef(r, pr.section, pr.index, direction, pr.deny);
         const selectors: CachedSelector<SubjectPolicy>[] = [];
         for (const peer of pr.peers) {
           const spec = this.selectorFor(peer, requires[direction]);
@@ -1104,19 +1109,7 @@ export class PolicyEngine implements PolicyComputer {
     const selectedBy: RuleRef[] = [];
     for (const r of s.rules) {
       if (!r.defaultDeny[q.direction]) continue;
-      selectedBy.push({
-        kind: r.origin.kind,
-        ...(r.origin.namespace ? { namespace: r.origin.namespace } : {}),
-        name: r.origin.name,
-        uid: r.origin.uid,
-        ruleIndex: r.ruleIndex,
-        rulePath: r.path,
-        section: q.direction,
-        index: 0,
-        direction: q.direction,
-        deny: false,
-        labels: r.labels,
-      });
+      selectedBy.push(ruleRef(r, q.direction, 0, q.direction, false));
     }
     const always = s.mode === 'always';
     if (!s.enforced[q.direction]) {
