@@ -4,6 +4,7 @@
 // (they fit: cookies and cgroup IDs are small here). A flow is JSON-safe, so
 // history rows and the daemon's stream carry it as JSON.stringify() of itself.
 
+import { goJsonString } from '../util/go-json.js';
 export const Verdict = { VERDICT_UNKNOWN: 0, FORWARDED: 1, DROPPED: 2, ERROR: 3, AUDIT: 4, REDIRECTED: 5, TRACED: 6, TRANSLATED: 7 } as const;
 export const VERDICT_NAMES = ['VERDICT_UNKNOWN', 'FORWARDED', 'DROPPED', 'ERROR', 'AUDIT', 'REDIRECTED', 'TRACED', 'TRANSLATED'];
 
@@ -333,15 +334,6 @@ export function parseTimestamp(s: string): Timestamp | undefined {
 }
 
 // ---- JSON (hubble observe -o json) ---------------------------------------------------------
-
-/** JSON string as Go's encoding/json writes it: `<`, `>`, `&`, U+2028/9 escaped. */
-export function goJsonString(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (!/["\\\u0000-\u001f<>&\u007f-\uffff]/.test(s)) return `"${s}"`;
-  const j = JSON.stringify(s);
-  if (!/[<>&\u2028\u2029]/.test(j)) return j;
-  return j.replace(/[<>&\u2028\u2029]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-}
 
 const q = goJsonString;
 

@@ -3,7 +3,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { flowFromJson, flowResponseJson, flowToJson, formatTimestamp, goJsonString, Verdict, type Flow } from '../../src/hubble/flow.js';
+import { flowFromJson, flowResponseJson, flowToJson, formatTimestamp, Verdict, type Flow } from '../../src/hubble/flow.js';
+import { goJsonString } from '../../src/util/go-json.js';
 import { compactLine, FlowPrinter, formatTime } from '../../src/hubble/printer.js';
 import { DROP_POLICY_DENIED, FORWARDED_SYN, L7_HTTP_RESPONSE, POLICY_VERDICT_DENIED } from './fixtures.js';
 

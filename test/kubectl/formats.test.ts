@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { goYaml, goYamlKeyLess } from '../../src/cli/kubectl/go-yaml.js';
 import { goFloat, goJson, goSharpValue, goValue } from '../../src/cli/kubectl/go-format.js';
+import { goJsonString } from '../../src/util/go-json.js';
 import { JsonPathExecError, JsonPathParseError, JsonPathTemplate, jsonPathExecMessage, relaxedJsonPath } from '../../src/cli/kubectl/jsonpath.js';
 import { alignTabs, TabWriter } from '../../src/cli/kubectl/tabwriter.js';
 import { FlagError, parseDuration, parseFlags, type FlagSpec } from '../../src/cli/kubectl/flags.js';
@@ -222,4 +223,9 @@ test('--sort-by orders strings as the real kubectl did: quantities by value, any
   assert.deepEqual(sorted(['x-aa', 'a-9', 'b1', 'a-864x', 'x-1', 'a-10', 'b01', 'a-89y']), ['a-10', 'a-864x', 'a-89y', 'a-9', 'b01', 'b1', 'x-1', 'x-aa']);
   assert.deepEqual(sorted(['1e3', '50', '6552', '7', '500m', '2Ki']), ['500m', '7', '50', '1e3', '2Ki', '6552']);
   assert.equal(sortByCompare('pod-3', 'pod-3'), 0);
+});
+
+test('JSON strings: \\b and \\f as short escapes, other controls and <>& as \\u00XX, as the real kubectl v1.32 printed a ConfigMap value', () => {
+  assert.equal(goJsonString('x\by\fz\u0001<&>'), '"x\\by\\fz\\u0001\\u003c\\u0026\\u003e"');
+  assert.equal(goJson({ a: 'x\by\fz\u0001<&>' }), '{"a":"x\\by\\fz\\u0001\\u003c\\u0026\\u003e"}');
 });

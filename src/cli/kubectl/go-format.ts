@@ -3,6 +3,8 @@
 // 4-space indent for -o json), fmt's %v (custom-columns, jsonpath text) and
 // %#v (jsonpath's debugging dump).
 
+import { goJsonString } from '../../util/go-json.js';
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -19,23 +21,6 @@ function sortedKeys(o: Record<string, unknown>): string[] {
 }
 
 const HEX = '0123456789abcdef';
-
-/** A JSON string literal as encoding/json writes it (HTML-safe). */
-export function goJsonString(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || ch === '<' || ch === '>' || ch === '&') out += `\\u00${HEX[c >> 4]}${HEX[c & 15]}`;
-    else if (c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16)}`;
-    else out += ch;
-  }
-  return out + '"';
-}
 
 /** A number as encoding/json writes a float64: fixed notation, or %e outside [1e-6, 1e21). */
 export function goJsonNumber(n: number): string {
