@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { ClusterRuntime, type ClusterRuntimeOptions, type ExecTarget } from '../../src/cluster/runtime.js';
 import type { ClusterConfigInput } from '../../src/cluster/config.js';
 import { R } from '../../src/cluster/controllers/common.js';
+import { lookupResource } from '../../src/k8s/resources.js';
 import type { KubeObject } from '../../src/k8s/types.js';
+import assert from 'node:assert/strict';
 import { VirtualClock } from '../../src/util/clock.js';
 import { drive } from '../../src/util/drive.js';
 
@@ -76,4 +78,12 @@ export function nodeOf(o: KubeObject): string {
 
 export function podIp(o: KubeObject): string {
   return String(status(o)['podIP'] ?? '');
+}
+
+const CNP = lookupResource('ciliumnetworkpolicies.cilium.io')!;
+
+/** Create a CiliumNetworkPolicy; the test fails with the apiserver's message if it is refused. */
+export function applyCnp(rt: ClusterRuntime, namespace: string, name: string, spec: unknown): void {
+  const r = rt.api.create(CNP, namespace, { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace }, spec });
+  assert.ok(r.ok, r.ok ? '' : r.status.message);
 }

@@ -26,7 +26,6 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import { lookupResource } from '../../src/k8s/resources.js';
 import { runHubble } from '../../src/cli/hubble.js';
 import { formatTimestamp, type Timestamp } from '../../src/hubble/flow.js';
 import type { GetFlowsRequest } from '../../src/hubble/observer.js';
@@ -34,7 +33,7 @@ import type { HubbleBackend } from '../../src/hubble/relay.js';
 import { HubbleGrpcServer } from '../../src/hubble/grpc/server.js';
 import { root as ownSchema } from '../../src/hubble/grpc/schema.js';
 import { ensureHubbleTls, HUBBLE_SERVER_NAME } from '../../src/hubble/grpc/tls.js';
-import { podIp, pods, startCluster, type Cluster } from '../cluster/harness.js';
+import { applyCnp, podIp, pods, startCluster, type Cluster } from '../cluster/harness.js';
 import { PassThrough } from 'node:stream';
 import { down, showStatus, up } from '../../src/cli/cluster-commands.js';
 import { execRemote, getJson } from '../../src/cli/daemon-client.js';
@@ -234,7 +233,6 @@ function restrict(type: protobuf.Type, json: Record<string, unknown>, missing: S
 
 // ---- the cluster -----------------------------------------------------------------------------
 
-const CNP = lookupResource('ciliumnetworkpolicies.cilium.io')!;
 
 interface Lab extends Cluster {
   fe: string;
@@ -258,10 +256,7 @@ async function lab(): Promise<Lab> {
   const c = await startCluster();
   const { rt } = c;
   rt.deployDemo();
-  const policy = (name: string, spec: unknown): void => {
-    const r = rt.api.create(CNP, 'demo', { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace: 'demo' }, spec });
-    assert.ok(r.ok, r.ok ? '' : r.status.message);
-  };
+  const policy = (name: string, spec: unknown): void => applyCnp(rt, 'demo', name, spec);
   policy('allow-frontend', { endpointSelector: { matchLabels: { app: 'backend' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'frontend' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] }] });
   policy('deny-fe-to-db', { endpointSelector: { matchLabels: { app: 'database' } }, ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'frontend' } }], toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }] }] });
   policy('frontend-egress', {

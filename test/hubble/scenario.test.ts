@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { lookupResource } from '../../src/k8s/resources.js';
 import { runHubble } from '../../src/cli/hubble.js';
 import { flowFromJson, type Flow } from '../../src/hubble/flow.js';
-import { nodeOf, podIp, pods, startCluster, type Cluster } from '../cluster/harness.js';
+import { applyCnp, nodeOf, podIp, pods, startCluster, type Cluster } from '../cluster/harness.js';
 
-const CNP = lookupResource('ciliumnetworkpolicies.cilium.io')!;
 
 interface Lab extends Cluster {
   fe: string;
@@ -22,10 +21,7 @@ async function lab(): Promise<Lab> {
   const c = await startCluster();
   const { rt } = c;
   rt.deployDemo();
-  const policy = (name: string, spec: unknown): void => {
-    const r = rt.api.create(CNP, 'demo', { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name, namespace: 'demo' }, spec });
-    assert.ok(r.ok, r.ok ? '' : r.status.message);
-  };
+  const policy = (name: string, spec: unknown): void => applyCnp(rt, 'demo', name, spec);
   policy('allow-frontend', { endpointSelector: { matchLabels: { app: 'backend' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'frontend' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] }] });
   policy('deny-fe-to-db', { endpointSelector: { matchLabels: { app: 'database' } }, ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'frontend' } }], toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }] }] });
   const fe = pods(rt, 'demo', 'frontend')[0]!;
