@@ -12,6 +12,8 @@ import { badUpdateFlags, checkCpuCount, copyInto, perCpuStride } from './map-uti
 export interface HashMapOptions {
   /** Hash seed; the default is fixed so runs are deterministic. */
   seed?: number;
+  /** Keys are conntrack tuples: hash a tuple and its reverse alike (tupleHashWords), so bidirectional lookups share a probe run. */
+  tupleHash?: boolean;
 }
 
 /** Find-or-insert shared by HASH and PERCPU_HASH; returns the slot or -errno. */
@@ -41,7 +43,7 @@ export class HashMap implements KeyValueMap {
     this.spec = withType(spec, BpfMapType.HASH);
     checkSpec(this.spec, BpfMapType.HASH, 'hash map');
     this.valueSize = this.spec.valueSize;
-    this.table = table ?? new HashTable(this.spec.keySize, this.spec.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
+    this.table = table ?? new HashTable(this.spec.keySize, this.spec.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, 1, undefined, options.tupleHash);
   }
 
   /** The value bytes; a new buffer after an insert grows the storage, so read it after map writes. */

@@ -52,7 +52,7 @@ export class LruHashMap implements KeyValueMap {
       this.leastRecent = state.leastRecent;
       this.evictions = state.evictions;
     } else {
-      this.table = new HashTable(this.spec.keySize, this.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, META_WORDS);
+      this.table = new HashTable(this.spec.keySize, this.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, META_WORDS, undefined, options.tupleHash);
     }
     this.recordWords = this.table.recordWords;
     this.metaBase = this.table.keyWords;

@@ -20,6 +20,24 @@ export function ctTuple(daddr: number, saddr: number, dport: number, sport: numb
   return k;
 }
 
+/**
+ * `n` random CT tuples and, for every other one, its reverse (addresses and
+ * ports swapped, TUPLE_F_IN flipped): pairs a tuple hash puts on one probe run.
+ */
+export function ctTupleSpace(rng: { u32(): number; below(n: number): number }, n: number, nexthdr: (i: number) => number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; out.length < n; i++) {
+    const d = rng.u32();
+    const s = rng.u32();
+    const dport = rng.below(65536);
+    const sport = rng.below(65536);
+    const flags = rng.below(8);
+    out.push(ctTuple(d, s, dport, sport, nexthdr(i), flags));
+    if (i % 2 === 0 && out.length < n) out.push(ctTuple(s, d, sport, dport, nexthdr(i), flags ^ 1));
+  }
+  return out;
+}
+
 export function valueOf(size: number, fill: number): Uint8Array {
   return new Uint8Array(size).fill(fill);
 }

@@ -4,7 +4,7 @@ import { LruHashMap } from '../../src/bpf/lru.js';
 import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
 import { hexKey, readU32LE, readU64LE, writeU64LE } from '../../src/bpf/bytes.js';
 import { Rng } from '../../src/util/rng.js';
-import { ctTuple, u32Key, valueOf } from './helpers.js';
+import { ctTuple, ctTupleSpace, u32Key, valueOf } from './helpers.js';
 
 const spec = (maxEntries: number, keySize = 4, valueSize = 8) => ({ name: 'cilium_ct4_global', keySize, valueSize, maxEntries });
 
@@ -92,11 +92,11 @@ test('LRU maps must be preallocated, as in the kernel', () => {
   assert.throws(() => new LruHashMap({ ...spec(4), flags: BPF_F_NO_PREALLOC }));
 });
 
-test('differential: 100k random operations against an insertion-ordered Map model', () => {
+for (const tupleHash of [false, true]) test(`differential: 100k random operations against an insertion-ordered Map model${tupleHash ? ' (tuple hash, tuples and their reverses)' : ''}`, () => {
   const rng = new Rng(0x1eaf);
   const maxEntries = 256;
-  const keySpace = Array.from({ length: 512 }, (_, i) => ctTuple(rng.u32(), rng.u32(), i, rng.below(65536), 17));
-  const m = new LruHashMap(spec(maxEntries, 14, 8));
+  const keySpace = tupleHash ? ctTupleSpace(rng, 512, () => 17) : Array.from({ length: 512 }, (_, i) => ctTuple(rng.u32(), rng.u32(), i, rng.below(65536), 17));
+  const m = new LruHashMap(spec(maxEntries, 14, 8), { tupleHash });
   // Map iteration order is insertion order, so delete+set moves a key to the "most recent" end.
   const model = new Map<string, number>();
   const touch = (hk: string, v: number) => {

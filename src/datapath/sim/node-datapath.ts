@@ -76,12 +76,16 @@ export function defaultNodeConfig(partial: Partial<NodeDatapathConfig> & Pick<No
   };
 }
 
+/** The conntrack maps hash tuples so a reply and its forward key share a probe run (see tupleHashWords). */
+const CT_MAPS: ReadonlySet<string> = new Set([MapName.CT4_GLOBAL, MapName.CT_ANY4_GLOBAL]);
+
 function createMap(spec: MapSpec): KeyValueMap {
+  const options = { tupleHash: CT_MAPS.has(spec.name) };
   switch (spec.type) {
     case BpfMapType.HASH:
-      return new HashMap(spec);
+      return new HashMap(spec, options);
     case BpfMapType.LRU_HASH:
-      return new LruHashMap(spec);
+      return new LruHashMap(spec, options);
     case BpfMapType.LPM_TRIE:
       return new LpmTrieMap(spec);
     case BpfMapType.PERCPU_HASH:
@@ -128,7 +132,7 @@ export class NodeDatapath {
     // A fork draws the same numbers the original would draw next (the sfc32 state is copied, not shared).
     this.rng = from ? Object.assign(Object.create(Rng.prototype) as Rng, from.rng) : new Rng(cfg.seed);
     for (let spec of nodeMapSpecs(cfg.mapSizes)) {
-      if (cfg.ctMapType === 'hash' && (spec.name === MapName.CT4_GLOBAL || spec.name === MapName.CT_ANY4_GLOBAL)) {
+      if (cfg.ctMapType === 'hash' && CT_MAPS.has(spec.name)) {
         spec = { ...spec, type: BpfMapType.HASH };
       }
       this.maps.set(spec.name, from?.maps.get(spec.name)?.clone() ?? createMap(spec));
