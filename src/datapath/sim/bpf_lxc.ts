@@ -11,7 +11,7 @@ import { ARP } from '../../packet/arp.js';
 import { readMac, writeMac } from '../../packet/mac.js';
 import { IpProto } from '../../packet/ipv4.js';
 import { Icmpv4DstUnreachCode } from '../../packet/icmpv4.js';
-import { CtDir } from '../ct.js';
+import { CtDir, CtEntryFlags } from '../ct.js';
 import { DropReason, SourceFile } from '../drop.js';
 import { PolicyDir } from '../events.js';
 import { ReservedIdentity } from '../identity.js';
@@ -241,7 +241,7 @@ export class LxcProgram {
 
     if (ct.ret === CtState.NEW) {
       // The proxy's own upstream connection is flagged too, so the server's replies return to the proxy.
-      const r = ctCreate4(dp, info, CtDir.EGRESS, { srcSecId: ep.identity, revNatIndex: this.pendingRevNat, fromTunnel: false, proxyRedirect: proxyPort > 0 || fromProxy });
+      const r = ctCreate4(dp, info, CtDir.EGRESS, ep.identity, this.pendingRevNat, proxyPort > 0 || fromProxy ? CtEntryFlags.PROXY_REDIRECT : 0);
       if (r < 0) return this.drop(ctx, dstId, 0, -r, DropLine.LXC_CT_CREATE_EGRESS, MetricsDir.EGRESS);
     }
 
@@ -353,7 +353,8 @@ export class LxcProgram {
       if (verdict < 0) return this.drop(ctx, ep.identity, ep.id, -verdict, DropLine.LXC_POLICY_INGRESS, MetricsDir.INGRESS, srcId);
       if (!fromIngressProxy) proxyPort = verdict;
       if (ct.ret === CtState.NEW) {
-        const r = ctCreate4(dp, info, CtDir.INGRESS, { srcSecId: srcId, revNatIndex: 0, fromTunnel, proxyRedirect: proxyPort > 0 || fromIngressProxy });
+        const flags = (fromTunnel ? CtEntryFlags.FROM_TUNNEL : 0) | (proxyPort > 0 || fromIngressProxy ? CtEntryFlags.PROXY_REDIRECT : 0);
+        const r = ctCreate4(dp, info, CtDir.INGRESS, srcId, 0, flags);
         if (r < 0) return this.drop(ctx, ep.identity, ep.id, -r, DropLine.LXC_CT_CREATE_INGRESS, MetricsDir.INGRESS, srcId);
       }
     }

@@ -181,12 +181,6 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
   return (out.ret = CtState.NEW);
 }
 
-export interface CtCreateOptions {
-  srcSecId: number;
-  revNatIndex: number;
-  fromTunnel: boolean;
-  proxyRedirect: boolean;
-}
 
 /**
  * Write a whole `struct ct_entry`: every field is stored (zeros included), so
@@ -194,11 +188,8 @@ export interface CtCreateOptions {
  * sharing a 32-bit word go in one little-endian store (ten stores, not
  * seventeen): this runs twice for every new connection on every node.
  */
-function initEntry(map: KeyValueMap, off: number, now: number, lifetime: number, ingress: boolean, seen: number, o: CtCreateOptions): void {
+function initEntry(map: KeyValueMap, off: number, now: number, lifetime: number, ingress: boolean, seen: number, srcSecId: number, revNatIndex: number, flags: number): void {
   const v = map.view;
-  let flags = 0;
-  if (o.fromTunnel) flags |= CtEntryFlags.FROM_TUNNEL;
-  if (o.proxyRedirect) flags |= CtEntryFlags.PROXY_REDIRECT;
   // reserved0, backend_id, packets, bytes: four u64 zeros (+0.0 is all zero bits).
   v.setFloat64(off + CT_ENTRY.RESERVED0, 0);
   v.setFloat64(off + CT_ENTRY.BACKEND_ID, 0);
@@ -206,23 +197,23 @@ function initEntry(map: KeyValueMap, off: number, now: number, lifetime: number,
   v.setFloat64(off + CT_ENTRY.BYTES, 0);
   v.setUint32(off + CT_ENTRY.LIFETIME, now + lifetime, true);
   // flags (u16 LE), then rev_nat_index in network order: its high byte first.
-  const rn = o.revNatIndex & 0xffff;
+  const rn = revNatIndex & 0xffff;
   // (Int32 values: setUint32 stores the same bytes, and a known int32 keeps the store inline.)
   v.setUint32(off + CT_ENTRY.FLAGS, flags | ((rn >>> 8) << 16) | ((rn & 0xff) << 24), true);
   // ifindex (u16, 0), tx_flags_seen, rx_flags_seen.
   v.setUint32(off + CT_ENTRY.IFINDEX, seen << (ingress ? 24 : 16), true);
-  v.setUint32(off + CT_ENTRY.SRC_SEC_ID, o.srcSecId | 0, true);
+  v.setUint32(off + CT_ENTRY.SRC_SEC_ID, srcSecId | 0, true);
   v.setUint32(off + CT_ENTRY.LAST_TX_REPORT, ingress ? 0 : now, true);
   v.setUint32(off + CT_ENTRY.LAST_RX_REPORT, ingress ? now : 0, true);
 }
 
 /** initEntry() with the lifetime and flags seen ct_create4() gives a new entry. */
-function initNewEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: number, isTcp: boolean, tcpFlags: number, o: CtCreateOptions): void {
+function initNewEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: number, isTcp: boolean, tcpFlags: number, revNatIndex: number): void {
   const t = dp.cfg.ctTimeouts;
   // ct_create4() counts the creating packet as a SYN: new TCP entries start with the SYN timeout.
   const lifetime = isTcp ? t.regularTcpSyn : t.regularAny;
   const seen = isTcp ? (tcpFlags | TcpFlags.SYN) & 0xff : 0;
-  initEntry(map, off, dp.monoNow(), lifetime, dir === CtDir.INGRESS, seen, o);
+  initEntry(map, off, dp.monoNow(), lifetime, dir === CtDir.INGRESS, seen, 0, revNatIndex, 0);
 }
 
 /** The map's errno from the last failed CT insert: the drop event's extended error. */
@@ -231,9 +222,11 @@ export const ctCreateError = { errno: 0 };
 /**
  * ct_create4(): the connection's entry (OUT on egress, IN on ingress) plus, for
  * TCP/UDP, the "related" ICMP entry in the any map so ICMP errors find it.
+ * `flags` are the entry's CtEntryFlags (FROM_TUNNEL, PROXY_REDIRECT); plain
+ * numbers rather than an options object, which the packet path would allocate.
  * Returns 0 or -DROP_CT_CREATE_FAILED.
  */
-export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCreateOptions): number {
+export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, srcSecId: number, revNatIndex: number, flags: number): number {
   const fwdFlag = dir === CtDir.EGRESS ? TupleFlags.OUT : TupleFlags.IN;
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
@@ -249,7 +242,7 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCre
   const seen = isTcp ? (info.tcpFlags | TcpFlags.SYN) & 0xff : 0;
   const now = dp.monoNow();
   const ingress = dir === CtDir.INGRESS;
-  initEntry(map, off, now, lifetime, ingress, seen, o);
+  initEntry(map, off, now, lifetime, ingress, seen, srcSecId, revNatIndex, flags);
 
   if (info.proto === IpProto.TCP || info.proto === IpProto.UDP) {
     fillScratchKey(info.src, info.dst, 0, 0, IpProto.ICMP, fwdFlag | TupleFlags.RELATED);
@@ -259,7 +252,7 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, o: CtCre
       return -DropReason.CT_CREATE_FAILED;
     }
     // Cilium writes the same ct_entry under both keys: the companion carries the flow's lifetime and flags seen.
-    initEntry(dp.ctAny4, roff, now, lifetime, ingress, seen, o);
+    initEntry(dp.ctAny4, roff, now, lifetime, ingress, seen, srcSecId, revNatIndex, flags);
   }
   return 0;
 }
@@ -277,7 +270,7 @@ export function ctCreateService4(dp: NodeDatapath, info: Ip4Info, backendId: num
   fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
   const off = map.reserve(key, BPF_ANY);
   if (off < 0) return -DropReason.CT_CREATE_FAILED;
-  initNewEntry(dp, map, off, CtDir.EGRESS, isTcp, info.tcpFlags, { srcSecId: 0, revNatIndex, fromTunnel: false, proxyRedirect: false });
+  initNewEntry(dp, map, off, CtDir.EGRESS, isTcp, info.tcpFlags, revNatIndex);
   const t = dp.cfg.ctTimeouts;
   if (!isTcp) map.view.setUint32(off + CT_ENTRY.LIFETIME, dp.monoNow() + t.serviceAny, true);
   map.view.setUint32(off + CT_ENTRY.BACKEND_ID, backendId, true);
