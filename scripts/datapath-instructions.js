@@ -3,7 +3,13 @@
 // callgrind (the one repeatable measure on a shared machine). Runs
 // dist/bench/datapath-loop.js under valgrind with `lo` and `hi` rounds and
 // prints (Ir(hi) - Ir(lo)) / ((hi - lo) × conns): set-up and JIT warm-up cancel.
-// Usage: npm run build && node scripts/datapath-instructions.js [new|established|both] [conns=10000] [lo=8] [hi=16]
+// Usage: npm run build && node scripts/datapath-instructions.js [new|established|both] [conns=10000] [lo=8] [hi=16] [--cache]
+// --cache adds callgrind's cache simulation (32 KiB L1s, and a 4 MiB last
+// level: on the shared VMs this project is measured on, random loads stay at
+// ~17 ns up to a 4 MiB working set and cost ~170 ns from 8 MiB on) and also
+// prints L1 and last-level data misses per packet: the memory side of the
+// figure, which instruction counts miss. Use the bench's own 50000 flows
+// then (e.g. `new 50000 2 4 --cache`), so the working set is the bench's.
 // Takes two to four minutes per mode (valgrind runs node ~50x slower). Keep lo
 // at 8 rounds or more: V8 is still compiling the established path after 2-4
 // rounds, and a shorter window counts TurboFan's work (25,645 instead of
@@ -13,25 +19,35 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [which = 'both', conns = '10000', lo = '8', hi = '16'] = process.argv.slice(2);
+const args = process.argv.slice(2).filter((a) => a !== '--cache');
+const cache = process.argv.includes('--cache');
+const [which = 'both', conns = '10000', lo = '8', hi = '16'] = args;
+const CACHE_SIM = ['--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=4194304,16,64'];
 const modes = which === 'both' ? ['new', 'established'] : [which];
 const dir = mkdtempSync(join(tmpdir(), 'dp-callgrind-'));
 
-function instructions(mode, rounds) {
+/** Callgrind's totals for one run: Ir, and with --cache also Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw. */
+function counts(mode, rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, 'dist/bench/datapath-loop.js', mode, conns, rounds], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, 'dist/bench/datapath-loop.js', mode, conns, rounds], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
-  const m = /^(?:summary|totals): (\d+)/m.exec(readFileSync(out, 'utf8'));
+  const text = readFileSync(out, 'utf8');
+  const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];
+  const m = /^(?:summary|totals): ([\d ]+)$/m.exec(text);
   if (!m) throw new Error(`no totals in ${out}`);
-  return Number(m[1]);
+  const values = m[1].trim().split(/\s+/).map(Number);
+  return Object.fromEntries(events.map((e, i) => [e, values[i] ?? 0]));
 }
 
 try {
   for (const mode of modes) {
-    const a = instructions(mode, lo);
-    const b = instructions(mode, hi);
-    const perPacket = (b - a) / ((Number(hi) - Number(lo)) * Number(conns));
-    console.log(`${mode}: ${perPacket.toFixed(0)} instructions/packet (Ir ${a} at ${lo} rounds, ${b} at ${hi} rounds of ${conns})`);
+    const a = counts(mode, lo);
+    const b = counts(mode, hi);
+    const packets = (Number(hi) - Number(lo)) * Number(conns);
+    const per = (e) => ((b[e] - a[e]) / packets).toFixed(e === 'Ir' ? 0 : 2);
+    let line = `${mode}: ${per('Ir')} instructions/packet (Ir ${a.Ir} at ${lo} rounds, ${b.Ir} at ${hi} rounds of ${conns})`;
+    if (cache) line += `; per packet: L1 data misses ${per('D1mr')} read + ${per('D1mw')} write, last-level (4 MiB) ${per('DLmr')} read + ${per('DLmw')} write`;
+    console.log(line);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
