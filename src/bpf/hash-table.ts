@@ -113,6 +113,9 @@ export function hashWords(kw: Int32Array, n: number, seed: number): number {
 /** Bytes of `struct ipv4_ct_tuple`, the only key size tupleHash applies to. */
 export const CT_TUPLE_KEY_SIZE = 14;
 
+/** TUPLE_F_IN (bit 0 of the flags byte, key byte 13) in the tuple's last key word. */
+const TUPLE_DIR_BIT = LITTLE_ENDIAN ? 0x100 : 0x10000;
+
 /**
  * Hash of a conntrack tuple (`struct ipv4_ct_tuple` loaded as words: daddr,
  * saddr, dport|sport, nexthdr|flags) that is the same for the tuple and its
@@ -131,8 +134,8 @@ export function tupleHashWords(kw: Int32Array, seed: number): number {
   let b = Math.imul(kw[1] ^ Math.imul(ports >>> 16, 0x85ebca6b), HASH_MUL);
   b ^= b >>> 15;
   b = Math.imul(b, 0x2c1b3c6d);
-  // nexthdr and flags without TUPLE_F_IN (bit 0 of the flags byte, bit 8 of the word).
-  let h = Math.imul((a + b) ^ (kw[3] & ~0x100) ^ seed, HASH_MUL);
+  // nexthdr and flags without TUPLE_F_IN.
+  let h = Math.imul((a + b) ^ (kw[3] & ~TUPLE_DIR_BIT) ^ seed, HASH_MUL);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
@@ -567,6 +570,46 @@ export class HashTable extends SlotPool {
         let w = 0;
         while (w < n && meta[base + w] === kw[w]) w++;
         if (w === n) return link - 1;
+      }
+      p = (p + 1) & mask;
+    }
+  }
+
+  /**
+   * For a loaded conntrack tuple (hash `h`): its slot, else `-2 - slot` of
+   * its reverse (addresses and ports swapped, TUPLE_F_IN flipped), else -1.
+   * ct_lookup4()'s "as a reply, then as a forward packet" in one probe run:
+   * with tupleHash both keys have the same hash, so the run that holds one
+   * holds the other. A match of the tuple itself wins, as the first of two
+   * lookups would.
+   */
+  findTupleOrReverse(h: number): number {
+    if (!this.tupleHash) throw new Error('findTupleOrReverse needs a tuple-hashed table');
+    const kw = SCRATCH.words;
+    const k0 = kw[0];
+    const k1 = kw[1];
+    const k2 = kw[2];
+    const k3 = kw[3];
+    // The same reversal in host-order words: swap the addresses, swap the two ports in word 2.
+    const r2 = (k2 >>> 16) | (k2 << 16);
+    const r3 = k3 ^ TUPLE_DIR_BIT;
+    const index = this.index;
+    const mask = this.mask;
+    const meta = this.meta;
+    const rw = this.recordWords;
+    let reverse = -1;
+    let p = h & mask;
+    while (true) {
+      const link = index[2 * p + 1];
+      if (link === 0) return reverse < 0 ? -1 : -2 - reverse;
+      if (index[2 * p] === h) {
+        const base = (link - 1) * rw;
+        const m0 = meta[base];
+        const m1 = meta[base + 1];
+        const m2 = meta[base + 2];
+        const m3 = meta[base + 3];
+        if (m0 === k0 && m1 === k1 && m2 === k2 && m3 === k3) return link - 1;
+        if (m0 === k1 && m1 === k0 && m2 === r2 && m3 === r3) reverse = link - 1;
       }
       p = (p + 1) & mask;
     }

@@ -65,6 +65,13 @@ export class HashMap implements KeyValueMap {
     return slot < 0 ? -1 : slot * this.valueSize;
   }
 
+  /** Value offset of the tuple in `key`, else `-2 - offset` of its reverse, else -1 (tupleHash maps only, see HashTable.findTupleOrReverse). */
+  lookupTupleOrReverse(key: Uint8Array, keyOff = 0): number {
+    const table = this.table;
+    const found = table.findTupleOrReverse(table.load(key, keyOff));
+    return found >= -1 ? (found < 0 ? -1 : found * this.valueSize) : -2 - (-2 - found) * this.valueSize;
+  }
+
   reserve(key: Uint8Array, flags = BPF_ANY, keyOff = 0): number {
     const slot = reserveSlot(this.table, key, flags, keyOff);
     return slot < 0 ? slot : slot * this.valueSize;

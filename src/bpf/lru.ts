@@ -80,6 +80,20 @@ export class LruHashMap implements KeyValueMap {
     return slot * this.valueSize;
   }
 
+  /**
+   * ct_lookup4()'s two lookups in one (tupleHash maps only, see
+   * HashTable.findTupleOrReverse): value offset of the tuple in `key`, else
+   * `-2 - offset` of its reverse, else -1. The entry found counts as used.
+   */
+  lookupTupleOrReverse(key: Uint8Array, keyOff = 0): number {
+    const table = this.table;
+    const found = table.findTupleOrReverse(table.load(key, keyOff));
+    if (found === -1) return -1;
+    const slot = found >= 0 ? found : -2 - found;
+    if (this.mostRecent !== slot + 1) this.touch(slot);
+    return found >= 0 ? slot * this.valueSize : -2 - slot * this.valueSize;
+  }
+
   /** Lookup without refreshing recency (for dumps and garbage collection passes). */
   peek(key: Uint8Array, keyOff = 0): number {
     const table = this.table;

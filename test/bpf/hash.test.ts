@@ -4,7 +4,7 @@ import { HashMap, PerCpuHashMap } from '../../src/bpf/hash.js';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
 import { hexKey, readU32LE, readU64LE, writeU64LE } from '../../src/bpf/bytes.js';
 import { Rng } from '../../src/util/rng.js';
-import { ctTuple, ctTupleSpace, u32Key, valueOf } from './helpers.js';
+import { ctTuple, ctTupleSpace, reverseTuple, u32Key, valueOf } from './helpers.js';
 import { tupleHashWords } from '../../src/bpf/hash-table.js';
 
 const spec = (maxEntries: number, keySize = 4, valueSize = 8) => ({ name: 'test_hash', keySize, valueSize, maxEntries });
@@ -216,6 +216,21 @@ test('tuple hash: a CT tuple and its reverse (TUPLE_F_IN flipped) hash alike, ot
   assert.throws(() => new HashMap(spec(4, 4, 8), { tupleHash: true }), /tuple hash needs 14-byte keys/);
   const m = new HashMap(spec(4, 14, 8), { tupleHash: true });
   assert.equal(m.clone().table.tupleHash, true);
+});
+
+test('lookupTupleOrReverse on a tuple-hashed hash map: the tuple, else its reverse, else -1', () => {
+  const rng = new Rng(0x7e);
+  const keySpace = ctTupleSpace(rng, 400, () => 6);
+  const m = new HashMap(spec(200, 14, 8), { tupleHash: true });
+  for (let i = 0; i < 200; i++) m.update(keySpace[rng.below(keySpace.length)], valueOf(8, i));
+  let reverses = 0;
+  for (const key of keySpace) {
+    const own = m.lookup(key);
+    const rev = m.lookup(reverseTuple(key));
+    if (own < 0 && rev >= 0) reverses++;
+    assert.equal(m.lookupTupleOrReverse(key), own >= 0 ? own : rev >= 0 ? -2 - rev : -1);
+  }
+  assert.ok(reverses > 20, `reverse hits happened (${reverses})`);
 });
 
 test('percpu hash: nCpus values per entry, program ops act on CPU 0', () => {

@@ -38,6 +38,18 @@ export function ctTupleSpace(rng: { u32(): number; below(n: number): number }, n
   return out;
 }
 
+/** The reverse of a CT tuple: addresses and ports swapped, TUPLE_F_IN flipped. */
+export function reverseTuple(k: Uint8Array): Uint8Array {
+  const r = new Uint8Array(14);
+  r.set(k.subarray(4, 8), 0);
+  r.set(k.subarray(0, 4), 4);
+  r.set(k.subarray(10, 12), 8);
+  r.set(k.subarray(8, 10), 10);
+  r[12] = k[12];
+  r[13] = k[13] ^ 1;
+  return r;
+}
+
 export function valueOf(size: number, fill: number): Uint8Array {
   return new Uint8Array(size).fill(fill);
 }

@@ -4,7 +4,7 @@ import { LruHashMap } from '../../src/bpf/lru.js';
 import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
 import { hexKey, readU32LE, readU64LE, writeU64LE } from '../../src/bpf/bytes.js';
 import { Rng } from '../../src/util/rng.js';
-import { ctTuple, ctTupleSpace, u32Key, valueOf } from './helpers.js';
+import { ctTuple, ctTupleSpace, reverseTuple, u32Key, valueOf } from './helpers.js';
 
 const spec = (maxEntries: number, keySize = 4, valueSize = 8) => ({ name: 'cilium_ct4_global', keySize, valueSize, maxEntries });
 
@@ -156,4 +156,40 @@ for (const tupleHash of [false, true]) test(`differential: 100k random operation
   }
   assert.equal(m.evictions, evictions);
   assert.ok(evictions > 1000, 'the run exercised eviction');
+});
+
+test('lookupTupleOrReverse = lookup of the tuple, else of its reverse: same offsets, same recency (tuple-hashed CT map)', () => {
+  const rng = new Rng(0xc7);
+  const keySpace = ctTupleSpace(rng, 400, (i) => (i % 3 === 0 ? 17 : 6));
+  const a = new LruHashMap(spec(150, 14, 8), { tupleHash: true });
+  for (let i = 0; i < 300; i++) a.update(keySpace[rng.below(keySpace.length)], valueOf(8, i));
+  const b = a.clone();
+  let tuples = 0;
+  let reverses = 0;
+  for (let op = 0; op < 5000; op++) {
+    const key = keySpace[rng.below(keySpace.length)];
+    const got = a.lookupTupleOrReverse(key);
+    let want = b.lookup(key);
+    if (want >= 0) tuples++;
+    else {
+      const r = b.lookup(reverseTuple(key));
+      want = r >= 0 ? -2 - r : -1;
+      if (r >= 0) reverses++;
+    }
+    assert.equal(got, want, `op ${op}`);
+    if (op % 7 === 0) {
+      // Inserts and evictions between lookups keep both maps' recency honest.
+      const k = keySpace[rng.below(keySpace.length)];
+      a.update(k, valueOf(8, op));
+      b.update(k, valueOf(8, op));
+    }
+  }
+  const order = (m: LruHashMap) => {
+    const out: string[] = [];
+    m.forEachByRecency((keys, off) => out.push(hexKey(keys, off, 14)));
+    return out;
+  };
+  assert.deepEqual(order(a), order(b));
+  assert.ok(tuples > 500 && reverses > 500, `both kinds of hit happened (${tuples} tuples, ${reverses} reverses)`);
+  assert.throws(() => new LruHashMap(spec(4, 14, 8)).lookupTupleOrReverse(keySpace[0]), /tuple-hashed/);
 });

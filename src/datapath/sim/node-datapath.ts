@@ -19,6 +19,9 @@ import { Ip4Info } from './lib/pkt.js';
 import { PolicyResult } from './lib/policy.js';
 import { MonitorAggregation } from '../trace.js';
 
+/** cilium_ct4_global / cilium_ct_any4_global: LRU hash maps, or plain hash maps (ctMapType 'hash'), tuple-hashed. */
+export type CtMap = LruHashMap | HashMap;
+
 /** A tc / tail-call program: runs on a packet context, returns a TcAct code. */
 export type Prog = (ctx: SkBuff) => number;
 
@@ -99,8 +102,8 @@ function createMap(spec: MapSpec): KeyValueMap {
 
 export class NodeDatapath {
   readonly maps = new Map<string, KeyValueMap>();
-  readonly ct4: KeyValueMap;
-  readonly ctAny4: KeyValueMap;
+  readonly ct4: CtMap;
+  readonly ctAny4: CtMap;
   readonly lbServices: KeyValueMap;
   readonly lbBackends: KeyValueMap;
   readonly lbRevNat: KeyValueMap;
@@ -138,8 +141,8 @@ export class NodeDatapath {
       this.maps.set(spec.name, from?.maps.get(spec.name)?.clone() ?? createMap(spec));
     }
     const get = (name: string): KeyValueMap => this.maps.get(name)!;
-    this.ct4 = get(MapName.CT4_GLOBAL);
-    this.ctAny4 = get(MapName.CT_ANY4_GLOBAL);
+    this.ct4 = get(MapName.CT4_GLOBAL) as CtMap;
+    this.ctAny4 = get(MapName.CT_ANY4_GLOBAL) as CtMap;
     this.lbServices = get(MapName.LB4_SERVICES);
     this.lbBackends = get(MapName.LB4_BACKENDS);
     this.lbRevNat = get(MapName.LB4_REVERSE_NAT);

@@ -11,7 +11,7 @@ import { CT_ENTRY, CT_TUPLE, CtDir, CtEntryFlags, TupleFlags } from '../../ct.js
 import { DropReason } from '../../drop.js';
 import { TRACE_PAYLOAD_LEN } from '../../events.js';
 import { CtState } from '../../trace.js';
-import type { NodeDatapath } from '../node-datapath.js';
+import type { CtMap, NodeDatapath } from '../node-datapath.js';
 import type { Ip4Info } from './pkt.js';
 
 /** What a lookup found, kept across tail calls (Cilium's tail call buffer). */
@@ -62,7 +62,7 @@ export function fillCtKey(k: Uint8Array, saddr: number, daddr: number, sport: nu
 }
 
 /** TCP goes to the TCP map, everything else to the "any" map. */
-export function ctMapFor(dp: NodeDatapath, proto: number): KeyValueMap {
+export function ctMapFor(dp: NodeDatapath, proto: number): CtMap {
   return proto === IpProto.TCP ? dp.ct4 : dp.ctAny4;
 }
 
@@ -132,19 +132,17 @@ function updateEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: numbe
  */
 export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtLookupResult): number {
   out.reset();
+  // The forward key is the reply key reversed (TUPLE_F_IN flipped): lookupTupleOrReverse tries both.
   const replyFlag = dir === CtDir.EGRESS ? TupleFlags.IN : TupleFlags.OUT;
-  const fwdFlag = dir === CtDir.EGRESS ? TupleFlags.OUT : TupleFlags.IN;
 
   if (info.innerValid) {
     // ICMP error about a packet of a tracked connection: look the quoted tuple up as sent.
     const map = ctMapFor(dp, info.innerProto);
+    // As sent, then reversed (the forward key): one probe run, as below.
     fillScratchKey(info.innerSrc, info.innerDst, info.innerSport, info.innerDport, info.innerProto, replyFlag);
-    let off = map.lookup(key);
-    if (off < 0) {
-      fillScratchKey(info.innerDst, info.innerSrc, info.innerDport, info.innerSport, info.innerProto, fwdFlag);
-      off = map.lookup(key);
-    }
-    if (off >= 0) {
+    const found = map.lookupTupleOrReverse(key);
+    if (found !== -1) {
+      const off = found >= 0 ? found : -2 - found;
       loadResult(map, off, out);
       out.ret = CtState.RELATED;
       out.monitor = TRACE_PAYLOAD_LEN;
@@ -156,16 +154,17 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
 
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
+  // The packet's tuple as a reply; failing that its reverse, the forward key
+  // (info.src, info.dst, sport, dport, fwdFlag): both lookups in one probe run.
   fillScratchKey(info.dst, info.src, info.dport, info.sport, info.proto, replyFlag);
-  let off = map.lookup(key);
-  if (off >= 0) {
-    loadResult(map, off, out);
-    out.monitor = updateEntry(dp, map, off, dir, isTcp, info.tcpFlags);
+  const found = map.lookupTupleOrReverse(key);
+  if (found >= 0) {
+    loadResult(map, found, out);
+    out.monitor = updateEntry(dp, map, found, dir, isTcp, info.tcpFlags);
     return (out.ret = CtState.REPLY);
   }
-  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
-  off = map.lookup(key);
-  if (off >= 0) {
+  if (found < -1) {
+    const off = -2 - found;
     const flags = map.view.getUint16(off + CT_ENTRY.FLAGS, true);
     const closing = flags & (CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING);
     if (isTcp && closing && (info.tcpFlags & (TcpFlags.SYN | TcpFlags.ACK)) === TcpFlags.SYN) {
