@@ -100,10 +100,15 @@ export class LxcProgram {
     this.calls.set(CallSlot.IPV4_TO_LXC_POLICY_ONLY, (ctx) => this.tailIpv4Policy(ctx));
   }
 
-  private tailCall(ctx: SkBuff, slot: number): number {
-    const prog = this.calls.get(slot);
-    if (prog === undefined) return this.drop(ctx, ReservedIdentity.UNKNOWN, 0, DropReason.MISSED_TAIL_CALL, DropLine.LXC_MISSED_TAIL_CALL, MetricsDir.EGRESS);
-    return prog(ctx);
+  /**
+   * DROP_MISSED_TAIL_CALL for an empty slot of cilium_calls_<EPID>. The tail
+   * calls themselves are written out at each site (`prog(ctx)` after
+   * `this.calls.get(slot)`): a call site that only ever runs one program is
+   * inlined by the JIT, while one shared helper's site sees every program and
+   * goes through the generic call builtin.
+   */
+  private missedTailCall(ctx: SkBuff): number {
+    return this.drop(ctx, ReservedIdentity.UNKNOWN, 0, DropReason.MISSED_TAIL_CALL, DropLine.LXC_MISSED_TAIL_CALL, MetricsDir.EGRESS);
   }
 
   private drop(ctx: SkBuff, dstLabel: number, dstId: number, reason: number, line: number, dir: number, srcLabel = this.ep.identity): number {
@@ -118,8 +123,14 @@ export class LxcProgram {
     ctx.clearCb();
     const proto = ethProto(ctx);
     sendTraceNotify(this.dp, ctx, ObsPoint.FROM_LXC, this.ep.id, this.ep.identity, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
-    if (proto === EtherType.IPv4) return this.tailCall(ctx, CallSlot.IPV4_FROM_LXC);
-    if (proto === EtherType.ARP) return this.tailCall(ctx, CallSlot.ARP);
+    if (proto === EtherType.IPv4) {
+      const prog = this.calls.get(CallSlot.IPV4_FROM_LXC);
+      return prog !== undefined ? prog(ctx) : this.missedTailCall(ctx);
+    }
+    if (proto === EtherType.ARP) {
+      const prog = this.calls.get(CallSlot.ARP);
+      return prog !== undefined ? prog(ctx) : this.missedTailCall(ctx);
+    }
     if (proto < 0) return this.drop(ctx, 0, 0, DropReason.INVALID, DropLine.LXC_INVALID, MetricsDir.EGRESS);
     return this.drop(ctx, 0, 0, DropReason.UNKNOWN_L3, DropLine.LXC_UNKNOWN_L3, MetricsDir.EGRESS);
   }
@@ -157,7 +168,8 @@ export class LxcProgram {
       const r = this.perPacketLb(ctx, info);
       if (r !== TcAct.OK) return r;
     }
-    return this.tailCall(ctx, CallSlot.IPV4_CT_EGRESS);
+    const prog = this.calls.get(CallSlot.IPV4_CT_EGRESS);
+    return prog !== undefined ? prog(ctx) : this.missedTailCall(ctx);
   }
 
   /** __per_packet_lb_svc_xlate_4: service → backend DNAT with the SVC CT entry for stickiness. */
@@ -204,7 +216,8 @@ export class LxcProgram {
   /** tail_ipv4_ct_egress: conntrack lookup, result kept for the next tail call. */
   private tailIpv4CtEgress(ctx: SkBuff): number {
     ctLookup4(this.dp, this.info, CtDir.EGRESS, this.ct);
-    return this.tailCall(ctx, CallSlot.IPV4_FROM_LXC_CONT);
+    const prog = this.calls.get(CallSlot.IPV4_FROM_LXC_CONT);
+    return prog !== undefined ? prog(ctx) : this.missedTailCall(ctx);
   }
 
   /** tail_handle_ipv4_cont → handle_ipv4_from_lxc: egress policy, CT create, then deliver or encapsulate. */
@@ -287,7 +300,8 @@ export class LxcProgram {
   // ---- ingress: packets for this endpoint ------------------------------------
 
   private handlePolicy(ctx: SkBuff): number {
-    return this.tailCall(ctx, CallSlot.IPV4_CT_INGRESS_POLICY_ONLY);
+    const prog = this.calls.get(CallSlot.IPV4_CT_INGRESS_POLICY_ONLY);
+    return prog !== undefined ? prog(ctx) : this.missedTailCall(ctx);
   }
 
   /**
@@ -314,7 +328,8 @@ export class LxcProgram {
     if (err) return this.drop(ctx, this.ep.identity, this.ep.id, err, DropLine.LXC_INGRESS_INVALID, MetricsDir.INGRESS, ctx.cb[CB.SRC_LABEL]);
     if (!ctx.hash) ctx.hash = flowHash(info);
     ctLookup4(this.dp, info, CtDir.INGRESS, this.ct);
-    return this.tailCall(ctx, CallSlot.IPV4_TO_LXC_POLICY_ONLY);
+    const prog = this.calls.get(CallSlot.IPV4_TO_LXC_POLICY_ONLY);
+    return prog !== undefined ? prog(ctx) : this.missedTailCall(ctx);
   }
 
   /** tail_ipv4_policy → ipv4_policy: ingress policy, CT create, reverse NAT of replies, deliver. */
