@@ -10,6 +10,8 @@
 // process's CPU time (user + system). On a shared machine the wall time also
 // holds whatever other jobs took from this core; the CPU time is the
 // engine's own work (it also counts V8's helper threads, so it errs high).
+// Each figure is the median over its rounds (50,000 packets each), so one
+// round disturbed by another job does not move it; the range is printed too.
 // Usage: node dist/bench/datapath.bench.js [--json]
 
 import { cpus } from 'node:os';
@@ -26,32 +28,41 @@ function report(metric: string, value: number, unit: string, human: string): voi
   else if (human) console.log(human);
 }
 
-/** Wall and CPU time of timed sections, summed. */
+/** Wall and CPU time per packet of each timed round. */
 class Timer {
-  wallNs = 0;
-  cpuNs = 0;
+  readonly wall: number[] = [];
+  readonly cpu: number[] = [];
   private t0 = 0n;
   private c0: NodeJS.CpuUsage = { user: 0, system: 0 };
   start(): void {
     this.c0 = process.cpuUsage();
     this.t0 = process.hrtime.bigint();
   }
-  stop(): void {
-    this.wallNs += Number(process.hrtime.bigint() - this.t0);
+  stop(packets: number): void {
+    this.wall.push(Number(process.hrtime.bigint() - this.t0) / packets);
     const c = process.cpuUsage(this.c0);
-    this.cpuNs += (c.user + c.system) * 1000;
+    this.cpu.push(((c.user + c.system) * 1000) / packets);
   }
 }
 
 interface Figure {
-  /** Wall time per packet. */
+  /** Wall time per packet, median of the rounds. */
   ns: number;
-  /** CPU time per packet. */
+  /** CPU time per packet, median of the rounds. */
   cpuNs: number;
+  /** Fastest and slowest round, wall time. */
+  minNs: number;
+  maxNs: number;
 }
 
-function figure(t: Timer, packets: number): Figure {
-  return { ns: t.wallNs / packets, cpuNs: t.cpuNs / packets };
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function figure(t: Timer): Figure {
+  return { ns: median(t.wall), cpuNs: median(t.cpu), minNs: Math.min(...t.wall), maxNs: Math.max(...t.wall) };
 }
 
 /** ns per packet over `rounds` passes of the frames, CT cleared (untimed) between passes so every SYN is new. */
@@ -60,7 +71,6 @@ function runNew(sameNode: boolean, rounds: number): Figure & { lost: number; del
   const k = s.w.nodes[0]!.kernel;
   const ifindex = s.client.ep.ifindex;
   const t = new Timer();
-  let packets = 0;
   for (let r = 0; r < rounds; r++) {
     clearCt(s.w);
     t.start();
@@ -69,26 +79,28 @@ function runNew(sameNode: boolean, rounds: number): Figure & { lost: number; del
       if ((i & 127) === 127) drain(s.w);
     }
     drain(s.w);
-    t.stop();
-    packets += s.frames.length;
+    t.stop(s.frames.length);
   }
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
-  return { ...figure(t, packets), lost, delivered: s.delivered() };
+  return { ...figure(t), lost, delivered: s.delivered() };
 }
 
-function runEstablished(n: number): Figure {
+function runEstablished(rounds: number): Figure {
   const s = setup(false);
   const k = s.w.nodes[0]!.kernel;
   const ifindex = s.client.ep.ifindex;
   k.runIngress(ifindex, s.syn);
   const t = new Timer();
-  t.start();
-  for (let i = 0; i < n; i++) {
-    k.runIngress(ifindex, s.ack);
-    if ((i & 127) === 127) drain(s.w);
+  for (let r = 0; r < rounds; r++) {
+    t.start();
+    for (let i = 0; i < CONNS; i++) {
+      k.runIngress(ifindex, s.ack);
+      if ((i & 127) === 127) drain(s.w);
+    }
+    drain(s.w);
+    t.stop(CONNS);
   }
-  t.stop();
-  return figure(t, n);
+  return figure(t);
 }
 
 function runParseOnly(frames: Uint8Array[], rounds: number): Figure {
@@ -96,34 +108,35 @@ function runParseOnly(frames: Uint8Array[], rounds: number): Figure {
   const info = new Ip4Info();
   let sink = 0;
   const t = new Timer();
-  t.start();
   for (let r = 0; r < rounds; r++) {
+    t.start();
     for (let i = 0; i < frames.length; i++) {
       skb.load(frames[i]!);
       sink += loadIp4(skb, info) + info.sport;
     }
+    t.stop(frames.length);
   }
-  t.stop();
   if (sink === -1) console.log('');
-  return figure(t, rounds * frames.length);
+  return figure(t);
 }
 
 // Warm up the JIT on every path first.
 runNew(false, 1);
 runNew(true, 1);
-runEstablished(50_000);
+runEstablished(1);
 runParseOnly(setup(false).frames, 2);
 
-const cross = runNew(false, 6);
-const est = runEstablished(300_000);
-const same = runNew(true, 6);
-const parse = runParseOnly(setup(false).frames, 6);
+const ROUNDS = 7;
+const cross = runNew(false, ROUNDS);
+const est = runEstablished(ROUNDS);
+const same = runNew(true, ROUNDS);
+const parse = runParseOnly(setup(false).frames, ROUNDS);
 
 const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
-if (!json) console.log(`datapath benchmark (one core; ${machine}): wall time | CPU time of this process`);
+if (!json) console.log(`datapath benchmark (one core; ${machine}; median of ${ROUNDS} rounds): wall time [fastest-slowest round] | CPU time of this process`);
 const mpps = (ns: number): string => (1e3 / ns).toFixed(2);
 const line = (label: string, f: Figure): string =>
-  `${label} ${f.ns.toFixed(0)} ns/packet ${mpps(f.ns)} Mpps | ${f.cpuNs.toFixed(0)} ns/packet ${mpps(f.cpuNs)} Mpps | ${(f.cpuNs / parse.cpuNs).toFixed(1)}x parse`;
+  `${label} ${f.ns.toFixed(0)} ns/packet ${mpps(f.ns)} Mpps [${f.minNs.toFixed(0)}-${f.maxNs.toFixed(0)}] | ${f.cpuNs.toFixed(0)} ns/packet ${mpps(f.cpuNs)} Mpps | ${(f.cpuNs / parse.cpuNs).toFixed(1)}x parse`;
 report('cross_node_new', cross.ns, 'ns/packet', line('(a) cross-node, new connection (SYN):', cross));
 report('cross_node_new_pps', 1e9 / cross.ns, 'packets/s', `    events lost: ${cross.lost}, delivered: ${cross.delivered}`);
 report('cross_node_new_cpu', cross.cpuNs, 'ns/packet', '');
