@@ -42,41 +42,94 @@ function nameAt(ranges, addr) {
     else hi = mid - 1;
   }
   const r = ranges[hi];
-  return r && addr < r[1] ? r[2] : `unknown code 0x${addr.toString(16)}`;
+  return r && addr < r[1] ? r[2] : undefined;
 }
 
-/** Exclusive Ir per function name for one run. */
+/**
+ * Ir per function name for one run, attributed by instruction address (the
+ * run records costs per instruction with --dump-instr), so JIT code is named
+ * by the perf map range it lies in and native code by callgrind's function.
+ */
 function profile(rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const args = ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', 'dist/bench/datapath-loop.js', mode, conns, rounds];
+  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', 'dist/bench/datapath-loop.js', mode, conns, rounds];
   const r = spawnSync('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
-  const pid = /^pid: (\d+)$/m.exec(readFileSync(out, 'utf8').slice(0, 4000))?.[1];
-  const ranges = perfMap(pid);
-  const a = spawnSync('callgrind_annotate', ['--threshold=100', out], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const text = readFileSync(out, 'utf8');
+  const ranges = perfMap(/^pid: (\d+)$/m.exec(text.slice(0, 4000))?.[1]);
   const byName = new Map();
-  for (const line of a.stdout.split('\n')) {
-    const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line);
-    if (!m || m[2].startsWith('PROGRAM TOTALS')) continue;
-    const ir = Number(m[1].replaceAll(',', ''));
-    const fn = m[2];
-    const jit = /^\?\?\?:0x([0-9a-f]+) \[\?\?\?\]/.exec(fn);
-    let name = jit ? nameAt(ranges, parseInt(jit[1], 16)) : fn.replace(/^.*?:/, '').replace(/ \[.*\]$/, '');
-    // Optimised and unoptimised code of one function count together; keep the file's last two parts.
-    name = name.replace(/^JS:[*~^+]?/, '').replace(/file:\/\/\S*\/(\w+\/[\w.-]+:\d+):\d+/, '$1');
-    byName.set(name, (byName.get(name) ?? 0) + ir);
+  // Cost lines are "<instr> <line> <Ir>", each position absolute (0x…), relative (+n / -n) or repeated (*).
+  const last = [0, 0];
+  const position = (tok, i) => {
+    let v;
+    if (tok.startsWith('0x')) v = parseInt(tok, 16);
+    else if (tok[0] === '+') v = last[i] + Number(tok.slice(1));
+    else if (tok[0] === '-') v = last[i] - Number(tok.slice(1));
+    else if (tok === '*') v = last[i];
+    else v = Number(tok);
+    last[i] = v;
+    return v;
+  };
+  const fnNames = new Map();
+  let fn = '';
+  let afterCalls = false;
+  for (const line of text.split('\n')) {
+    const c = line[0];
+    if (c === undefined) continue;
+    if ((c >= '0' && c <= '9') || c === '+' || c === '-' || c === '*') {
+      const t = line.split(' ');
+      if (t.length < 3) continue;
+      const addr = position(t[0], 0);
+      position(t[1], 1);
+      // The line after calls= is the call's inclusive cost, already counted where it was spent.
+      if (afterCalls) {
+        afterCalls = false;
+        continue;
+      }
+      let name = nameAt(ranges, addr);
+      if (name === undefined) name = fn;
+      byName.set(name, (byName.get(name) ?? 0) + Number(t[2]));
+    } else if (line.startsWith('calls=')) afterCalls = true;
+    else if (line.startsWith('cfn=')) {
+      // A callee's name may be defined first here.
+      const m = /^cfn=\((\d+)\) (.*)$/.exec(line);
+      if (m) fnNames.set(m[1], m[2]);
+    }
+    else if (line.startsWith('fn=')) {
+      // "fn=(id) name" the first time, "fn=(id)" after that.
+      const m = /^fn=\((\d+)\)(?: (.*))?$/.exec(line);
+      if (m) {
+        if (m[2] !== undefined) fnNames.set(m[1], m[2]);
+        fn = fnNames.get(m[1]) ?? m[1];
+      } else fn = line.slice(3);
+    }
   }
+  byName.set(TOTAL, Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? 0));
   return byName;
+}
+
+/** Key of the run's total Ir in a profile. */
+const TOTAL = '(total)';
+
+/** A readable name: optimised and unoptimised code of one function count together, files by their last two parts. */
+function tidy(name) {
+  return name.replace(/^JS:[*~^+]?/, '').replace(/file:\/\/\S*\/(\w+\/[\w.-]+:\d+):\d+/, '$1');
 }
 
 try {
   const a = profile(lo);
   const b = profile(hi);
   const packets = (Number(hi) - Number(lo)) * Number(conns);
-  const rows = [...b].map(([name, ir]) => [name, (ir - (a.get(name) ?? 0)) / packets]).filter(([, per]) => per > 0.5);
+  const merged = (m) => {
+    const out = new Map();
+    for (const [name, ir] of m) out.set(tidy(name), (out.get(tidy(name)) ?? 0) + ir);
+    return out;
+  };
+  const ma = merged(a);
+  const total = (b.get(TOTAL) - a.get(TOTAL)) / packets;
+  const rows = [...merged(b)].filter(([name]) => name !== TOTAL).map(([name, ir]) => [name, (ir - (ma.get(name) ?? 0)) / packets]).filter(([, per]) => per > 0.5);
   rows.sort((x, y) => y[1] - x[1]);
-  const total = rows.reduce((s, [, per]) => s + per, 0);
-  console.log(`${mode}: ${total.toFixed(0)} instructions/packet, by function (exclusive; inlined callees count in their caller)`);
+  console.log(`${mode}: ${total.toFixed(0)} instructions/packet, by the function whose code ran them (inlined callees count in their caller)`);
   for (const [name, per] of rows.slice(0, Number(top))) console.log(`${per.toFixed(0).padStart(7)}  ${((100 * per) / total).toFixed(1).padStart(5)}%  ${name}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
