@@ -10,6 +10,9 @@
 // prints L1 and last-level data misses per packet: the memory side of the
 // figure, which instruction counts miss. Use the bench's own 50000 flows
 // then (e.g. `new 50000 2 4 --cache`), so the working set is the bench's.
+// Two runs of one build still differ by up to ~3% (V8's compilation and GC
+// timing; --predictable does not remove it: 22,815 and 22,122 measured), so
+// compare several runs before believing a smaller change.
 // Takes two to four minutes per mode (valgrind runs node ~50x slower). Keep lo
 // at 8 rounds or more: V8 is still compiling the established path after 2-4
 // rounds, and a shorter window counts TurboFan's work (25,645 instead of
