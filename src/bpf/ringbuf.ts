@@ -14,6 +14,12 @@ const FLAG_BUSY = 1;
 const FLAG_DISCARD = 2;
 const FLAG_PAD = 4;
 
+/**
+ * Whether this host stores typed-array elements little-endian (x86, arm64).
+ * Writers that fill little-endian structs through `words`/`f64` check it.
+ */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Cilium's default perf ring: 64 pages of 4096 bytes per CPU. */
 export const CILIUM_EVENTS_RING_BYTES = 64 * 4096;
 
@@ -33,6 +39,10 @@ export class EventRing {
   private readonly headers: Int32Array;
   /** `data` as Int32 words (the same array the record headers are written through), for word copies into payloads. */
   readonly words: Int32Array;
+  /** `data` as float64 elements: a payload starts 8-aligned, so its first 8 bytes are one element. */
+  readonly f64: Float64Array;
+  /** DataView over `data`. */
+  readonly view: DataView;
   private readonly mask: number;
   private writeOff = 0;
   private readOff = 0;
@@ -48,6 +58,8 @@ export class EventRing {
     this.data = new Uint8Array(capacity);
     this.headers = new Int32Array(this.data.buffer);
     this.words = this.headers;
+    this.f64 = new Float64Array(this.data.buffer);
+    this.view = new DataView(this.data.buffer);
     // BPF ringbuf's max_entries is its size in bytes.
     this.spec = { name, type: BpfMapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: capacity };
   }

@@ -2,6 +2,8 @@
 // tc). Bytes live in `buf` with headroom in front so encapsulation can push
 // headers in place; metadata fields are what BPF helpers read and write.
 
+import { HOST_LITTLE_ENDIAN } from '../bpf/ringbuf.js';
+
 /** tc program return codes (CTX_ACT_*). */
 export const enum TcAct { OK = 0, SHOT = 2, REDIRECT = 7 }
 
@@ -13,7 +15,7 @@ export const enum CB { SRC_LABEL = 0, IFINDEX = 1, POLICY = 2, FROM_TUNNEL = 3, 
 
 export const DEFAULT_HEADROOM = 64;
 
-/** Copy bytes between buffers (for the occasional copy; packet-path copies use copyWords or copyView). */
+/** Copy bytes between buffers (for the occasional copy; packet-path copies use copyPacket or copyView). */
 export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
   dst.set(src.subarray(srcOff, srcOff + len), dstOff);
 }
@@ -30,37 +32,70 @@ export function copyView(dst: DataView, dstOff: number, src: DataView, srcOff: n
   for (; i < len; i++) dst.setUint8(dstOff + i, src.getUint8(srcOff + i));
 }
 
-/**
- * Copy `len` packet bytes between two buffers given as Int32 word views and
- * DataViews of the same memory. When both offsets are 4-aligned (skb data
- * and event records normally are) whole words move as typed-array elements,
- * a third of the instructions of DataView word copies; otherwise copyView.
- * The ranges must not overlap.
- */
-export function copyWords(dstWords: Int32Array, dstView: DataView, dstOff: number, srcWords: Int32Array, srcView: DataView, srcOff: number, len: number): void {
-  if (((dstOff | srcOff) & 3) !== 0) {
-    copyView(dstView, dstOff, srcView, srcOff, len);
-    return;
-  }
-  const d = dstOff >> 2;
-  const s = srcOff >> 2;
-  const n = len >> 2;
-  for (let i = 0; i < n; i++) dstWords[d + i] = srcWords[s + i];
-  for (let i = len & ~3; i < len; i++) dstView.setUint8(dstOff + i, srcView.getUint8(srcOff + i));
+/** One buffer seen as float64 elements, Int32 words and a DataView (SkBuff, EventRing). */
+export interface PacketViews {
+  readonly f64: Float64Array;
+  readonly words: Int32Array;
+  readonly view: DataView;
 }
 
-/** A packet buffer of at least `n` bytes, a whole number of words so an Int32Array covers it. */
+/**
+ * Copy `len` packet bytes from `src` to `dst` (the packet capture behind an
+ * event). Typed-array elements cost TurboFan the same checks whatever their
+ * size, so the copy moves the widest elements both offsets allow: float64s
+ * when both are 8-aligned (skb data and event payloads normally are; element
+ * loads and stores move the bits as they are, NaN patterns included, which
+ * the tests check), else Int32 words when 4-aligned, else DataView words.
+ * The last 1-3 bytes are merged into their word (little-endian hosts) so no
+ * byte past `len` changes. The ranges must not overlap.
+ */
+export function copyPacket(dst: PacketViews, dstOff: number, src: PacketViews, srcOff: number, len: number): void {
+  const align = dstOff | srcOff;
+  if ((align & 3) !== 0 || !HOST_LITTLE_ENDIAN) {
+    copyView(dst.view, dstOff, src.view, srcOff, len);
+    return;
+  }
+  let done = 0;
+  if ((align & 7) === 0) {
+    const d = dst.f64;
+    const s = src.f64;
+    let j = dstOff >> 3;
+    let i = srcOff >> 3;
+    const end = i + (len >> 3);
+    for (; i + 2 <= end; i += 2, j += 2) {
+      d[j] = s[i];
+      d[j + 1] = s[i + 1];
+    }
+    if (i < end) d[j] = s[i];
+    done = len & ~7;
+  }
+  const dw = dst.words;
+  const sw = src.words;
+  let j = (dstOff + done) >> 2;
+  let i = (srcOff + done) >> 2;
+  const end = (srcOff + (len & ~3)) >> 2;
+  for (; i < end; i++, j++) dw[j] = sw[i];
+  const rest = len & 3;
+  if (rest !== 0) {
+    // Little-endian: the word's first `rest` bytes are its low bits.
+    const mask = (1 << (rest << 3)) - 1;
+    dw[j] = (dw[j] & ~mask) | (sw[i] & mask);
+  }
+}
+
+/** A packet buffer of at least `n` bytes, a whole number of float64s so an Int32Array and a Float64Array cover it. */
 function packetBuffer(n: number): Uint8Array {
   return new Uint8Array((n + 7) & ~7);
 }
 
 export class SkBuff {
-  /** The bytes; replaced (with `view` and `words`) only by load() when a frame does not fit, and swapped by adopt(). */
+  /** The bytes; replaced (with `view`, `words` and `f64`) only by load() when a frame does not fit, and swapped by adopt(). */
   buf: Uint8Array;
   /** DataView over `buf`. */
   view: DataView;
-  /** `buf` as Int32 words (host order), for word copies (copyWords). */
+  /** `buf` as Int32 words and float64s (host order), for packet copies (copyPacket). */
   words: Int32Array;
+  f64: Float64Array;
   /** Offset of the Ethernet header in buf. */
   off = 0;
   /** Bytes of frame from off. */
@@ -90,6 +125,7 @@ export class SkBuff {
     this.buf = packetBuffer(capacity);
     this.view = new DataView(this.buf.buffer);
     this.words = new Int32Array(this.buf.buffer);
+    this.f64 = new Float64Array(this.buf.buffer);
   }
 
   /** Copy a frame in with headroom, clearing all metadata (a fresh skb). */
@@ -99,6 +135,7 @@ export class SkBuff {
       this.buf = packetBuffer(Math.max(need, this.buf.length * 2));
       this.view = new DataView(this.buf.buffer);
       this.words = new Int32Array(this.buf.buffer);
+      this.f64 = new Float64Array(this.buf.buffer);
     }
     if (frameOff === 0 && frameLen === frame.length) this.buf.set(frame, headroom);
     else {
@@ -126,12 +163,15 @@ export class SkBuff {
     const buf = this.buf;
     const view = this.view;
     const words = this.words;
+    const f64 = this.f64;
     this.buf = from.buf;
     this.view = from.view;
     this.words = from.words;
+    this.f64 = from.f64;
     from.buf = buf;
     from.view = view;
     from.words = words;
+    from.f64 = f64;
     this.off = from.off;
     this.len = from.len;
     this.resetMeta();

@@ -14,7 +14,7 @@ import { CtState, ObsPoint } from '../trace.js';
 import { encapAndRedirect, ipv4LocalDelivery } from './bpf_lxc.js';
 import { DropLine, MARK_MAGIC_MASK, MARK_MAGIC_PROXY_EGRESS, MARK_MAGIC_PROXY_EGRESS_EPID, MARK_MAGIC_PROXY_INGRESS, markIdentity } from './calls.js';
 import { IpcacheResult, lookupEndpoint, lookupIpcache, lookupTunnel } from './lib/maps.js';
-import { sendDropNotify, sendTraceNotify } from './lib/notify.js';
+import { sendDropNotify, sendTraceNotify, traceAllowed } from './lib/notify.js';
 import { ethProto, flowHash, loadIp4 } from './lib/pkt.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
 
@@ -34,7 +34,7 @@ export class HostProgram {
 
   private observe(ctx: SkBuff, point: number): number {
     // No CT report on these hooks: at medium aggregation the to-* events are suppressed, as in Cilium.
-    sendTraceNotify(this.dp, ctx, point, 0, ReservedIdentity.HOST, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
+    if (traceAllowed(this.dp, point, 0)) sendTraceNotify(this.dp, ctx, point, 0, ReservedIdentity.HOST, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
     return TcAct.OK;
   }
 

@@ -11,7 +11,7 @@ import { CtState, ObsPoint } from '../trace.js';
 import { ipv4LocalDelivery } from './bpf_lxc.js';
 import { CallSlot, DropLine } from './calls.js';
 import { IpcacheResult, lookupEndpoint, lookupIpcache } from './lib/maps.js';
-import { sendDropNotify, sendTraceNotify } from './lib/notify.js';
+import { sendDropNotify, sendTraceNotify, traceAllowed } from './lib/notify.js';
 import { cidrContains } from '../../packet/ip.js';
 import { ethProto, flowHash, loadIp4 } from './lib/pkt.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
@@ -45,7 +45,7 @@ export class OverlayProgram {
     if (srcId === ReservedIdentity.HOST || srcId === ReservedIdentity.UNKNOWN) {
       return this.drop(ctx, srcId, DropReason.INVALID_IDENTITY, DropLine.OVERLAY_INVALID_IDENTITY);
     }
-    sendTraceNotify(dp, ctx, ObsPoint.FROM_OVERLAY, 0, srcId, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
+    if (traceAllowed(dp, ObsPoint.FROM_OVERLAY, 0)) sendTraceNotify(dp, ctx, ObsPoint.FROM_OVERLAY, 0, srcId, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
     ctx.cb[CB.SRC_LABEL] = srcId;
     const prog = dp.callsOverlay.get(CallSlot.IPV4_FROM_OVERLAY);
     if (prog === undefined) return this.drop(ctx, srcId, DropReason.MISSED_TAIL_CALL, DropLine.OVERLAY_INVALID);

@@ -3,10 +3,10 @@
 
 import { writeU32BE } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
+import { HOST_LITTLE_ENDIAN } from '../../../bpf/ringbuf.js';
 import {
   DROP_NOTIFY,
   EVENT_ENVELOPE,
-  NOTIFY_HDR,
   NOTIFY_VERSION,
   POLICY_VERDICT_NOTIFY,
   PV_AUDITED_SHIFT,
@@ -16,30 +16,56 @@ import {
   TRACE_SOCK_NOTIFY,
 } from '../../events.js';
 import { METRICS_KEY, METRICS_VALUE } from '../../maps.js';
-import { copyWords, TcAct, type SkBuff } from '../../skb.js';
+import { copyPacket, TcAct, type SkBuff } from '../../skb.js';
 import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 
+// The notify structs below are little-endian and written as host-order words.
+if (!HOST_LITTLE_ENDIAN) throw new Error('notify: event structs are written as host-order words and need a little-endian host');
 
-/** Begin an event record of `structSize` bytes plus `cap` packet bytes; returns the struct's offset or -1. */
-function beginEvent(dp: NodeDatapath, ctx: SkBuff, type: number, subtype: number, source: number, structSize: number, cap: number): number {
+/**
+ * A 32-bit value in network byte order as the ring's host-order words hold it
+ * (the bytes of orig_ip, as send_trace_notify copies the address).
+ */
+function networkWord(v: number): number {
+  return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+}
+
+/**
+ * Begin an event record of `structSize` bytes plus `cap` packet bytes;
+ * returns the struct's offset or -1. Records start 8-aligned, so the envelope
+ * time goes in as one float64 element and the notify header as four word
+ * elements (host order is little-endian, see EventRing.words): element stores
+ * share one bounds check base, where each DataView store re-checks its view.
+ */
+function beginEvent(dp: NodeDatapath, ctx: SkBuff, typeWord: number, structSize: number, cap: number): number {
   const ring = dp.events;
   const o = ring.reserve(EVENT_ENVELOPE.SIZE + structSize + cap);
   if (o < 0) return -1;
-  const v = dp.eventsView;
-  v.setFloat64(o + EVENT_ENVELOPE.TIME_MS, dp.clock.now(), true);
+  ring.f64[o >> 3] = dp.clock.now();
   const s = o + EVENT_ENVELOPE.SIZE;
   // Little-endian words: type, subtype, source (u16); hash; len_orig; len_cap (u16), version (u16).
-  v.setUint32(s + NOTIFY_HDR.TYPE, ((type & 0xff) | ((subtype & 0xff) << 8) | ((source & 0xffff) << 16)) >>> 0, true);
-  v.setUint32(s + NOTIFY_HDR.HASH, ctx.hash, true);
-  v.setUint32(s + NOTIFY_HDR.LEN_ORIG, ctx.len, true);
-  v.setUint32(s + NOTIFY_HDR.LEN_CAP, ((cap & 0xffff) | (NOTIFY_VERSION << 16)) >>> 0, true);
-  if (cap > 0) copyWords(ring.words, v, s + structSize, ctx.words, ctx.view, ctx.off, cap);
+  const w = ring.words;
+  const i = s >> 2;
+  w[i] = typeWord;
+  w[i + 1] = ctx.hash;
+  w[i + 2] = ctx.len;
+  w[i + 3] = cap | (NOTIFY_VERSION << 16);
+  if (cap > 0) copyPacket(ring, s + structSize, ctx, ctx.off, cap);
   return s;
 }
 
-/** emit_trace_notify(): whether monitor aggregation lets this trace point through. */
-function traceAllowed(dp: NodeDatapath, obsPoint: number, monitor: number): boolean {
+/** The notify header's first word: type (u8), subtype (u8), source (u16). */
+function typeWord(type: number, subtype: number, source: number): number {
+  return (type & 0xff) | ((subtype & 0xff) << 8) | ((source & 0xffff) << 16);
+}
+
+/**
+ * emit_trace_notify(): whether monitor aggregation lets this trace point
+ * through. Hot callers that usually get `false` ask first and skip the
+ * sendTraceNotify call.
+ */
+export function traceAllowed(dp: NodeDatapath, obsPoint: number, monitor: number): boolean {
   const agg = dp.cfg.monitorAggregation;
   switch (obsPoint) {
     case ObsPoint.FROM_LXC:
@@ -58,6 +84,8 @@ function traceAllowed(dp: NodeDatapath, obsPoint: number, monitor: number): bool
 /**
  * send_trace_notify(). `monitor` is the CT report length (0 = nothing new to
  * report); origIp is the packet's original source for to-endpoint/to-proxy.
+ * Small enough to inline where it is called, so a trace point that monitor
+ * aggregation suppresses costs its check only.
  */
 export function sendTraceNotify(
   dp: NodeDatapath,
@@ -72,21 +100,39 @@ export function sendTraceNotify(
   monitor: number,
   origIp: number,
 ): void {
-  if (!traceAllowed(dp, obsPoint, monitor)) return;
-  const cap = Math.min(ctx.len, monitor || TRACE_PAYLOAD_LEN);
-  const s = beginEvent(dp, ctx, MsgType.TRACE, obsPoint, source, TRACE_NOTIFY.SIZE, cap);
+  if (traceAllowed(dp, obsPoint, monitor)) writeTraceNotify(dp, ctx, obsPoint, source, srcLabel, dstLabel, dstId, ifindex, ctReason, monitor, origIp);
+}
+
+/** The trace_notify record itself. */
+function writeTraceNotify(
+  dp: NodeDatapath,
+  ctx: SkBuff,
+  obsPoint: number,
+  source: number,
+  srcLabel: number,
+  dstLabel: number,
+  dstId: number,
+  ifindex: number,
+  ctReason: number,
+  monitor: number,
+  origIp: number,
+): void {
+  const want = monitor === 0 ? TRACE_PAYLOAD_LEN : monitor;
+  const cap = ctx.len < want ? ctx.len : want;
+  const s = beginEvent(dp, ctx, typeWord(MsgType.TRACE, obsPoint, source), TRACE_NOTIFY.SIZE, cap);
   if (s < 0) return;
-  const v = dp.eventsView;
-  v.setUint32(s + TRACE_NOTIFY.SRC_LABEL, srcLabel, true);
-  v.setUint32(s + TRACE_NOTIFY.DST_LABEL, dstLabel, true);
+  const w = dp.events.words;
+  const i = s >> 2;
+  w[i + (TRACE_NOTIFY.SRC_LABEL >> 2)] = srcLabel;
+  w[i + (TRACE_NOTIFY.DST_LABEL >> 2)] = dstLabel;
   // dst_id (u16 LE), reason (u8), flags (u8, 0) as one little-endian word.
-  v.setUint32(s + TRACE_NOTIFY.DST_ID, ((dstId & 0xffff) | ((ctReason & 0xff) << 16)) >>> 0, true);
-  v.setUint32(s + TRACE_NOTIFY.IFINDEX, ifindex, true);
-  // orig_ip is 16 bytes: the IPv4 address (network order), then zeros (stores, not a fill() call).
-  v.setUint32(s + TRACE_NOTIFY.ORIG_IP, origIp >>> 0);
-  v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 4, 0, true);
-  v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 8, 0, true);
-  v.setUint32(s + TRACE_NOTIFY.ORIG_IP + 12, 0, true);
+  w[i + (TRACE_NOTIFY.DST_ID >> 2)] = (dstId & 0xffff) | ((ctReason & 0xff) << 16);
+  w[i + (TRACE_NOTIFY.IFINDEX >> 2)] = ifindex;
+  // orig_ip is 16 bytes: the IPv4 address (network order), then zeros.
+  w[i + (TRACE_NOTIFY.ORIG_IP >> 2)] = networkWord(origIp);
+  w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 1] = 0;
+  w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 2] = 0;
+  w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 3] = 0;
   dp.events.commit();
 }
 
@@ -135,19 +181,18 @@ export function sendDropNotify(
 ): number {
   ctx.dropReason = reason;
   updateMetrics(dp, ctx.len, metricDir, reason, line, file);
-  const cap = Math.min(ctx.len, TRACE_PAYLOAD_LEN);
-  const s = beginEvent(dp, ctx, MsgType.DROP, reason, source, DROP_NOTIFY.SIZE, cap);
+  const cap = ctx.len < TRACE_PAYLOAD_LEN ? ctx.len : TRACE_PAYLOAD_LEN;
+  const s = beginEvent(dp, ctx, typeWord(MsgType.DROP, reason, source), DROP_NOTIFY.SIZE, cap);
   if (s >= 0) {
-    const v = dp.eventsView;
-    const d = dp.events.data;
-    v.setUint32(s + DROP_NOTIFY.SRC_LABEL, srcLabel, true);
-    v.setUint32(s + DROP_NOTIFY.DST_LABEL, dstLabel, true);
-    v.setUint32(s + DROP_NOTIFY.DST_ID, dstId, true);
-    v.setUint16(s + DROP_NOTIFY.LINE, line, true);
-    d[s + DROP_NOTIFY.FILE] = file;
-    v.setInt8(s + DROP_NOTIFY.EXT_ERROR, extError);
-    v.setUint32(s + DROP_NOTIFY.IFINDEX, ctx.ifindex, true);
-    v.setUint32(s + DROP_NOTIFY.FLAGS, 0, true);
+    const w = dp.events.words;
+    const i = s >> 2;
+    w[i + (DROP_NOTIFY.SRC_LABEL >> 2)] = srcLabel;
+    w[i + (DROP_NOTIFY.DST_LABEL >> 2)] = dstLabel;
+    w[i + (DROP_NOTIFY.DST_ID >> 2)] = dstId;
+    // line (u16 LE), file (u8), ext_error (s8) as one little-endian word.
+    w[i + (DROP_NOTIFY.LINE >> 2)] = (line & 0xffff) | ((file & 0xff) << 16) | ((extError & 0xff) << 24);
+    w[i + (DROP_NOTIFY.IFINDEX >> 2)] = ctx.ifindex;
+    w[i + (DROP_NOTIFY.FLAGS >> 2)] = 0;
     dp.events.commit();
   }
   return TcAct.SHOT;
@@ -167,19 +212,20 @@ export function sendPolicyVerdictNotify(
   audited: boolean,
   cookie: number,
 ): void {
-  const cap = Math.min(ctx.len, TRACE_PAYLOAD_LEN);
-  const s = beginEvent(dp, ctx, MsgType.POLICY_VERDICT, 0, source, POLICY_VERDICT_NOTIFY.SIZE, cap);
+  const cap = ctx.len < TRACE_PAYLOAD_LEN ? ctx.len : TRACE_PAYLOAD_LEN;
+  const s = beginEvent(dp, ctx, typeWord(MsgType.POLICY_VERDICT, 0, source), POLICY_VERDICT_NOTIFY.SIZE, cap);
   if (s < 0) return;
-  const v = dp.eventsView;
-  v.setUint32(s + POLICY_VERDICT_NOTIFY.REMOTE_LABEL, remoteLabel, true);
-  v.setInt32(s + POLICY_VERDICT_NOTIFY.VERDICT, verdict, true);
+  const w = dp.events.words;
+  const i = s >> 2;
+  w[i + (POLICY_VERDICT_NOTIFY.REMOTE_LABEL >> 2)] = remoteLabel;
+  w[i + (POLICY_VERDICT_NOTIFY.VERDICT >> 2)] = verdict;
   // dst_port (u16 LE), proto (u8), flags (u8) as one little-endian word.
   const flags = (dir & 3) | (matchType << PV_MATCH_SHIFT) | ((audited ? 1 : 0) << PV_AUDITED_SHIFT);
-  v.setUint32(s + POLICY_VERDICT_NOTIFY.DST_PORT, ((dport & 0xffff) | ((proto & 0xff) << 16) | ((flags & 0xff) << 24)) >>> 0, true);
-  // auth_type and the padding up to the cookie (4 bytes).
-  v.setUint32(s + POLICY_VERDICT_NOTIFY.AUTH_TYPE, 0, true);
-  v.setUint32(s + POLICY_VERDICT_NOTIFY.COOKIE, cookie, true);
-  v.setUint32(s + POLICY_VERDICT_NOTIFY.COOKIE + 4, 0, true);
+  w[i + (POLICY_VERDICT_NOTIFY.DST_PORT >> 2)] = (dport & 0xffff) | ((proto & 0xff) << 16) | ((flags & 0xff) << 24);
+  // auth_type and the padding up to the cookie (4 bytes); the u64 cookie's high word.
+  w[i + (POLICY_VERDICT_NOTIFY.AUTH_TYPE >> 2)] = 0;
+  w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2)] = cookie;
+  w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2) + 1] = 0;
   dp.events.commit();
 }
 
