@@ -6,7 +6,7 @@
 import { ETH } from '../packet/ethernet.js';
 import { checkIpv4, IPV4, IpProto } from '../packet/ipv4.js';
 import { checksumUpdate16, readU16, writeU16 } from '../packet/checksum.js';
-import { VXLAN_ENCAP_OVERHEAD, VXLAN_FLAG_I, VXLAN_PORT, vxlanFlowSourcePort, writeVxlanEncap, type VxlanOuter } from '../packet/vxlan.js';
+import { VXLAN_ENCAP_OVERHEAD, VXLAN_FLAG_I, VXLAN_PORT, vxlanFlowSourcePort, writeVxlanEncapView } from '../packet/vxlan.js';
 import { readMac, writeMac } from '../packet/mac.js';
 import { readU32BE } from '../bpf/bytes.js';
 import type { LpmTrieMap } from '../bpf/lpm.js';
@@ -82,9 +82,10 @@ export class NodeKernel implements UnderlayPort {
   proxyReceive: ((frame: Uint8Array, proxyPort: number) => void) | null = null;
   tap: ((ev: TapEvent) => void) | null = null;
   private readonly skb = new SkBuff();
-  /** Reused outer-header description for the VXLAN driver (no allocation per packet). */
-  private readonly outer: VxlanOuter = { srcMac: 0, dstMac: 0, srcIp: 0, dstIp: 0, srcPort: 0, vni: 0, ttl: 64, ident: 0 };
   private nextIfindex = 10;
+  /** eth0's address and MAC (the node config's), as fields: read on every frame in and out. */
+  readonly ip: number;
+  readonly mac: number;
 
   constructor(
     readonly dp: NodeDatapath,
@@ -93,6 +94,8 @@ export class NodeKernel implements UnderlayPort {
     readonly vethLatencyMs = 0.005,
   ) {
     const c = dp.cfg;
+    this.ip = c.nodeIp;
+    this.mac = c.nodeMac;
     this.overlay = new OverlayProgram(dp);
     this.host = new HostProgram(dp);
     this.sock = new SockProgram(dp);
@@ -107,13 +110,6 @@ export class NodeKernel implements UnderlayPort {
     return this.dp.cfg.nodeName;
   }
 
-  get ip(): number {
-    return this.dp.cfg.nodeIp;
-  }
-
-  get mac(): number {
-    return this.dp.cfg.nodeMac;
-  }
 
   private addDevice(d: Device): Device {
     this.devices.set(d.ifindex, d);
@@ -263,15 +259,8 @@ export class NodeKernel implements UnderlayPort {
       this.stats.dropped++;
       return;
     }
-    const outer = this.outer;
-    outer.srcMac = this.mac;
-    outer.dstMac = remoteMac;
-    outer.srcIp = this.ip;
-    outer.dstIp = ctx.tunnelRemoteIpv4;
-    outer.srcPort = vxlanFlowSourcePort(ctx.hash);
-    outer.vni = ctx.tunnelId;
-    outer.ttl = ctx.tunnelTtl || 64;
-    writeVxlanEncap(ctx.buf, ctx.off, ctx.len - VXLAN_ENCAP_OVERHEAD, outer);
+    const remote = ctx.tunnelRemoteIpv4;
+    writeVxlanEncapView(ctx.view, ctx.off, ctx.len - VXLAN_ENCAP_OVERHEAD, this.mac, remoteMac, this.ip, remote, vxlanFlowSourcePort(ctx.hash), ctx.tunnelId, ctx.tunnelTtl || 64, 0);
     this.stats.encapsulated++;
     this.eth0Transmit(ctx);
   }
@@ -317,10 +306,9 @@ export class NodeKernel implements UnderlayPort {
     const inner = this.vxlanInnerOffset(ctx);
     if (inner > 0) {
       // The VXLAN driver: strip the outer headers, keep VNI and the sender as tunnel metadata.
-      const b = ctx.buf;
-      const ip = ctx.off + ETH.HEADER_LEN;
-      const vni = ((b[inner - 4] << 16) | (b[inner - 3] << 8) | b[inner - 2]) >>> 0;
-      ctx.tunnelRemoteIpv4 = readU32BE(b, ip + IPV4.SRC);
+      const v = ctx.view;
+      const vni = v.getUint32(inner - 4) >>> 8;
+      ctx.tunnelRemoteIpv4 = v.getUint32(ctx.off + ETH.HEADER_LEN + IPV4.SRC);
       ctx.len -= inner - ctx.off;
       ctx.off = inner;
       ctx.tunnelValid = true;
@@ -353,20 +341,37 @@ export class NodeKernel implements UnderlayPort {
    */
   private vxlanInnerOffset(ctx: SkBuff): number {
     const b = ctx.buf;
+    const v = ctx.view;
     const o = ctx.off;
-    if (ctx.len < ETH.HEADER_LEN + IPV4.MIN_HEADER_LEN + 8) return 0;
-    if (readU16(b, o + ETH.ETHERTYPE) !== 0x0800) return 0;
+    const len = ctx.len;
+    if (len < ETH.HEADER_LEN + IPV4.MIN_HEADER_LEN + 8) return 0;
+    if (v.getUint16(o + ETH.ETHERTYPE) !== 0x0800) return 0;
     const ip = o + ETH.HEADER_LEN;
     if (b[ip + IPV4.PROTOCOL] !== IpProto.UDP) return 0;
-    if (readU32BE(b, ip + IPV4.DST) !== this.ip) return 0;
-    const ihl = (b[ip] & 0x0f) * 4;
+    if (v.getUint32(ip + IPV4.DST) !== this.ip) return 0;
+    const verIhl = b[ip];
+    const ihl = (verIhl & 0x0f) * 4;
     const udp = ip + ihl;
-    if (ihl < IPV4.MIN_HEADER_LEN || udp + 8 > o + ctx.len || readU16(b, udp + 2) !== VXLAN_PORT) return 0;
-    if (checkIpv4(b, ip, ctx.len - ETH.HEADER_LEN) !== 0 || readU16(b, ip + IPV4.FLAGS_FRAG) & 0x3fff) return -1;
-    const ipEnd = ip + readU16(b, ip + IPV4.TOTAL_LEN);
+    if (ihl < IPV4.MIN_HEADER_LEN || udp + 8 > o + len || v.getUint16(udp + 2) !== VXLAN_PORT) return 0;
+    const totalLen = v.getUint16(ip + IPV4.TOTAL_LEN);
+    if (verIhl === 0x45) {
+      // checkIpv4() for a header without options, inline: lengths, then the
+      // checksum as the ones' complement sum of its five words' halves.
+      if (totalLen < IPV4.MIN_HEADER_LEN || totalLen > len - ETH.HEADER_LEN) return -1;
+      const w0 = v.getUint32(ip);
+      const w1 = v.getUint32(ip + 4);
+      const w2 = v.getUint32(ip + 8);
+      const w3 = v.getUint32(ip + 12);
+      const w4 = v.getUint32(ip + 16);
+      let sum = (w0 >>> 16) + (w0 & 0xffff) + (w1 >>> 16) + (w1 & 0xffff) + (w2 >>> 16) + (w2 & 0xffff) + (w3 >>> 16) + (w3 & 0xffff) + (w4 >>> 16) + (w4 & 0xffff);
+      sum = (sum & 0xffff) + (sum >>> 16);
+      sum = (sum & 0xffff) + (sum >>> 16);
+      if (sum !== 0xffff) return -1;
+    } else if (checkIpv4(b, ip, len - ETH.HEADER_LEN) !== 0) return -1;
+    if (v.getUint16(ip + IPV4.FLAGS_FRAG) & 0x3fff) return -1;
     const vx = udp + 8;
     const inner = vx + 8;
-    if (inner + ETH.HEADER_LEN > ipEnd || !(b[vx] & VXLAN_FLAG_I)) return -1;
+    if (inner + ETH.HEADER_LEN > ip + totalLen || !(b[vx] & VXLAN_FLAG_I)) return -1;
     return inner;
   }
 

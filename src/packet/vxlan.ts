@@ -1,7 +1,6 @@
 // VXLAN (RFC 7348) as Cilium uses it: UDP port 8472, VNI = source security identity.
 import { ParseErrorCode, parseFailure, type ParseFailure } from './error.js';
-import { internetChecksum, readU16, readU32, writeU16, writeU32 } from './checksum.js';
-import { writeMac } from './mac.js';
+import { readU16, readU32, writeU32 } from './checksum.js';
 import { ETH, EtherType } from './ethernet.js';
 import { IPV4, IpProto, checkIpv4 } from './ipv4.js';
 import { UDP } from './udp.js';
@@ -101,38 +100,74 @@ export interface VxlanOuter {
 }
 
 /**
- * Hot path: writes the 50 outer bytes at buf[off..off+50) in front of the
- * inner Ethernet frame already at buf[off+50..off+50+innerLen). Outer IPv4
+ * Writes the 50 outer bytes at buf[off..off+50) in front of the inner
+ * Ethernet frame already at buf[off+50..off+50+innerLen). Outer IPv4
  * checksum is computed; outer UDP checksum is 0, as Linux VXLAN sends it.
  */
 export function writeVxlanEncap(buf: Uint8Array, off: number, innerLen: number, outer: VxlanOuter): void {
-  writeMac(buf, off + ETH.DST, outer.dstMac);
-  writeMac(buf, off + ETH.SRC, outer.srcMac);
-  writeU16(buf, off + ETH.ETHERTYPE, EtherType.IPv4);
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  writeVxlanEncapView(v, off, innerLen, outer.srcMac, outer.dstMac, outer.srcIp, outer.dstIp, outer.srcPort, outer.vni, outer.ttl ?? 64, outer.ident ?? 0);
+}
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+/**
+ * Hot path of writeVxlanEncap (the kernel's VXLAN driver, on the skb's
+ * DataView, the outer fields as arguments): each header goes in as whole
+ * big-endian words, thirteen stores for the 50 bytes, and the outer IPv4
+ * checksum is summed from the field values being written instead of read
+ * back from the buffer.
+ */
+export function writeVxlanEncapView(
+  v: DataView,
+  off: number,
+  innerLen: number,
+  srcMac: number,
+  dstMac: number,
+  srcIp: number,
+  dstIp: number,
+  srcPort: number,
+  vni: number,
+  ttl: number,
+  ident: number,
+): void {
+  const dstHi = Math.floor(dstMac / TWO_POW_32);
+  const dstLo = dstMac >>> 0;
+  const srcHi = Math.floor(srcMac / TWO_POW_32);
+  const srcLo = srcMac >>> 0;
+  // Ethernet: dst (6), src (6), ethertype (2) as 2 + 4 + 4 + 4 bytes.
+  v.setUint16(off + ETH.DST, dstHi);
+  v.setUint32(off + ETH.DST + 2, dstLo);
+  v.setUint32(off + ETH.SRC, ((srcHi << 16) | (srcLo >>> 16)) >>> 0);
+  v.setUint32(off + ETH.SRC + 4, (((srcLo & 0xffff) << 16) | EtherType.IPv4) >>> 0);
 
   const ip = off + ETH.HEADER_LEN;
   const udpLen = UDP.HEADER_LEN + VXLAN.HEADER_LEN + innerLen;
-  buf[ip + IPV4.VER_IHL] = 0x45;
-  buf[ip + IPV4.DSCP_ECN] = 0;
-  writeU16(buf, ip + IPV4.TOTAL_LEN, IPV4.MIN_HEADER_LEN + udpLen);
-  writeU16(buf, ip + IPV4.IDENT, outer.ident ?? 0);
-  writeU16(buf, ip + IPV4.FLAGS_FRAG, 0); // Linux vxlan "df unset" default.
-  buf[ip + IPV4.TTL] = outer.ttl ?? 64;
-  buf[ip + IPV4.PROTOCOL] = IpProto.UDP;
-  writeU16(buf, ip + IPV4.CHECKSUM, 0);
-  writeU32(buf, ip + IPV4.SRC, outer.srcIp);
-  writeU32(buf, ip + IPV4.DST, outer.dstIp);
-  writeU16(buf, ip + IPV4.CHECKSUM, internetChecksum(buf, ip, IPV4.MIN_HEADER_LEN));
+  const totalLen = (IPV4.MIN_HEADER_LEN + udpLen) & 0xffff;
+  const id = ident & 0xffff;
+  const ttlProto = ((ttl & 0xff) << 8) | IpProto.UDP;
+  const src = srcIp >>> 0;
+  const dst = dstIp >>> 0;
+  // RFC 1071 over the ten 16-bit words: version/IHL+DSCP (0x4500), total length,
+  // ident, flags/fragment (0, Linux vxlan's "df unset" default), TTL+protocol,
+  // checksum (0 while summing), source and destination halves.
+  let sum = 0x4500 + totalLen + id + ttlProto + (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  v.setUint32(ip + IPV4.VER_IHL, (0x4500_0000 | totalLen) >>> 0);
+  v.setUint32(ip + IPV4.IDENT, (id << 16) >>> 0);
+  v.setUint32(ip + IPV4.TTL, ((ttlProto << 16) | (~sum & 0xffff)) >>> 0);
+  v.setUint32(ip + IPV4.SRC, src);
+  v.setUint32(ip + IPV4.DST, dst);
 
   const udp = ip + IPV4.MIN_HEADER_LEN;
-  writeU16(buf, udp + UDP.SRC_PORT, outer.srcPort);
-  writeU16(buf, udp + UDP.DST_PORT, VXLAN_PORT);
-  writeU16(buf, udp + UDP.LENGTH, udpLen);
-  writeU16(buf, udp + UDP.CHECKSUM, 0);
+  // Source and destination port; length and checksum (0).
+  v.setUint32(udp + UDP.SRC_PORT, (((srcPort & 0xffff) << 16) | VXLAN_PORT) >>> 0);
+  v.setUint32(udp + UDP.LENGTH, ((udpLen & 0xffff) << 16) >>> 0);
 
   const vx = udp + UDP.HEADER_LEN;
-  writeU32(buf, vx, VXLAN_FLAG_I << 24);
-  writeU32(buf, vx + VXLAN.VNI, (outer.vni & VXLAN_MAX_VNI) << 8);
+  v.setUint32(vx, VXLAN_FLAG_I << 24);
+  v.setUint32(vx + VXLAN.VNI, ((vni & VXLAN_MAX_VNI) << 8) >>> 0);
 }
 
 export interface VxlanDecap {
