@@ -3,7 +3,8 @@
 // observe and pass; cil_from_host routes host → pod traffic into endpoints or
 // the tunnel.
 
-import { EtherType } from '../../packet/ethernet.js';
+import { ETH, EtherType } from '../../packet/ethernet.js';
+import { IPV4 } from '../../packet/ipv4.js';
 import { DropReason, SourceFile } from '../drop.js';
 import { cidrContains } from '../../packet/ip.js';
 import { revSnatV4, snatV4 } from './lib/nat.js';
@@ -43,9 +44,13 @@ export class HostProgram {
     const dp = this.dp;
     this.observe(ctx, ObsPoint.TO_NETWORK);
     if (ethProto(ctx) !== EtherType.IPv4) return TcAct.OK;
+    const cidr = dp.cfg.podCidr;
+    // Only a pod's source is masqueraded: anything else (the VXLAN driver's
+    // outer header from the node's own address) passes on the source alone,
+    // as it would after the full header parse below.
+    if (ctx.len < ETH.HEADER_LEN + IPV4.MIN_HEADER_LEN || !cidrContains(cidr.addr, cidr.prefixLen, ctx.view.getUint32(ctx.off + ETH.HEADER_LEN + IPV4.SRC))) return TcAct.OK;
     const info = dp.scratch.info;
     if (loadIp4(ctx, info)) return TcAct.OK;
-    const cidr = dp.cfg.podCidr;
     if (!cidrContains(cidr.addr, cidr.prefixLen, info.src) || info.src === dp.cfg.routerIp) return TcAct.OK;
     // Only traffic leaving the cluster: the destination's identity is world, or a world CIDR/FQDN identity (node-local scope).
     if (lookupIpcache(dp, info.dst, this.ipc) && this.ipc.identity !== ReservedIdentity.WORLD && !(this.ipc.identity & LOCAL_IDENTITY_FLAG)) return TcAct.OK;
