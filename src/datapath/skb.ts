@@ -2,8 +2,6 @@
 // tc). Bytes live in `buf` with headroom in front so encapsulation can push
 // headers in place; metadata fields are what BPF helpers read and write.
 
-import { HOST_LITTLE_ENDIAN } from '../bpf/ringbuf.js';
-
 /** tc program return codes (CTX_ACT_*). */
 export const enum TcAct { OK = 0, SHOT = 2, REDIRECT = 7 }
 
@@ -45,17 +43,17 @@ export interface PacketViews {
  * size, so the copy moves the widest elements both offsets allow: float64s
  * when both are 8-aligned (skb data and event payloads normally are; element
  * loads and stores move the bits as they are, NaN patterns included, which
- * the tests check), else Int32 words when 4-aligned, else DataView words.
- * The last 1-3 bytes are merged into their word (little-endian hosts) so no
- * byte past `len` changes. The ranges must not overlap.
+ * the tests check), then Int32 words; a length that is not a whole number of
+ * words ends with one DataView word over the last four bytes (the bytes it
+ * copies twice get the same values). Unaligned offsets go through copyView.
+ * The ranges must not overlap.
  */
 export function copyPacket(dst: PacketViews, dstOff: number, src: PacketViews, srcOff: number, len: number): void {
   const align = dstOff | srcOff;
-  if ((align & 3) !== 0 || !HOST_LITTLE_ENDIAN) {
+  if ((align & 3) !== 0 || len < 4) {
     copyView(dst.view, dstOff, src.view, srcOff, len);
     return;
   }
-  let done = 0;
   if ((align & 7) === 0) {
     const d = dst.f64;
     const s = src.f64;
@@ -67,20 +65,16 @@ export function copyPacket(dst: PacketViews, dstOff: number, src: PacketViews, s
       d[j + 1] = s[i + 1];
     }
     if (i < end) d[j] = s[i];
-    done = len & ~7;
+    if ((len & 4) !== 0) dst.words[(dstOff + (len & ~7)) >> 2] = src.words[(srcOff + (len & ~7)) >> 2];
+  } else {
+    const d = dst.words;
+    const s = src.words;
+    let j = dstOff >> 2;
+    let i = srcOff >> 2;
+    const end = i + (len >> 2);
+    for (; i < end; i++, j++) d[j] = s[i];
   }
-  const dw = dst.words;
-  const sw = src.words;
-  let j = (dstOff + done) >> 2;
-  let i = (srcOff + done) >> 2;
-  const end = (srcOff + (len & ~3)) >> 2;
-  for (; i < end; i++, j++) dw[j] = sw[i];
-  const rest = len & 3;
-  if (rest !== 0) {
-    // Little-endian: the word's first `rest` bytes are its low bits.
-    const mask = (1 << (rest << 3)) - 1;
-    dw[j] = (dw[j] & ~mask) | (sw[i] & mask);
-  }
+  if ((len & 3) !== 0) dst.view.setInt32(dstOff + len - 4, src.view.getInt32(srcOff + len - 4, true), true);
 }
 
 /** A packet buffer of at least `n` bytes, a whole number of float64s so an Int32Array and a Float64Array cover it. */

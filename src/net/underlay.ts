@@ -30,8 +30,12 @@ export type WireTap = (frame: Uint8Array, timeMs: number) => void;
  */
 export const UNDERLAY_GATEWAY_MAC = 0x02_42_ac_12_00_01;
 
-/** route()'s answer for a broadcast frame. */
-const BROADCAST = 'broadcast';
+/**
+ * route()'s answer for a broadcast frame: a port object of its own, so route()
+ * returns ports or null only and the callers' `=== BROADCAST` is a reference
+ * compare (a string among objects made it a generic StrictEqual call).
+ */
+const BROADCAST: UnderlayPort = { ip: 0, mac: MAC_BROADCAST, receive: () => {} };
 
 /**
  * Neighbour and switch tables are keyed by int32s: an IPv4 address as `ip | 0`,
@@ -111,7 +115,7 @@ export class Underlay {
   }
 
   /** Taps see the frame; then the port it goes to, BROADCAST, or null (counted as unclaimed). */
-  private route(buf: Uint8Array, off: number, len: number): UnderlayPort | typeof BROADCAST | null {
+  private route(buf: Uint8Array, off: number, len: number): UnderlayPort | null {
     if (this.taps.length) {
       const copy = buf.slice(off, off + len);
       for (const tap of this.taps) tap(copy, this.clock.now());

@@ -83,8 +83,11 @@ export function emitVxlan(repr: VxlanRepr, buf: Uint8Array, off = 0): number {
  */
 export function vxlanFlowSourcePort(hash32: number): number {
   const h = (hash32 ^ (hash32 << 16)) >>> 0;
-  return Math.floor((h * (VXLAN_SRC_PORT_MAX - VXLAN_SRC_PORT_MIN)) / 0x1_0000_0000) + VXLAN_SRC_PORT_MIN;
+  return Math.floor((h * (SrcPortRange.MAX - SrcPortRange.MIN)) / 0x1_0000_0000) + SrcPortRange.MIN;
 }
+
+/** VXLAN_SRC_PORT_MIN/MAX as literals for the per-packet computation (exported consts are loaded from module cells). */
+const enum SrcPortRange { MIN = 32768, MAX = 61000 }
 
 export interface VxlanOuter {
   srcMac: number;
