@@ -19,6 +19,8 @@ import { MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY } from '../datapath/sim/calls.js';
 import type { NodeDatapath, Prog } from '../datapath/sim/node-datapath.js';
 import type { Underlay, UnderlayPort } from './underlay.js';
 
+const TWO_POW_32 = 0x1_0000_0000;
+
 export type PeerReceive = (buf: Uint8Array, off: number, len: number) => void;
 
 export type DeviceKind = 'ether' | 'veth' | 'vxlan' | 'host';
@@ -86,6 +88,10 @@ export class NodeKernel implements UnderlayPort {
   /** eth0's address and MAC (the node config's), as fields: read on every frame in and out. */
   readonly ip: number;
   readonly mac: number;
+  /** The same as int32s (the address `| 0`, the MAC's high 16 and low 32 bits) for writeVxlanEncapView. */
+  private readonly ipWord: number;
+  private readonly macHi: number;
+  private readonly macLo: number;
 
   constructor(
     readonly dp: NodeDatapath,
@@ -96,6 +102,9 @@ export class NodeKernel implements UnderlayPort {
     const c = dp.cfg;
     this.ip = c.nodeIp;
     this.mac = c.nodeMac;
+    this.ipWord = c.nodeIp | 0;
+    this.macHi = Math.floor(c.nodeMac / TWO_POW_32);
+    this.macLo = c.nodeMac | 0;
     this.overlay = new OverlayProgram(dp);
     this.host = new HostProgram(dp);
     this.sock = new SockProgram(dp);
@@ -259,8 +268,11 @@ export class NodeKernel implements UnderlayPort {
       this.stats.dropped++;
       return;
     }
-    const remote = ctx.tunnelRemoteIpv4;
-    writeVxlanEncapView(ctx.view, ctx.off, ctx.len - VXLAN_ENCAP_OVERHEAD, this.mac, remoteMac, this.ip, remote, vxlanFlowSourcePort(ctx.hash), ctx.tunnelId, ctx.tunnelTtl || 64, 0);
+    const v = ctx.view;
+    const innerLen = ctx.len - VXLAN_ENCAP_OVERHEAD;
+    const port = vxlanFlowSourcePort(ctx.hash);
+    const remoteIp = ctx.tunnelRemoteIpv4 | 0;
+    writeVxlanEncapView(v, ctx.off, innerLen, this.macHi, this.macLo, Math.floor(remoteMac / TWO_POW_32), remoteMac | 0, this.ipWord, remoteIp, port, ctx.tunnelId, ctx.tunnelTtl || 64, 0);
     this.stats.encapsulated++;
     this.eth0Transmit(ctx);
   }

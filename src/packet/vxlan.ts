@@ -109,24 +109,30 @@ export interface VxlanOuter {
  */
 export function writeVxlanEncap(buf: Uint8Array, off: number, innerLen: number, outer: VxlanOuter): void {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  writeVxlanEncapView(v, off, innerLen, outer.srcMac, outer.dstMac, outer.srcIp, outer.dstIp, outer.srcPort, outer.vni, outer.ttl ?? 64, outer.ident ?? 0);
+  const srcHi = Math.floor(outer.srcMac / TWO_POW_32);
+  const dstHi = Math.floor(outer.dstMac / TWO_POW_32);
+  writeVxlanEncapView(v, off, innerLen, srcHi, outer.srcMac | 0, dstHi, outer.dstMac | 0, outer.srcIp | 0, outer.dstIp | 0, outer.srcPort, outer.vni, outer.ttl ?? 64, outer.ident ?? 0);
 }
 
 const TWO_POW_32 = 0x1_0000_0000;
 
 /**
  * Hot path of writeVxlanEncap (the kernel's VXLAN driver, on the skb's
- * DataView, the outer fields as arguments): each header goes in as whole
- * big-endian words, thirteen stores for the 50 bytes, and the outer IPv4
- * checksum is summed from the field values being written instead of read
- * back from the buffer.
+ * DataView): each header goes in as whole big-endian words, thirteen stores
+ * for the 50 bytes, and the outer IPv4 checksum is summed from the field
+ * values being written instead of read back from the buffer. Every argument
+ * is an int32 (addresses and the MACs' low 32 bits as `x | 0`, the MACs' high
+ * 16 bits apart): a uint32 or 48-bit double would be boxed into a heap number
+ * to be passed, one allocation per packet.
  */
 export function writeVxlanEncapView(
   v: DataView,
   off: number,
   innerLen: number,
-  srcMac: number,
-  dstMac: number,
+  srcMacHi: number,
+  srcMacLo: number,
+  dstMacHi: number,
+  dstMacLo: number,
   srcIp: number,
   dstIp: number,
   srcPort: number,
@@ -134,43 +140,37 @@ export function writeVxlanEncapView(
   ttl: number,
   ident: number,
 ): void {
-  const dstHi = Math.floor(dstMac / TWO_POW_32);
-  const dstLo = dstMac >>> 0;
-  const srcHi = Math.floor(srcMac / TWO_POW_32);
-  const srcLo = srcMac >>> 0;
   // Ethernet: dst (6), src (6), ethertype (2) as 2 + 4 + 4 + 4 bytes.
-  v.setUint16(off + ETH.DST, dstHi);
-  v.setUint32(off + ETH.DST + 2, dstLo);
-  v.setUint32(off + ETH.SRC, ((srcHi << 16) | (srcLo >>> 16)) >>> 0);
-  v.setUint32(off + ETH.SRC + 4, (((srcLo & 0xffff) << 16) | EtherType.IPv4) >>> 0);
+  v.setUint16(off + ETH.DST, dstMacHi);
+  v.setInt32(off + ETH.DST + 2, dstMacLo);
+  v.setInt32(off + ETH.SRC, (srcMacHi << 16) | (srcMacLo >>> 16));
+  v.setInt32(off + ETH.SRC + 4, ((srcMacLo & 0xffff) << 16) | EtherType.IPv4);
 
   const ip = off + ETH.HEADER_LEN;
   const udpLen = UDP.HEADER_LEN + VXLAN.HEADER_LEN + innerLen;
   const totalLen = (IPV4.MIN_HEADER_LEN + udpLen) & 0xffff;
   const id = ident & 0xffff;
   const ttlProto = ((ttl & 0xff) << 8) | IpProto.UDP;
-  const src = srcIp >>> 0;
-  const dst = dstIp >>> 0;
   // RFC 1071 over the ten 16-bit words: version/IHL+DSCP (0x4500), total length,
   // ident, flags/fragment (0, Linux vxlan's "df unset" default), TTL+protocol,
   // checksum (0 while summing), source and destination halves.
-  let sum = 0x4500 + totalLen + id + ttlProto + (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff);
+  let sum = 0x4500 + totalLen + id + ttlProto + (srcIp >>> 16) + (srcIp & 0xffff) + (dstIp >>> 16) + (dstIp & 0xffff);
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
-  v.setUint32(ip + IPV4.VER_IHL, (0x4500_0000 | totalLen) >>> 0);
-  v.setUint32(ip + IPV4.IDENT, (id << 16) >>> 0);
-  v.setUint32(ip + IPV4.TTL, ((ttlProto << 16) | (~sum & 0xffff)) >>> 0);
-  v.setUint32(ip + IPV4.SRC, src);
-  v.setUint32(ip + IPV4.DST, dst);
+  v.setInt32(ip + IPV4.VER_IHL, 0x4500_0000 | totalLen);
+  v.setInt32(ip + IPV4.IDENT, id << 16);
+  v.setInt32(ip + IPV4.TTL, (ttlProto << 16) | (~sum & 0xffff));
+  v.setInt32(ip + IPV4.SRC, srcIp);
+  v.setInt32(ip + IPV4.DST, dstIp);
 
   const udp = ip + IPV4.MIN_HEADER_LEN;
   // Source and destination port; length and checksum (0).
-  v.setUint32(udp + UDP.SRC_PORT, (((srcPort & 0xffff) << 16) | VXLAN_PORT) >>> 0);
-  v.setUint32(udp + UDP.LENGTH, ((udpLen & 0xffff) << 16) >>> 0);
+  v.setInt32(udp + UDP.SRC_PORT, ((srcPort & 0xffff) << 16) | VXLAN_PORT);
+  v.setInt32(udp + UDP.LENGTH, (udpLen & 0xffff) << 16);
 
   const vx = udp + UDP.HEADER_LEN;
-  v.setUint32(vx, VXLAN_FLAG_I << 24);
-  v.setUint32(vx + VXLAN.VNI, ((vni & VXLAN_MAX_VNI) << 8) >>> 0);
+  v.setInt32(vx, VXLAN_FLAG_I << 24);
+  v.setInt32(vx + VXLAN.VNI, (vni & VXLAN_MAX_VNI) << 8);
 }
 
 export interface VxlanDecap {
