@@ -64,8 +64,30 @@ export class EventRing {
     this.spec = { name, type: BpfMapType.RINGBUF, keySize: 0, valueSize: 0, maxEntries: capacity };
   }
 
-  /** Offset in `data` for `len` payload bytes, or -1 (and lost++) when it does not fit. */
+  /**
+   * Offset in `data` for `len` payload bytes, or -1 (and lost++) when it does
+   * not fit. The common case (the record fits before the end of the area and
+   * in the free space) is kept small enough for TurboFan to inline into the
+   * event writers; wrapping and refusal are reserveWrapped's.
+   */
   reserve(len: number): number {
+    const total = HEADER + ((len + 7) & ~7);
+    const used = this.bytesUsed;
+    // Nothing outstanding: restart at 0 so a large record needs no padding.
+    const off = used === 0 ? 0 : this.writeOff;
+    if (len < 0 || off + total > this.capacity || used + total > this.capacity) return this.reserveWrapped(len);
+    if (used === 0) this.readOff = 0;
+    const h = this.headers;
+    h[off >> 2] = len;
+    h[(off >> 2) + 1] = FLAG_BUSY;
+    this.writeOff = (off + total) & this.mask;
+    this.bytesUsed = used + total;
+    this.lastReserved = off;
+    return off + HEADER;
+  }
+
+  /** reserve() when the record needs a padding record first, or does not fit. */
+  private reserveWrapped(len: number): number {
     if (this.bytesUsed === 0) {
       // Nothing outstanding: restart at 0 so a large record needs no padding.
       this.writeOff = 0;

@@ -49,31 +49,36 @@ export interface PacketViews {
  * The ranges must not overlap.
  */
 export function copyPacket(dst: PacketViews, dstOff: number, src: PacketViews, srcOff: number, len: number): void {
-  const align = dstOff | srcOff;
-  if ((align & 3) !== 0 || len < 4) {
+  if (((dstOff | srcOff) & 7) !== 0 || len < 4) {
+    copyPacketUnaligned(dst, dstOff, src, srcOff, len);
+    return;
+  }
+  const d = dst.f64;
+  const s = src.f64;
+  let j = dstOff >> 3;
+  let i = srcOff >> 3;
+  const end = i + (len >> 3);
+  for (; i + 2 <= end; i += 2, j += 2) {
+    d[j] = s[i];
+    d[j + 1] = s[i + 1];
+  }
+  if (i < end) d[j] = s[i];
+  if ((len & 4) !== 0) dst.words[(dstOff + (len & ~7)) >> 2] = src.words[(srcOff + (len & ~7)) >> 2];
+  if ((len & 3) !== 0) dst.view.setInt32(dstOff + len - 4, src.view.getInt32(srcOff + len - 4, true), true);
+}
+
+/** copyPacket() for offsets that are not both 8-aligned, and lengths under a word. */
+function copyPacketUnaligned(dst: PacketViews, dstOff: number, src: PacketViews, srcOff: number, len: number): void {
+  if (((dstOff | srcOff) & 3) !== 0 || len < 4) {
     copyView(dst.view, dstOff, src.view, srcOff, len);
     return;
   }
-  if ((align & 7) === 0) {
-    const d = dst.f64;
-    const s = src.f64;
-    let j = dstOff >> 3;
-    let i = srcOff >> 3;
-    const end = i + (len >> 3);
-    for (; i + 2 <= end; i += 2, j += 2) {
-      d[j] = s[i];
-      d[j + 1] = s[i + 1];
-    }
-    if (i < end) d[j] = s[i];
-    if ((len & 4) !== 0) dst.words[(dstOff + (len & ~7)) >> 2] = src.words[(srcOff + (len & ~7)) >> 2];
-  } else {
-    const d = dst.words;
-    const s = src.words;
-    let j = dstOff >> 2;
-    let i = srcOff >> 2;
-    const end = i + (len >> 2);
-    for (; i < end; i++, j++) d[j] = s[i];
-  }
+  const d = dst.words;
+  const s = src.words;
+  let j = dstOff >> 2;
+  let i = srcOff >> 2;
+  const end = i + (len >> 2);
+  for (; i < end; i++, j++) d[j] = s[i];
   if ((len & 3) !== 0) dst.view.setInt32(dstOff + len - 4, src.view.getInt32(srcOff + len - 4, true), true);
 }
 

@@ -107,3 +107,74 @@ test('perf event array: one ring per CPU, drained in CPU order', () => {
   assert.equal(perf.produced, 5);
   assert.equal(perf.recreate().produced, 0);
 });
+
+/** The reservation rule written out once, without reserve()'s in-place fast path, to compare offsets with. */
+class ReferenceRing {
+  writeOff = 0;
+  readOff = 0;
+  bytesUsed = 0;
+  lost = 0;
+  readonly pending: { off: number; total: number; pad: boolean }[] = [];
+  constructor(readonly capacity: number) {}
+  reserve(len: number): number {
+    if (this.bytesUsed === 0) {
+      this.writeOff = 0;
+      this.readOff = 0;
+    }
+    const total = 8 + ((len + 7) & ~7);
+    let off = this.writeOff;
+    const pad = total > this.capacity - off ? this.capacity - off : 0;
+    if (len < 0 || total + pad > this.capacity - this.bytesUsed) {
+      this.lost++;
+      return -1;
+    }
+    if (pad !== 0) {
+      this.pending.push({ off, total: pad, pad: true });
+      this.bytesUsed += pad;
+      off = 0;
+    }
+    this.pending.push({ off, total, pad: false });
+    this.writeOff = (off + total) & (this.capacity - 1);
+    this.bytesUsed += total;
+    return off + 8;
+  }
+  consumeAll(): void {
+    this.pending.length = 0;
+    this.readOff = this.writeOff;
+    this.bytesUsed = 0;
+  }
+  /** consume(cb, 1): padding records go with the record after them. */
+  consumeOne(): void {
+    for (;;) {
+      const r = this.pending.shift()!;
+      this.bytesUsed -= r.total;
+      this.readOff = (r.off + r.total) & (this.capacity - 1);
+      if (!r.pad) return;
+    }
+  }
+}
+
+test('reserve() hands out the offsets of the general rule: fits, wraps with padding, refuses, restarts at 0 when empty', () => {
+  const rng = new Rng(21);
+  for (const capacity of [64, 256, 4096]) {
+    const ring = new EventRing(capacity);
+    const ref = new ReferenceRing(capacity);
+    for (let step = 0; step < 20_000; step++) {
+      const op = rng.below(10);
+      if (op < 6) {
+        const len = rng.below(10) === 0 ? rng.below(capacity) : rng.below(capacity / 4);
+        const at = ring.reserve(len);
+        assert.equal(at, ref.reserve(len), `capacity ${capacity} step ${step} len ${len}`);
+        if (at >= 0) ring.commit(at);
+      } else if (op < 9 && ref.pending.length) {
+        ring.consume(() => {}, 1);
+        ref.consumeOne();
+      } else {
+        ring.consume(() => {});
+        ref.consumeAll();
+      }
+      assert.equal(ring.lost, ref.lost);
+      assert.equal(ring.bytesUsed, ref.bytesUsed);
+    }
+  }
+});
