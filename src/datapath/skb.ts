@@ -58,6 +58,20 @@ export function copyPacket(dst: PacketViews, dstOff: number, src: PacketViews, s
   let j = dstOff >> 3;
   let i = srcOff >> 3;
   const end = i + (len >> 3);
+  if (i + 8 <= end) {
+    // The first 64 bytes (most captures: the headers) in straight-line code,
+    // where TurboFan checks each array once; a loop re-checks every round.
+    d[j] = s[i];
+    d[j + 1] = s[i + 1];
+    d[j + 2] = s[i + 2];
+    d[j + 3] = s[i + 3];
+    d[j + 4] = s[i + 4];
+    d[j + 5] = s[i + 5];
+    d[j + 6] = s[i + 6];
+    d[j + 7] = s[i + 7];
+    i += 8;
+    j += 8;
+  }
   for (; i + 2 <= end; i += 2, j += 2) {
     d[j] = s[i];
     d[j + 1] = s[i + 1];
