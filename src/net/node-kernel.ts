@@ -119,7 +119,6 @@ export class NodeKernel implements UnderlayPort {
     return this.dp.cfg.nodeName;
   }
 
-
   private addDevice(d: Device): Device {
     this.devices.set(d.ifindex, d);
     this.byIfindex[d.ifindex] = d;

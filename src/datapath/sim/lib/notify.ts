@@ -84,8 +84,9 @@ export function traceAllowed(dp: NodeDatapath, obsPoint: number, monitor: number
 /**
  * send_trace_notify(). `monitor` is the CT report length (0 = nothing new to
  * report); origIp is the packet's original source for to-endpoint/to-proxy.
- * Small enough to inline where it is called, so a trace point that monitor
- * aggregation suppresses costs its check only.
+ * The record itself is writeTraceNotify's; callers on the packet path whose
+ * trace point aggregation usually suppresses ask traceAllowed() first and
+ * save the call.
  */
 export function sendTraceNotify(
   dp: NodeDatapath,
