@@ -10,9 +10,11 @@
 // prints L1 and last-level data misses per packet: the memory side of the
 // figure, which instruction counts miss. Use the bench's own 50000 flows
 // then (e.g. `new 50000 2 4 --cache`), so the working set is the bench's.
-// Two runs of one build still differ by up to ~3% (V8's compilation and GC
-// timing; --predictable does not remove it: 22,815 and 22,122 measured), so
-// compare several runs before believing a smaller change.
+// node runs with --predictable and fixed hash and random seeds: V8 then
+// compiles on the main thread in the same order every run, and two runs of
+// one build agree to about an instruction per packet (without them they
+// drifted by ~3%). A change can still move V8's inlining elsewhere by a few
+// hundred instructions, so measure changes one at a time.
 // Takes two to four minutes per mode (valgrind runs node ~50x slower). Keep lo
 // at 8 rounds or more: V8 is still compiling the established path after 2-4
 // rounds, and a shorter window counts TurboFan's work (25,645 instead of
@@ -25,6 +27,8 @@ import { join } from 'node:path';
 const args = process.argv.slice(2).filter((a) => a !== '--cache');
 const cache = process.argv.includes('--cache');
 const [which = 'both', conns = '10000', lo = '8', hi = '16'] = args;
+/** V8 flags that make two runs of one build execute the same instructions. */
+const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
 const CACHE_SIM = ['--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=4194304,16,64'];
 const modes = which === 'both' ? ['new', 'established'] : [which];
 const dir = mkdtempSync(join(tmpdir(), 'dp-callgrind-'));
@@ -32,7 +36,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dp-callgrind-'));
 /** Callgrind's totals for one run: Ir, and with --cache also Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw. */
 function counts(mode, rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, 'dist/bench/datapath-loop.js', mode, conns, rounds], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, 'dist/bench/datapath-loop.js', mode, conns, rounds], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
   const text = readFileSync(out, 'utf8');
   const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];

@@ -7,6 +7,7 @@
 // cancel out. Functions the JIT inlined count in their caller, as in a CPU
 // profile; `Builtins_*` and C++ functions keep their own names.
 // Usage: npm run build && node scripts/datapath-profile.js [new|established] [conns=10000] [lo=8] [hi=16] [top=40]
+// node runs with the flags datapath-instructions.js uses for repeatable counts.
 // Takes a few minutes (valgrind runs node ~50x slower).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '40'] = process.argv.slice(2);
+/** As in datapath-instructions.js: repeatable runs. */
+const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
 const dir = mkdtempSync(join(tmpdir(), 'dp-profile-'));
 
 /** The perf map V8 wrote for `pid`: sorted [start, end, name]. */
@@ -52,7 +55,7 @@ function nameAt(ranges, addr) {
  */
 function profile(rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', 'dist/bench/datapath-loop.js', mode, conns, rounds];
+  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, '--perf-basic-prof', 'dist/bench/datapath-loop.js', mode, conns, rounds];
   const r = spawnSync('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
   const text = readFileSync(out, 'utf8');

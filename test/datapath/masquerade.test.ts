@@ -10,6 +10,12 @@ import { UNDERLAY_GATEWAY_MAC } from '../../src/net/underlay.js';
 import { dissectFrame } from '../../src/packet/dissect.js';
 import { drainEvents, formatMonitorLine } from '../../src/datapath/monitor.js';
 import { formatCtList } from '../../src/datapath/dump.js';
+import { buildTcpFrame } from '../../src/packet/build.js';
+import { TcpFlags } from '../../src/packet/tcp.js';
+import { IpProto } from '../../src/packet/ipv4.js';
+import { CT_TUPLE, TupleFlags } from '../../src/datapath/ct.js';
+import { NAT_ENTRY } from '../../src/datapath/maps.js';
+import { fillCtKey } from '../../src/datapath/sim/lib/conntrack.js';
 
 function withExternalHost() {
   const w = new World();
@@ -81,4 +87,31 @@ test('unsolicited traffic from the world to the node is not delivered to pods', 
   w.settle(200_000);
   assert.notEqual(err, '');
   assert.equal(w.nodes[0]!.kernel.stats.deliveredToPods, 0);
+});
+
+test('reverse SNAT looks up only ports in the NAT range (snat_v4_rev_nat_can_skip): a mapping below it is never used', () => {
+  const { w } = withExternalHost();
+  w.addPod('frontend', 0, '10.0.1.50', 12345);
+  const n1 = w.nodes[0]!;
+  const nodeIp = ip('192.168.1.11');
+  // Hand-written mappings ext:80 → node:port ⇒ pod 10.0.1.50:5000, one outside and one inside 32768-65535.
+  const mapTo = (port: number) => {
+    const key = new Uint8Array(CT_TUPLE.SIZE);
+    fillCtKey(key, ip('192.168.1.100'), nodeIp, 80, port, IpProto.TCP, TupleFlags.IN);
+    const value = new Uint8Array(NAT_ENTRY.SIZE);
+    const v = new DataView(value.buffer);
+    v.setUint32(NAT_ENTRY.TO_ADDR, ip('10.0.1.50'));
+    v.setUint16(NAT_ENTRY.TO_PORT, 5000);
+    assert.equal(n1.dp.snat.update(key, value), 0);
+  };
+  const synTo = (port: number) =>
+    buildTcpFrame({ srcMac: 0x02_42_c0_a8_01_64, dstMac: n1.kernel.mac, srcIp: ip('192.168.1.100'), dstIp: nodeIp, srcPort: 80, dstPort: port, seq: 1, flags: TcpFlags.SYN });
+  mapTo(2000);
+  mapTo(40000);
+  w.underlay.send(synTo(2000));
+  w.settle(1000);
+  assert.equal(n1.kernel.stats.deliveredToPods, 0, 'port 2000 is below the NAT range: no lookup, not delivered');
+  w.underlay.send(synTo(40000));
+  w.settle(1000);
+  assert.ok(n1.kernel.stats.deliveredToPods > 0, 'port 40000 is reverse-NATed to the pod');
 });

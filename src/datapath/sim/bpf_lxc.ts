@@ -21,7 +21,7 @@ import { CtState, ObsPoint } from '../trace.js';
 import { CallSlot, DropLine, MARK_MAGIC_PROXY_EGRESS, MARK_MAGIC_PROXY_EGRESS_EPID, MARK_MAGIC_PROXY_INGRESS, MARK_MAGIC_TO_PROXY } from './calls.js';
 import { lookupEndpoint, lookupIpcache, IpcacheResult, lookupTunnel } from './lib/maps.js';
 import { CtLookupResult, ctCreate4, ctCreateError, ctCreateService4, ctLookup4, ctLookupService4, ctTouchService4 } from './lib/conntrack.js';
-import { decTtl, makeIcmpUnreachable, rewriteAddrPort, rewriteMacs } from './lib/l3.js';
+import { decTtl, makeIcmpUnreachable, rewriteAddrPort } from './lib/l3.js';
 import {
   backendActive,
   backendAddress,
@@ -37,7 +37,7 @@ import {
 } from './lib/lb.js';
 import { ethProto, flowHash, Ip4Info, loadIp4 } from './lib/pkt.js';
 import { PolicyResult, policyCanAccess } from './lib/policy.js';
-import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify, updateMetrics } from './lib/notify.js';
+import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify, traceAllowed, updateMetrics } from './lib/notify.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
 
 /** The per-endpoint constants Cilium compiles into bpf_lxc.o (ep_config.h). */
@@ -122,7 +122,7 @@ export class LxcProgram {
   private fromContainer(ctx: SkBuff): number {
     ctx.clearCb();
     const proto = ethProto(ctx);
-    sendTraceNotify(this.dp, ctx, ObsPoint.FROM_LXC, this.ep.id, this.ep.identity, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
+    if (traceAllowed(this.dp, ObsPoint.FROM_LXC, 0)) sendTraceNotify(this.dp, ctx, ObsPoint.FROM_LXC, this.ep.id, this.ep.identity, 0, 0, ctx.ifindex, CtState.UNKNOWN, 0, 0);
     if (proto === EtherType.IPv4) {
       const prog = this.calls.get(CallSlot.IPV4_FROM_LXC);
       return prog !== undefined ? prog(ctx) : this.missedTailCall(ctx);
@@ -408,7 +408,14 @@ export function ipv4LocalDelivery(dp: NodeDatapath, ctx: SkBuff, info: Ip4Info, 
   if (!decTtl(ctx, info)) {
     return sendDropNotify(dp, ctx, source, srcLabel, 0, lxcId, DropReason.TTL_EXCEEDED, file, DropLine.LXC_TTL, MetricsDir.INGRESS);
   }
-  rewriteMacs(ctx, readMac(dp.lxc.values, epOff + ENDPOINT_INFO.NODE_MAC), readMac(dp.lxc.values, epOff + ENDPOINT_INFO.MAC));
+  // eth_store_saddr/daddr from the endpoint entry: the MAC bytes copied as they are (as numbers, 48-bit MACs would be boxed doubles).
+  const d = dp.lxc.values;
+  const b = ctx.buf;
+  const eth = ctx.off;
+  for (let i = 0; i < 6; i++) {
+    b[eth + ETH.DST + i] = d[epOff + ENDPOINT_INFO.MAC + i];
+    b[eth + ETH.SRC + i] = d[epOff + ENDPOINT_INFO.NODE_MAC + i];
+  }
   ctx.cb[CB.SRC_LABEL] = srcLabel;
   ctx.cb[CB.IFINDEX] = ifindex;
   ctx.cb[CB.FROM_TUNNEL] = fromTunnel ? 1 : 0;

@@ -85,6 +85,10 @@ export function snatV4(dp: NodeDatapath, ctx: SkBuff, info: Ip4Info, nodeIp: num
 /** snat_v4_rev_nat(): a reply to a masqueraded flow gets the pod's address back. False when there is no mapping. */
 export function revSnatV4(dp: NodeDatapath, ctx: SkBuff, info: Ip4Info): boolean {
   if (!natable(info)) return false;
+  // snat_v4_rev_nat_can_skip(): `dport < target->min_port || dport > target->max_port`.
+  // Mappings only hand out ports in the NAT range, so nothing else (VXLAN's 8472,
+  // say) is looked up.
+  if (info.dport < NAT_PORT_MIN || info.dport > NAT_PORT_MAX) return false;
   fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.IN);
   const off = dp.snat.lookup(KEY_SCRATCH.bytes);
   if (off < 0) return false;
