@@ -34,14 +34,25 @@ function hostWord(bytes: number[]): number {
 const QUERY = new KeyWords(4 + LPM_DATA_SIZE_MAX);
 const PROBE = new KeyWords(4 + LPM_DATA_SIZE_MAX);
 
+/** Int32Array words are host order; the scan reads a record's prefixlen as its word 0 on little-endian hosts. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * Maps whose slots in use stay within this many are searched by a scan of
  * their records instead of one hash probe per prefix length: a handful of
  * entries (an allow-all policy, a small cluster's ipcache) sit in two or
  * three cache lines, and comparing a few words each beats hashing the key
- * once per length present. The answer is the same longest match.
+ * once per length present. The answer is the same longest match. (Only on
+ * little-endian hosts, where a record's word 0 is its prefixlen.)
  */
-const SCAN_MAX_SLOTS = 16;
+const SCAN_MAX_SLOTS = LITTLE_ENDIAN ? 16 : 0;
+
+/**
+ * Word 0 of a deleted slot's record (the slot stays free until an insert
+ * rewrites the whole key): a prefixlen longer than any query's, so the scans
+ * pass over it on the prefixlen test alone.
+ */
+const DEAD_RECORD = 0x7fff_ffff;
 
 /** MASK_WORD[b]: a data word (4 key bytes as a host-order word) keeping its first b bits, network order. */
 const MASK_WORD = Int32Array.from({ length: 33 }, (_, bits) =>
@@ -120,14 +131,17 @@ export class LpmTrieMap implements KeyValueMap {
    * key's own prefixlen (use the full length for an address lookup). Value offset or -1.
    */
   lookup(key: Uint8Array, keyOff = 0): number {
-    let limit = readU32LE(key, keyOff);
-    if (limit > this.maxPrefixLen) limit = this.maxPrefixLen;
+    return this.pool.highWater <= SCAN_MAX_SLOTS ? this.scan(key, keyOff) : this.probe(key, keyOff);
+  }
+
+  /** lookup() by hash probes, one per prefix length present (longest first). */
+  private probe(key: Uint8Array, keyOff: number): number {
+    const limit = this.queryLimit(key, keyOff);
     const lengths = this.lengths;
     const n = this.nLengths;
     let i = 0;
     while (i < n && lengths[i] > limit) i++;
     if (i === n) return -1;
-    if (this.pool.highWater <= SCAN_MAX_SLOTS) return this.scan(key, keyOff, limit);
     // Load the words the longest candidate needs once, then mask further down
     // for each shorter length. Words past a length's last data word are never
     // read: each index holds one length, so hashing and comparing `used` words
@@ -138,14 +152,7 @@ export class LpmTrieMap implements KeyValueMap {
     const seed = this.seed;
     for (; i < n; i++) {
       const len = lengths[i];
-      const full = len >>> 5;
-      pw[0] = this.prefixWord[len];
-      for (let w = 1; w <= full; w++) pw[w] = qw[w];
-      let used = full + 1;
-      if ((len & 31) !== 0) {
-        pw[used] = qw[used] & MASK_WORD[len & 31];
-        used++;
-      }
+      const used = this.probeWords(qw, len);
       const slot = (byLength[len] as SlotIndex).find(pw, used, hashWords(pw, used, seed));
       if (slot >= 0) return slot * this.valueSize;
     }
@@ -153,47 +160,70 @@ export class LpmTrieMap implements KeyValueMap {
   }
 
   /**
-   * The query's words: the key itself when it was built in KEY_SCRATCH (its
-   * padding cleared), else its first `bytes` bytes loaded into QUERY.
+   * The query's prefixlen, capped at the data's bits. A key built in
+   * KEY_SCRATCH has it as word 0 already (u32 little-endian = the host word on
+   * little-endian hosts): no byte assembly.
+   */
+  private queryLimit(key: Uint8Array, keyOff: number): number {
+    const limit = LITTLE_ENDIAN && key === KEY_SCRATCH.bytes && keyOff === 0 ? KEY_SCRATCH.words[0] >>> 0 : readU32LE(key, keyOff);
+    return limit > this.maxPrefixLen ? this.maxPrefixLen : limit;
+  }
+
+  /**
+   * The query's words: the key itself when it was built in KEY_SCRATCH, else
+   * its first `bytes` bytes loaded into QUERY. Bytes past the key in a partial
+   * last word need no clearing: no prefix covers that word whole, so it is
+   * always compared masked.
    */
   private queryWords(key: Uint8Array, keyOff: number, bytes: number): Int32Array {
-    if (key === KEY_SCRATCH.bytes && keyOff === 0) {
-      const words = KEY_SCRATCH.words;
-      const rest = this.keySize & 3;
-      if (rest !== 0) words[this.keySize >>> 2] &= MASK_WORD[8 * rest];
-      return words;
-    }
+    if (key === KEY_SCRATCH.bytes && keyOff === 0) return KEY_SCRATCH.words;
     loadKeyWords(QUERY.words, QUERY.bytes, key, keyOff, bytes);
     return QUERY.words;
   }
 
-  /** lookup() for a map with few slots: compare every entry's prefix with the query, keep the longest. */
-  private scan(key: Uint8Array, keyOff: number, limit: number): number {
+  /** The query words masked to `len` (canonical key form) in PROBE; returns how many words that is. */
+  private probeWords(qw: Int32Array, len: number): number {
+    const pw = PROBE.words;
+    const full = len >>> 5;
+    pw[0] = this.prefixWord[len];
+    for (let w = 1; w <= full; w++) pw[w] = qw[w];
+    if ((len & 31) === 0) return full + 1;
+    pw[full + 1] = qw[full + 1] & MASK_WORD[len & 31];
+    return full + 2;
+  }
+
+  /**
+   * lookup() for a map with few slots: compare every entry's prefix with the
+   * query, keep the longest. Records are walked by word offset (no multiply
+   * per slot), and a record's word 0 is its prefixlen: stored keys are
+   * canonical, prefixlen (u32 little-endian, scanned on little-endian hosts
+   * only) then data zeroed past it; deleted slots hold DEAD_RECORD there.
+   */
+  private scan(key: Uint8Array, keyOff: number): number {
+    const limit = this.queryLimit(key, keyOff);
+    const qw = this.queryWords(key, keyOff, this.keySize);
     const pool = this.pool;
     const meta = pool.meta;
-    const keys = pool.keys;
-    const live = pool.live;
     const rw = pool.recordWords;
-    const qw = this.queryWords(key, keyOff, this.keySize);
+    const end = pool.highWater * rw;
     let best = -1;
     let bestLen = -1;
-    for (let slot = 0; slot < pool.highWater; slot++) {
-      if (live[slot] === 0) continue;
-      const base = slot * rw;
-      // Stored keys are canonical: prefixlen (u32 little-endian) then data zeroed past it.
-      const len = keys[4 * base] | (keys[4 * base + 1] << 8);
+    for (let base = 0; base < end; base += rw) {
+      const len = meta[base];
       if (len > limit || len <= bestLen) continue;
+      // Last word first: the leading words (family, cluster, identity) are
+      // often shared, the trailing ones tell entries apart.
       const full = len >>> 5;
-      let w = 1;
-      while (w <= full && meta[base + w] === qw[w]) w++;
-      if (w <= full) continue;
-      if ((len & 31) !== 0 && meta[base + w] !== (qw[w] & MASK_WORD[len & 31])) continue;
-      best = slot;
+      if ((len & 31) !== 0 && meta[base + full + 1] !== (qw[full + 1] & MASK_WORD[len & 31])) continue;
+      let w = full;
+      while (w > 0 && meta[base + w] === qw[w]) w--;
+      if (w > 0) continue;
+      best = base;
       bestLen = len;
       // Nothing longer than the query's own prefixlen can match.
       if (len === limit) break;
     }
-    return best < 0 ? -1 : best * this.valueSize;
+    return best < 0 ? -1 : (best / rw) * this.valueSize;
   }
 
   /** Value offset of the entry with exactly this (prefixlen, masked data), or -1. */
@@ -231,6 +261,8 @@ export class LpmTrieMap implements KeyValueMap {
     if (slot < 0) return -Errno.ENOENT;
     slots.remove(slot, h);
     this.pool.free(slot);
+    // The scans read a record's word 0 as its prefixlen and need no `live` check for this one.
+    this.pool.meta[slot * this.pool.recordWords] = DEAD_RECORD;
     if (slots.count === 0) this.forgetLength(len);
     return 0;
   }

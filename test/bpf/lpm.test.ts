@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LpmTrieMap } from '../../src/bpf/lpm.js';
-import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
+import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
 import { readU32BE, readU32LE, writeU16LE, writeU32BE, writeU32LE } from '../../src/bpf/bytes.js';
+import { KEY_SCRATCH } from '../../src/bpf/hash-table.js';
 import { Rng } from '../../src/util/rng.js';
 import { ipv4 } from './helpers.js';
 
@@ -223,5 +224,61 @@ test('randomised, few entries (the map scans its records): longest match within 
       }
       assert.equal(match(m, setKey(addr, len)), best ? best.tag : -1, `op ${op}`);
     }
+  }
+});
+
+/**
+ * Random updates, deletes and lookups of random prefixlen on a map with
+ * `keySize`-byte keys (data words drawn from a few values, so prefixes nest);
+ * every lookup goes through `check` with the key at offset 3 of its buffer.
+ */
+function randomLpmRun(seed: number, keySize: number, maxEntries: number, ops: number, check: (m: LpmTrieMap, key: Uint8Array, op: number) => void, onOp?: (m: LpmTrieMap, op: number) => LpmTrieMap): LpmTrieMap {
+  const rng = new Rng(seed);
+  let m = new LpmTrieMap({ name: 'test_lpm_rand', keySize, valueSize: 4, maxEntries, flags: BPF_F_NO_PREALLOC });
+  const key = new Uint8Array(3 + keySize);
+  const words = [0, 0x3039, 0x1f90_0006, 0x1f90_0106, -1, 0x0100_0000];
+  const setKey = (len: number): Uint8Array => {
+    writeU32LE(key, 3, len);
+    for (let i = 4; i < keySize; i += 4) {
+      const w = rng.below(8) === 0 ? rng.u32() : words[rng.below(words.length)]!;
+      for (let b = 0; b < 4 && i + b < keySize; b++) key[3 + i + b] = w >>> (8 * b);
+    }
+    return key;
+  };
+  const maxLen = (keySize - 4) * 8;
+  for (let op = 0; op < ops; op++) {
+    const len = rng.below(maxLen + 1);
+    const kind = rng.below(5);
+    if (kind === 0) {
+      const r = m.update(setKey(len), tag(op), BPF_ANY, 3);
+      assert.ok(r === 0 || r === -Errno.ENOSPC, `update ${r}`);
+    } else if (kind === 1) {
+      m.delete(setKey(len), 3);
+    } else check(m, setKey(len), op);
+    if (onOp) m = onOp(m, op);
+  }
+  return m;
+}
+
+/** A key built in KEY_SCRATCH (the packet path's form) finds what the same key in a buffer of its own finds. */
+function checkScratch(m: LpmTrieMap, key: Uint8Array, op: number): void {
+  const keySize = m.spec.keySize;
+  const want = m.lookup(key, 3);
+  KEY_SCRATCH.bytes.set(key.subarray(3, 3 + keySize));
+  // The packet path leaves whatever was there past the key; the map must ignore it.
+  KEY_SCRATCH.bytes.fill(0xa5, keySize, (keySize + 3) & ~3);
+  assert.equal(m.lookup(KEY_SCRATCH.bytes), want, `op ${op}`);
+}
+
+test('a key in KEY_SCRATCH finds what the same key in its own buffer finds: scan and probe modes, deletes, clones, clear', () => {
+  for (const keySize of [12, 7, 24]) {
+    const few = randomLpmRun(0x5c + keySize, keySize, 12, 4000, checkScratch);
+    assert.ok(few.pool.highWater <= 16, 'stayed in scan mode');
+    const many = randomLpmRun(0x5d + keySize, keySize, 300, 6000, checkScratch, (m, op) => {
+      if (op % 997 === 996) return m.clone();
+      if (op === 3000) m.clear();
+      return m;
+    });
+    assert.ok(many.pool.highWater > 16, 'went past scan mode');
   }
 });
