@@ -226,6 +226,105 @@ export class LpmTrieMap implements KeyValueMap {
     return best < 0 ? -1 : (best / rw) * this.valueSize;
   }
 
+  /**
+   * Two lookup()s in one pass, of `key` and of the same key with its word
+   * `word` (key bytes 4*word.., word ≥ 1) replaced by `alt`, a host-order word
+   * as loaded from those bytes. found[0] and found[1] get the value offsets
+   * (or -1), exactly what the two lookups would return. A scan compares each
+   * record once against both; probing builds each length's masked key once
+   * and probes it twice only when the length reaches `word`.
+   */
+  lookupPair(key: Uint8Array, keyOff: number, word: number, alt: number, found: Int32Array): void {
+    if (this.pool.highWater <= SCAN_MAX_SLOTS) this.scanPair(key, keyOff, word, alt, found);
+    else this.probePair(key, keyOff, word, alt, found);
+  }
+
+  /** lookupPair() by scan: scan()'s walk, with `word` compared against both queries. */
+  private scanPair(key: Uint8Array, keyOff: number, word: number, alt: number, found: Int32Array): void {
+    const limit = this.queryLimit(key, keyOff);
+    const qw = this.queryWords(key, keyOff, this.keySize);
+    const pool = this.pool;
+    const meta = pool.meta;
+    const rw = pool.recordWords;
+    const end = pool.highWater * rw;
+    let a = -1;
+    let aLen = -1;
+    let b = -1;
+    let bLen = -1;
+    for (let base = 0; base < end; base += rw) {
+      const len = meta[base];
+      if (len > limit || (len <= aLen && len <= bLen)) continue;
+      // Every word the prefix covers but `word` must match the (shared) query; last first, as in scan().
+      const full = len >>> 5;
+      const rest = len & 31;
+      if (rest !== 0 && full + 1 !== word && meta[base + full + 1] !== (qw[full + 1] & MASK_WORD[rest])) continue;
+      let w = full;
+      while (w > 0 && (w === word || meta[base + w] === qw[w])) w--;
+      if (w > 0) continue;
+      // Then `word`, if covered, decides which of the two it matches.
+      let inA = true;
+      let inB = true;
+      if (word <= full) {
+        const r = meta[base + word];
+        inA = r === qw[word];
+        inB = r === alt;
+      } else if (word === full + 1 && rest !== 0) {
+        const r = meta[base + word];
+        const m = MASK_WORD[rest];
+        inA = r === (qw[word] & m);
+        inB = r === (alt & m);
+      }
+      if (inA && len > aLen) {
+        a = base;
+        aLen = len;
+      }
+      if (inB && len > bLen) {
+        b = base;
+        bLen = len;
+      }
+      // Nothing longer than the query's own prefixlen can match.
+      if (aLen === limit && bLen === limit) break;
+    }
+    found[0] = a < 0 ? -1 : (a / rw) * this.valueSize;
+    found[1] = b < 0 ? -1 : (b / rw) * this.valueSize;
+  }
+
+  /** lookupPair() by hash probes: per length, longest first, until both have matched. */
+  private probePair(key: Uint8Array, keyOff: number, word: number, alt: number, found: Int32Array): void {
+    const limit = this.queryLimit(key, keyOff);
+    const lengths = this.lengths;
+    const n = this.nLengths;
+    let i = 0;
+    while (i < n && lengths[i] > limit) i++;
+    let a = -1;
+    let b = -1;
+    if (i < n) {
+      const qw = this.queryWords(key, keyOff, Math.min(this.keySize, 4 + 4 * ((lengths[i] + 31) >>> 5)));
+      const pw = PROBE.words;
+      const byLength = this.byLength;
+      const seed = this.seed;
+      for (; i < n && (a < 0 || b < 0); i++) {
+        const len = lengths[i];
+        const used = this.probeWords(qw, len);
+        const slots = byLength[len] as SlotIndex;
+        if (used <= word) {
+          // The length stops short of `word`: both queries mask to this one key.
+          const slot = slots.find(pw, used, hashWords(pw, used, seed));
+          if (a < 0) a = slot;
+          if (b < 0) b = slot;
+          continue;
+        }
+        if (a < 0) a = slots.find(pw, used, hashWords(pw, used, seed));
+        if (b < 0) {
+          pw[word] = word === used - 1 && (len & 31) !== 0 ? alt & MASK_WORD[len & 31] : alt;
+          b = slots.find(pw, used, hashWords(pw, used, seed));
+        }
+      }
+    }
+    found[0] = a < 0 ? -1 : a * this.valueSize;
+    found[1] = b < 0 ? -1 : b * this.valueSize;
+  }
+
   /** Value offset of the entry with exactly this (prefixlen, masked data), or -1. */
   lookupExact(key: Uint8Array, keyOff = 0): number {
     const used = this.canonicalize(key, keyOff);

@@ -282,3 +282,89 @@ test('a key in KEY_SCRATCH finds what the same key in its own buffer finds: scan
     assert.ok(many.pool.highWater > 16, 'went past scan mode');
   }
 });
+
+/** `key` (at keyOff) with its word `word` set to the host-order word `alt`: a copy at offset 0. */
+function withWord(key: Uint8Array, keyOff: number, keySize: number, word: number, alt: number): Uint8Array {
+  const k = new Uint8Array((keySize + 3) & ~3);
+  k.set(key.subarray(keyOff, keyOff + keySize));
+  new Int32Array(k.buffer)[word] = alt;
+  return k.subarray(0, keySize);
+}
+
+/**
+ * lookupPair(key, word, alt) against two plain lookups, for every data word
+ * and a few `alt`s, with the key in a buffer of its own and built in KEY_SCRATCH.
+ */
+function checkPair(m: LpmTrieMap, key: Uint8Array, op: number): void {
+  const keySize = m.spec.keySize;
+  const found = new Int32Array(2);
+  const words = (keySize + 3) >>> 2;
+  for (let word = 1; word < words; word++) {
+    // The query's own word (both keys the same), and others.
+    const own = new Uint8Array(4);
+    own.set(key.subarray(3 + 4 * word, Math.min(3 + keySize, 7 + 4 * word)));
+    for (const alt of [0, 0x3039, new Int32Array(own.buffer)[0]!, 0x1f90_0106]) {
+      const want = [m.lookup(key, 3), m.lookup(withWord(key, 3, keySize, word, alt))];
+      const what = `op ${op} prefixlen ${readU32LE(key, 3)} word ${word} alt ${alt}`;
+      found.fill(-7);
+      m.lookupPair(key, 3, word, alt, found);
+      assert.deepEqual([found[0], found[1]], want, what);
+      KEY_SCRATCH.bytes.set(key.subarray(3, 3 + keySize));
+      found.fill(-7);
+      m.lookupPair(KEY_SCRATCH.bytes, 0, word, alt, found);
+      assert.deepEqual([found[0], found[1]], want, `${what} (key in KEY_SCRATCH)`);
+    }
+  }
+}
+
+test('lookupPair equals two lookups: few entries (the map scans), deletes and a full map', () => {
+  let hits = 0;
+  let split = 0;
+  const found = new Int32Array(2);
+  const m = randomLpmRun(0x9a11, 12, 12, 6000, (m, key, op) => {
+    checkPair(m, key, op);
+    m.lookupPair(key, 3, 1, 0, found);
+    if (found[0]! >= 0) hits++;
+    if (found[0] !== found[1]) split++;
+  });
+  assert.ok(m.pool.highWater <= 16, 'stayed in scan mode');
+  assert.ok(hits > 500 && split > 500, `queries that match (${hits}) and whose pair differs (${split})`);
+});
+
+test('lookupPair equals two lookups: many entries (hash probes per length), growth, deletes, clones, clear', () => {
+  for (const keySize of [12, 7, 24]) {
+    const m = randomLpmRun(0x9a12 + keySize, keySize, 300, 6000, checkPair, (m, op) => {
+      if (op % 997 === 996) return m.clone();
+      if (op === 3000) m.clear();
+      return m;
+    });
+    assert.ok(m.pool.highWater > 16, 'went past scan mode');
+  }
+});
+
+test('lookupPair, policy-shaped: identity-specific and wildcard entries, each found at its own longest length', () => {
+  const m = new LpmTrieMap({ name: 'test_lpm_pair', keySize: 12, valueSize: 4, maxEntries: 64, flags: BPF_F_NO_PREALLOC });
+  const k = (len: number, id: number, portWord: number): Uint8Array => {
+    const key = new Uint8Array(12);
+    const v = new DataView(key.buffer);
+    v.setUint32(0, len, true);
+    v.setUint32(4, id, true);
+    v.setUint32(8, portWord);
+    return key;
+  };
+  const tcp8080 = (6 << 16) | 8080;
+  m.update(k(40, 0, 0), tag(1)); // any identity, ingress, any port
+  m.update(k(48, 0, 6 << 16), tag(2)); // any identity, TCP
+  m.update(k(64, 12345, tcp8080), tag(3)); // identity 12345, TCP/8080
+  m.update(k(40, 777, 0), tag(4)); // identity 777, any port
+  const found = new Int32Array(2);
+  const pair = (id: number, portWord: number): number[] => {
+    m.lookupPair(k(64, id, portWord), 0, 1, 0, found);
+    return [found[0]!, found[1]!].map((off) => (off < 0 ? -1 : readU32LE(m.values, off)));
+  };
+  assert.deepEqual(pair(12345, tcp8080), [3, 2]);
+  assert.deepEqual(pair(12345, tcp8080 + 1), [-1, 2], 'identity 12345 has nothing for 8081');
+  assert.deepEqual(pair(777, tcp8080), [4, 2]);
+  assert.deepEqual(pair(1, (17 << 16) | 53), [-1, 1]);
+  assert.deepEqual(pair(0, tcp8080), [2, 2], 'identity 0: both keys are the same');
+});

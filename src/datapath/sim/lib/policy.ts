@@ -4,6 +4,7 @@
 
 import type { KeyValueMap } from '../../../bpf/types.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
+import { LpmTrieMap } from '../../../bpf/lpm.js';
 import { POLICY_ENTRY, POLICY_KEY, POLICY_PREFIX, PolicyEntryFlags } from '../../maps.js';
 import { DropReason } from '../../drop.js';
 import { PolicyMatch } from '../../trace.js';
@@ -30,6 +31,9 @@ function fillKey(identity: number, egress: boolean, proto: number, dport: number
   v.setUint32(POLICY_KEY.EGRESS, (((egress ? 1 : 0) << 24) | ((proto & 0xff) << 16) | (dport & 0xffff)) >>> 0);
 }
 
+/** The two lookups' value offsets: [0] with the remote identity, [1] with identity 0. */
+const found = new Int32Array(2);
+
 function matchTypeFor(prefixLen: number, identitySpecific: boolean): number {
   if (prefixLen > POLICY_PREFIX.PROTO) return identitySpecific ? PolicyMatch.L3_L4 : PolicyMatch.L4_ONLY;
   if (prefixLen === POLICY_PREFIX.PROTO) return identitySpecific ? PolicyMatch.L3_PROTO : PolicyMatch.PROTO_ONLY;
@@ -44,9 +48,17 @@ export function policyCanAccess(map: KeyValueMap, remoteId: number, egress: bool
   const v = map.view;
   const d = map.values;
   fillKey(remoteId, egress, proto, dport);
-  const l3l4 = remoteId !== 0 ? map.lookup(key) : -1;
-  fillKey(0, egress, proto, dport);
-  const any = map.lookup(key);
+  if (map instanceof LpmTrieMap) {
+    // The two keys differ only in sec_label: one pass over the policy map (an
+    // LPM trie) finds both longest matches, each exactly what its own lookup would.
+    map.lookupPair(key, 0, POLICY_KEY.SEC_LABEL >>> 2, 0, found);
+  } else {
+    found[0] = map.lookup(key);
+    KEY_SCRATCH.view.setUint32(POLICY_KEY.SEC_LABEL, 0, true);
+    found[1] = map.lookup(key);
+  }
+  const l3l4 = remoteId !== 0 ? found[0] : -1;
+  const any = found[1];
 
   let off = -1;
   let identitySpecific = false;
