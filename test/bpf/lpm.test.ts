@@ -283,6 +283,34 @@ test('a key in KEY_SCRATCH finds what the same key in its own buffer finds: scan
   }
 });
 
+/**
+ * The data bits past the query's own prefixlen are never compared (the
+ * kernel's trie stops at the key's prefixlen too), so the packet path may
+ * leave stale bytes there (ipcacheHostKey does, past the IPv4 address).
+ */
+function checkPastPrefix(m: LpmTrieMap, key: Uint8Array, op: number): void {
+  const keySize = m.spec.keySize;
+  const len = readU32LE(key, 3);
+  const clean = key.slice(3, 3 + keySize);
+  const dirty = clean.slice();
+  for (let bit = len; bit < (keySize - 4) * 8; bit++) {
+    const mask = 0x80 >>> (bit & 7);
+    clean[4 + (bit >>> 3)]! &= ~mask;
+    dirty[4 + (bit >>> 3)]! |= mask;
+  }
+  const want = m.lookup(clean);
+  assert.equal(m.lookup(dirty), want, `op ${op}`);
+  KEY_SCRATCH.bytes.set(dirty);
+  assert.equal(m.lookup(KEY_SCRATCH.bytes), want, `op ${op} (key in KEY_SCRATCH)`);
+}
+
+test('bits past the query prefixlen are not compared: scan and probe modes', () => {
+  for (const keySize of [12, 7, 24]) {
+    randomLpmRun(0x7a + keySize, keySize, 12, 3000, checkPastPrefix);
+    randomLpmRun(0x7b + keySize, keySize, 300, 4000, checkPastPrefix);
+  }
+});
+
 /** `key` (at keyOff) with its word `word` set to the host-order word `alt`: a copy at offset 0. */
 function withWord(key: Uint8Array, keyOff: number, keySize: number, word: number, alt: number): Uint8Array {
   const k = new Uint8Array((keySize + 3) & ~3);

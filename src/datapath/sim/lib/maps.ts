@@ -16,7 +16,8 @@ import {
 import type { NodeDatapath } from '../node-datapath.js';
 
 // Keys are built in the maps' shared key scratch with whole 32-bit stores
-// (see KEY_SCRATCH), every byte written, and used by the very next map call.
+// (see KEY_SCRATCH), every byte the lookup reads written, and used by the
+// very next map call.
 
 /** `struct endpoint_key`: IPv4 in the first 4 of 16 address bytes, then family, key 0, cluster_id 0. */
 function endpointKey(ip: number): Uint8Array {
@@ -45,16 +46,17 @@ export function lookupEndpoint(dp: NodeDatapath, ip: number): number {
   return dp.lxc.lookup(endpointKey(ip));
 }
 
-/** `struct ipcache_key` for a host lookup: prefixlen (static bits + 32), cluster 0, family IPv4, the address. */
+/**
+ * `struct ipcache_key` for a host lookup: prefixlen (static bits + 32), cluster
+ * 0, family IPv4, the address. The rest of the 16 address bytes is left as
+ * is: a longest-prefix lookup compares no bits past the key's own prefixlen.
+ */
 function ipcacheHostKey(ip: number): Uint8Array {
   const v = KEY_SCRATCH.view;
   v.setUint32(IPCACHE_KEY.PREFIXLEN, IPCACHE_PREFIX_STATIC_BITS + 32, true);
   // cluster_id (u16), pad, family: the word's last byte.
   v.setUint32(IPCACHE_KEY.CLUSTER_ID, ENDPOINT_KEY_IPV4);
   v.setUint32(IPCACHE_KEY.IP, ip);
-  v.setUint32(IPCACHE_KEY.IP + 4, 0);
-  v.setUint32(IPCACHE_KEY.IP + 8, 0);
-  v.setUint32(IPCACHE_KEY.IP + 12, 0);
   return KEY_SCRATCH.bytes;
 }
 
