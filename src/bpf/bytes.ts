@@ -2,6 +2,13 @@
 // map keys built by the kernel on x86/arm64 hosts (prefixlen, indexes, counters)
 // are little-endian. These are plain functions so V8 inlines them.
 
+/**
+ * Whether this host stores typed-array elements little-endian (x86, arm64):
+ * code that treats bytes as Int32/Float64 elements (map keys as words, event
+ * structs written as words) checks it.
+ */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export function readU8(b: Uint8Array, off: number): number {
   return b[off];
 }

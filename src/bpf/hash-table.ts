@@ -27,15 +27,15 @@
 // filling at creation. Each map owns its pool and indexes (composition), so
 // every hot loop sees one object shape.
 
+import { HOST_LITTLE_ENDIAN } from './bytes.js';
+
 /** Default hash seed: fixed so runs are reproducible. */
 export const DEFAULT_HASH_SEED = 0x2f0f_a1c3;
 
-/**
- * Int32Array words are host order. Keys are assembled into words little-endian
- * from their bytes, which matches the record bytes on little-endian hosts;
- * elsewhere `loadKeyWords` copies bytes through a byte view instead.
- */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+// Int32Array words are host order. Keys are assembled into words little-endian
+// from their bytes, which matches the record bytes on little-endian hosts
+// (HOST_LITTLE_ENDIAN); elsewhere `loadKeyWords` copies bytes through a byte
+// view instead.
 
 /** Index positions before the first growth (power of two). */
 const INITIAL_POSITIONS = 16;
@@ -114,7 +114,7 @@ export function hashWords(kw: Int32Array, n: number, seed: number): number {
 export const CT_TUPLE_KEY_SIZE = 14;
 
 /** TUPLE_F_IN (bit 0 of the flags byte, key byte 13) in the tuple's last key word. */
-const TUPLE_DIR_BIT = LITTLE_ENDIAN ? 0x100 : 0x10000;
+const TUPLE_DIR_BIT = HOST_LITTLE_ENDIAN ? 0x100 : 0x10000;
 
 /**
  * Hash of a conntrack tuple (`struct ipv4_ct_tuple` loaded as words: daddr,
@@ -147,7 +147,7 @@ export function tupleHashWords(kw: Int32Array, seed: number): number {
  * zero-padded: the form records store keys in.
  */
 export function loadKeyWords(kw: Int32Array, kb: Uint8Array, key: Uint8Array, off: number, keySize: number): void {
-  if (!LITTLE_ENDIAN) {
+  if (!HOST_LITTLE_ENDIAN) {
     for (let i = 0; i < keySize; i++) kb[i] = key[off + i];
     for (let i = keySize; i < ((keySize + 3) & ~3); i++) kb[i] = 0;
     return;
@@ -524,7 +524,7 @@ export class HashTable extends SlotPool {
       loadKeyWords(kw, SCRATCH.bytes, key, keyOff, this.keySize);
       return tupleHashWords(kw, this.seed);
     }
-    if (!LITTLE_ENDIAN) {
+    if (!HOST_LITTLE_ENDIAN) {
       loadKeyWords(kw, SCRATCH.bytes, key, keyOff, this.keySize);
       return hashWords(kw, this.keyWords, this.seed);
     }

@@ -15,7 +15,7 @@ import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, 
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
 import { DEFAULT_HASH_SEED, KEY_SCRATCH, KeyWords, SlotIndex, SlotPool, hashWords, loadKeyWords } from './hash-table.js';
 import { badUpdateFlags, copyInto } from './map-util.js';
-import { readU32LE } from './bytes.js';
+import { HOST_LITTLE_ENDIAN, readU32LE } from './bytes.js';
 import type { HashMapOptions } from './hash.js';
 
 /** The kernel's LPM_DATA_SIZE_MAX. */
@@ -34,9 +34,6 @@ function hostWord(bytes: number[]): number {
 const QUERY = new KeyWords(4 + LPM_DATA_SIZE_MAX);
 const PROBE = new KeyWords(4 + LPM_DATA_SIZE_MAX);
 
-/** Int32Array words are host order; the scan reads a record's prefixlen as its word 0 on little-endian hosts. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
 /**
  * Maps whose slots in use stay within this many are searched by a scan of
  * their records instead of one hash probe per prefix length: a handful of
@@ -45,7 +42,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * once per length present. The answer is the same longest match. (Only on
  * little-endian hosts, where a record's word 0 is its prefixlen.)
  */
-const SCAN_MAX_SLOTS = LITTLE_ENDIAN ? 16 : 0;
+const SCAN_MAX_SLOTS = HOST_LITTLE_ENDIAN ? 16 : 0;
 
 /**
  * Word 0 of a deleted slot's record (the slot stays free until an insert
@@ -165,7 +162,7 @@ export class LpmTrieMap implements KeyValueMap {
    * little-endian hosts): no byte assembly.
    */
   private queryLimit(key: Uint8Array, keyOff: number): number {
-    const limit = LITTLE_ENDIAN && key === KEY_SCRATCH.bytes && keyOff === 0 ? KEY_SCRATCH.words[0] >>> 0 : readU32LE(key, keyOff);
+    const limit = HOST_LITTLE_ENDIAN && key === KEY_SCRATCH.bytes && keyOff === 0 ? KEY_SCRATCH.words[0] >>> 0 : readU32LE(key, keyOff);
     return limit > this.maxPrefixLen ? this.maxPrefixLen : limit;
   }
 

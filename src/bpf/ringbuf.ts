@@ -14,12 +14,6 @@ const FLAG_BUSY = 1;
 const FLAG_DISCARD = 2;
 const FLAG_PAD = 4;
 
-/**
- * Whether this host stores typed-array elements little-endian (x86, arm64).
- * Writers that fill little-endian structs through `words`/`f64` check it.
- */
-export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /** Cilium's default perf ring: 64 pages of 4096 bytes per CPU. */
 export const CILIUM_EVENTS_RING_BYTES = 64 * 4096;
 

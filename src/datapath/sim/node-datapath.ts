@@ -114,8 +114,6 @@ export class NodeDatapath {
   readonly metrics: KeyValueMap;
   readonly snat: KeyValueMap;
   readonly events: EventRing;
-  /** DataView over the events ring's bytes, for writing notify structs. */
-  readonly eventsView: DataView;
   /** cilium_call_policy: endpoint ID → that endpoint's handle_policy. */
   readonly callPolicy: ProgArray<Prog>;
   /** cilium_egresscall_policy: endpoint ID → its egress policy program for the L7 proxy's upstream packets. */
@@ -153,7 +151,6 @@ export class NodeDatapath {
     this.metrics = get(MapName.METRICS);
     this.snat = get(MapName.SNAT4_EXTERNAL);
     this.events = new EventRing(cfg.mapSizes.eventsBytes, MapName.EVENTS);
-    this.eventsView = new DataView(this.events.data.buffer, this.events.data.byteOffset, this.events.data.byteLength);
     this.callPolicy = new ProgArray<Prog>({ name: MapName.CALL_POLICY, maxEntries: 65535 });
     this.callEgressPolicy = new ProgArray<Prog>({ name: MapName.EGRESSCALL_POLICY, maxEntries: 65535 });
     this.callsOverlay = new ProgArray<Prog>({ name: MapName.CALLS_OVERLAY, maxEntries: 50 });

@@ -3,7 +3,7 @@
 
 import { writeU32BE } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
-import { HOST_LITTLE_ENDIAN } from '../../../bpf/ringbuf.js';
+import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
 import {
   DROP_NOTIFY,
   EVENT_ENVELOPE,
@@ -235,7 +235,7 @@ export function sendTraceSockNotify(dp: NodeDatapath, xlatePoint: number, dstIp:
   const ring = dp.events;
   const o = ring.reserve(EVENT_ENVELOPE.SIZE + TRACE_SOCK_NOTIFY.SIZE);
   if (o < 0) return;
-  const v = dp.eventsView;
+  const v = ring.view;
   const d = ring.data;
   v.setFloat64(o + EVENT_ENVELOPE.TIME_MS, dp.clock.now(), true);
   const s = o + EVENT_ENVELOPE.SIZE;
