@@ -7,7 +7,7 @@ import { ETH } from '../packet/ethernet.js';
 import { checkIpv4, IPV4, IpProto } from '../packet/ipv4.js';
 import { checksumUpdate16, readU16, writeU16 } from '../packet/checksum.js';
 import { VXLAN_ENCAP_OVERHEAD, VXLAN_FLAG_I, VXLAN_PORT, vxlanFlowSourcePort, writeVxlanEncapView } from '../packet/vxlan.js';
-import { readMac, writeMac } from '../packet/mac.js';
+import { macHigh16, readMac, writeMac } from '../packet/mac.js';
 import { readU32BE } from '../bpf/bytes.js';
 import type { LpmTrieMap } from '../bpf/lpm.js';
 import { DEFAULT_HEADROOM, RedirectFlags, SkBuff, TcAct } from '../datapath/skb.js';
@@ -18,8 +18,6 @@ import { SockProgram } from '../datapath/sim/bpf_sock.js';
 import { MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY } from '../datapath/sim/calls.js';
 import type { NodeDatapath, Prog } from '../datapath/sim/node-datapath.js';
 import type { Underlay, UnderlayPort } from './underlay.js';
-
-const TWO_POW_32 = 0x1_0000_0000;
 
 export type PeerReceive = (buf: Uint8Array, off: number, len: number) => void;
 
@@ -103,7 +101,7 @@ export class NodeKernel implements UnderlayPort {
     this.ip = c.nodeIp;
     this.mac = c.nodeMac;
     this.ipWord = c.nodeIp | 0;
-    this.macHi = Math.floor(c.nodeMac / TWO_POW_32);
+    this.macHi = macHigh16(c.nodeMac);
     this.macLo = c.nodeMac | 0;
     this.overlay = new OverlayProgram(dp);
     this.host = new HostProgram(dp);
@@ -271,7 +269,7 @@ export class NodeKernel implements UnderlayPort {
     const innerLen = ctx.len - VXLAN_ENCAP_OVERHEAD;
     const port = vxlanFlowSourcePort(ctx.hash);
     const remoteIp = ctx.tunnelRemoteIpv4 | 0;
-    writeVxlanEncapView(v, ctx.off, innerLen, this.macHi, this.macLo, Math.floor(remoteMac / TWO_POW_32), remoteMac | 0, this.ipWord, remoteIp, port, ctx.tunnelId, ctx.tunnelTtl || 64, 0);
+    writeVxlanEncapView(v, ctx.off, innerLen, this.macHi, this.macLo, macHigh16(remoteMac), remoteMac | 0, this.ipWord, remoteIp, port, ctx.tunnelId, ctx.tunnelTtl || 64, 0);
     this.stats.encapsulated++;
     this.eth0Transmit(ctx);
   }

@@ -30,8 +30,13 @@ export function readMac(buf: Uint8Array, off: number): number {
   return hi * TWO_POW_32 + lo;
 }
 
+/** The MAC's first two bytes as a number (its low four bytes are `mac | 0`, or `mac >>> 0`). */
+export function macHigh16(mac: number): number {
+  return Math.floor(mac / TWO_POW_32);
+}
+
 export function writeMac(buf: Uint8Array, off: number, mac: number): void {
-  const hi = Math.floor(mac / TWO_POW_32);
+  const hi = macHigh16(mac);
   const lo = mac >>> 0;
   buf[off] = (hi >>> 8) & 0xff;
   buf[off + 1] = hi & 0xff;

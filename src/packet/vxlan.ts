@@ -1,6 +1,7 @@
 // VXLAN (RFC 7348) as Cilium uses it: UDP port 8472, VNI = source security identity.
 import { ParseErrorCode, parseFailure, type ParseFailure } from './error.js';
 import { readU16, readU32, writeU32 } from './checksum.js';
+import { macHigh16 } from './mac.js';
 import { ETH, EtherType } from './ethernet.js';
 import { IPV4, IpProto, checkIpv4 } from './ipv4.js';
 import { UDP } from './udp.js';
@@ -109,12 +110,8 @@ export interface VxlanOuter {
  */
 export function writeVxlanEncap(buf: Uint8Array, off: number, innerLen: number, outer: VxlanOuter): void {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const srcHi = Math.floor(outer.srcMac / TWO_POW_32);
-  const dstHi = Math.floor(outer.dstMac / TWO_POW_32);
-  writeVxlanEncapView(v, off, innerLen, srcHi, outer.srcMac | 0, dstHi, outer.dstMac | 0, outer.srcIp | 0, outer.dstIp | 0, outer.srcPort, outer.vni, outer.ttl ?? 64, outer.ident ?? 0);
+  writeVxlanEncapView(v, off, innerLen, macHigh16(outer.srcMac), outer.srcMac | 0, macHigh16(outer.dstMac), outer.dstMac | 0, outer.srcIp | 0, outer.dstIp | 0, outer.srcPort, outer.vni, outer.ttl ?? 64, outer.ident ?? 0);
 }
-
-const TWO_POW_32 = 0x1_0000_0000;
 
 /**
  * Hot path of writeVxlanEncap (the kernel's VXLAN driver, on the skb's

@@ -24,19 +24,6 @@ export function decTtl(ctx: SkBuff, info: Ip4Info): boolean {
   return true;
 }
 
-const TWO_POW_32 = 0x1_0000_0000;
-
-/** eth_store_saddr/daddr: both MACs as one u16 and three u32 big-endian stores. */
-export function rewriteMacs(ctx: SkBuff, src: number, dst: number): void {
-  const v = ctx.view;
-  const o = ctx.off;
-  const srcLo = src >>> 0;
-  v.setUint16(o + ETH.DST, Math.floor(dst / TWO_POW_32));
-  v.setUint32(o + ETH.DST + 2, dst >>> 0);
-  v.setUint32(o + ETH.SRC, ((Math.floor(src / TWO_POW_32) << 16) | (srcLo >>> 16)) >>> 0);
-  v.setUint16(o + ETH.SRC + 4, srcLo);
-}
-
 /** Offset of the L4 checksum that covers addresses/ports, or -1 (no checksum to fix). */
 function l4CsumOff(ctx: SkBuff, info: Ip4Info): number {
   if (info.proto === IpProto.TCP) return info.l4 + TCP.CHECKSUM;
