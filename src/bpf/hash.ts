@@ -69,7 +69,8 @@ export class HashMap implements KeyValueMap {
   lookupTupleOrReverse(key: Uint8Array, keyOff = 0): number {
     const table = this.table;
     const found = table.findTupleOrReverse(table.load(key, keyOff));
-    return found >= -1 ? (found < 0 ? -1 : found * this.valueSize) : -2 - (-2 - found) * this.valueSize;
+    if (found === -1) return -1;
+    return found >= 0 ? found * this.valueSize : -2 - (-2 - found) * this.valueSize;
   }
 
   reserve(key: Uint8Array, flags = BPF_ANY, keyOff = 0): number {

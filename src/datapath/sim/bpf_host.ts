@@ -51,7 +51,7 @@ export class HostProgram {
     if (ctx.len < ETH.HEADER_LEN + IPV4.MIN_HEADER_LEN || !cidrContains(cidr.addr, cidr.prefixLen, ctx.view.getUint32(ctx.off + ETH.HEADER_LEN + IPV4.SRC))) return TcAct.OK;
     const info = dp.scratch.info;
     if (loadIp4(ctx, info)) return TcAct.OK;
-    if (!cidrContains(cidr.addr, cidr.prefixLen, info.src) || info.src === dp.cfg.routerIp) return TcAct.OK;
+    if (info.src === dp.cfg.routerIp) return TcAct.OK;
     // Only traffic leaving the cluster: the destination's identity is world, or a world CIDR/FQDN identity (node-local scope).
     if (lookupIpcache(dp, info.dst, this.ipc) && this.ipc.identity !== ReservedIdentity.WORLD && !(this.ipc.identity & LOCAL_IDENTITY_FLAG)) return TcAct.OK;
     if (!snatV4(dp, ctx, info, dp.cfg.nodeIp)) {

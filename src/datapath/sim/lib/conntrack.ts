@@ -180,7 +180,6 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
   return (out.ret = CtState.NEW);
 }
 
-
 /**
  * Write a whole `struct ct_entry`: every field is stored (zeros included), so
  * an entry reused under BPF_ANY starts clean without a fill() call. Fields
