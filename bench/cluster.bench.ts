@@ -9,7 +9,7 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ClusterRuntime } from '../src/cluster/runtime.js';
-import { lookupResource } from '../src/k8s/resources.js';
+import { createScaleDeployment } from './scale-deployment.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, nodes: { type: 'string', default: '100' }, pods: { type: 'string', default: '10000' }, 'small-maps': { type: 'boolean', default: false }, db: { type: 'string' } } });
 const json = values.json;
@@ -33,18 +33,7 @@ const rt = await ClusterRuntime.create({
     : {}),
 });
 const tNodes = performance.now();
-const deployments = lookupResource('deployments')!;
-const r = rt.api.create(deployments, 'default', {
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'scale', namespace: 'default' },
-  spec: {
-    replicas: pods,
-    selector: { matchLabels: { app: 'scale' } },
-    template: { metadata: { labels: { app: 'scale' } }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.52', args: ['netexec', '--http-port=8080'], ports: [{ containerPort: 8080 }] }] } },
-  },
-});
-if (!r.ok) throw new Error(r.status.message);
+createScaleDeployment(rt, pods);
 const tReady = performance.now();
 const cpu = process.cpuUsage(cpu0);
 const running = rt.podsWithLabel('default', 'app', 'scale').filter((p) => (p['status'] as { phase?: string } | undefined)?.phase === 'Running').length;

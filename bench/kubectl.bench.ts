@@ -16,6 +16,7 @@ import { ensureCredentials, writeKubeconfig } from '../src/cluster/kubeconfig.js
 import { clusterPaths } from '../src/cluster/paths.js';
 import { lookupResource } from '../src/k8s/resources.js';
 import { findRealKubectl } from '../test/kubectl/harness.js';
+import { createScaleDeployment } from './scale-deployment.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, nodes: { type: 'string', default: '100' }, pods: { type: 'string', default: '10000' }, runs: { type: 'string', default: '5' } } });
 const json = values.json;
@@ -56,17 +57,7 @@ const paths = clusterPaths('bench', home);
 mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
 const rt = await ClusterRuntime.create({ config: { workers: nodes - 1 } });
 try {
-  const r = rt.api.create(lookupResource('deployments')!, 'default', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'scale', namespace: 'default' },
-    spec: {
-      replicas: pods,
-      selector: { matchLabels: { app: 'scale' } },
-      template: { metadata: { labels: { app: 'scale' } }, spec: { containers: [{ name: 'app', image: 'registry.k8s.io/e2e-test-images/agnhost:2.52', args: ['netexec', '--http-port=8080'], ports: [{ containerPort: 8080 }] }] } },
-    },
-  });
-  if (!r.ok) throw new Error(r.status.message);
+  createScaleDeployment(rt, pods);
   const total = rt.cache.list(lookupResource('pods')!).length;
 
   await rt.apiServer.listen(paths.socket);
