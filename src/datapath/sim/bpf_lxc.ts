@@ -408,14 +408,14 @@ export function ipv4LocalDelivery(dp: NodeDatapath, ctx: SkBuff, info: Ip4Info, 
   if (!decTtl(ctx, info)) {
     return sendDropNotify(dp, ctx, source, srcLabel, 0, lxcId, DropReason.TTL_EXCEEDED, file, DropLine.LXC_TTL, MetricsDir.INGRESS);
   }
-  // eth_store_saddr/daddr from the endpoint entry: the MAC bytes copied as they are (as numbers, 48-bit MACs would be boxed doubles).
-  const d = dp.lxc.values;
-  const b = ctx.buf;
+  // eth_store_daddr/saddr from the endpoint entry, whose mac and node_mac lie
+  // side by side as the Ethernet header's destination and source do: 12 bytes
+  // copied as three words (as numbers, 48-bit MACs would be boxed doubles).
+  const cv = ctx.view;
   const eth = ctx.off;
-  for (let i = 0; i < 6; i++) {
-    b[eth + ETH.DST + i] = d[epOff + ENDPOINT_INFO.MAC + i];
-    b[eth + ETH.SRC + i] = d[epOff + ENDPOINT_INFO.NODE_MAC + i];
-  }
+  cv.setInt32(eth + ETH.DST, v.getInt32(epOff + ENDPOINT_INFO.MAC, true), true);
+  cv.setInt32(eth + ETH.DST + 4, v.getInt32(epOff + ENDPOINT_INFO.MAC + 4, true), true);
+  cv.setInt32(eth + ETH.DST + 8, v.getInt32(epOff + ENDPOINT_INFO.MAC + 8, true), true);
   ctx.cb[CB.SRC_LABEL] = srcLabel;
   ctx.cb[CB.IFINDEX] = ifindex;
   ctx.cb[CB.FROM_TUNNEL] = fromTunnel ? 1 : 0;

@@ -13,13 +13,15 @@ import type { Ip4Info } from './pkt.js';
 
 /** ipv4_dec_ttl(): false when the TTL would reach zero. */
 export function decTtl(ctx: SkBuff, info: Ip4Info): boolean {
-  const b = ctx.buf;
-  const ttl = b[info.l3 + IPV4.TTL];
+  const v = ctx.view;
+  const l3 = info.l3;
+  // TTL is the high byte of the (ttl, protocol) word the checksum covers.
+  const oldWord = v.getUint16(l3 + IPV4.TTL);
+  const ttl = oldWord >>> 8;
   if (ttl <= 1) return false;
-  const oldWord = readU16BE(b, info.l3 + IPV4.TTL);
-  b[info.l3 + IPV4.TTL] = ttl - 1;
-  const newWord = readU16BE(b, info.l3 + IPV4.TTL);
-  writeU16BE(b, info.l3 + IPV4.CHECKSUM, checksumUpdate16(readU16BE(b, info.l3 + IPV4.CHECKSUM), oldWord, newWord));
+  const newWord = oldWord - 0x100;
+  v.setUint16(l3 + IPV4.TTL, newWord);
+  v.setUint16(l3 + IPV4.CHECKSUM, checksumUpdate16(v.getUint16(l3 + IPV4.CHECKSUM), oldWord, newWord));
   info.ttl = ttl - 1;
   return true;
 }
