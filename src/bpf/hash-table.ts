@@ -488,6 +488,20 @@ export class HashTable extends SlotPool {
   /** Keys are conntrack tuples hashed with tupleHashWords (see there). */
   readonly tupleHash: boolean;
 
+  // The last miss of findTupleOrReverse(): ct_create4() inserts the forward
+  // tuple right after ct_lookup4() missed it and its reply, which share one
+  // hash and probe run. Remembered: that hash, the run's first empty position
+  // (where an insert of that hash goes) and the forward tuple (the loaded
+  // tuple's reverse), so the insert neither hashes nor probes again. Every
+  // change to the index forgets it (missPos = -1); clones start without.
+  /** Index position an insert of hash `missHash` takes, or -1. */
+  private missPos = -1;
+  private missHash = 0;
+  private missK0 = 0;
+  private missK1 = 0;
+  private missK2 = 0;
+  private missK3 = 0;
+
   constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable, tupleHash = from?.tupleHash ?? false) {
     super(keySize, valueStride, capacity, metaWords, from);
     this.seed = seed | 0;
@@ -601,7 +615,16 @@ export class HashTable extends SlotPool {
     let p = h & mask;
     while (true) {
       const link = index[2 * p + 1];
-      if (link === 0) return reverse < 0 ? -1 : -2 - reverse;
+      if (link === 0) {
+        if (reverse >= 0) return -2 - reverse;
+        this.missPos = p;
+        this.missHash = h;
+        this.missK0 = k1;
+        this.missK1 = k0;
+        this.missK2 = r2;
+        this.missK3 = r3;
+        return -1;
+      }
       if (index[2 * p] === h) {
         const base = (link - 1) * rw;
         const m0 = meta[base];
@@ -615,6 +638,28 @@ export class HashTable extends SlotPool {
     }
   }
 
+  /**
+   * load() and find() for the tuple built in KEY_SCRATCH, when it is the
+   * reverse of the tuple findTupleOrReverse() last missed and the index has
+   * not changed since: the key is absent and its hash is `lastMissHash`, so
+   * returns true without hashing or probing. Otherwise false (nothing
+   * loaded: call load() and find()).
+   */
+  loadMissedTuple(key: Uint8Array, keyOff: number): boolean {
+    if (this.missPos < 0 || key !== SCRATCH.bytes || keyOff !== 0) return false;
+    const kw = SCRATCH.words;
+    // The 14-byte tuple's last word without its two padding bytes, as load() keeps it.
+    const k3 = kw[3] & TAIL_MASK[2];
+    if (kw[0] !== this.missK0 || kw[1] !== this.missK1 || kw[2] !== this.missK2 || k3 !== this.missK3) return false;
+    kw[3] = k3;
+    return true;
+  }
+
+  /** Hash of the tuple loadMissedTuple() accepted. */
+  get lastMissHash(): number {
+    return this.missHash;
+  }
+
   /** Add the loaded key, known to be absent; caller checks `full` first. */
   insert(h: number): number {
     const slot = this.alloc(SCRATCH.words, h);
@@ -622,17 +667,25 @@ export class HashTable extends SlotPool {
     if ((this.indexed + 1) * 2 > this.mask + 1) this.growIndex();
     const index = this.index;
     const mask = this.mask;
-    let p = h & mask;
-    while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+    let p: number;
+    if (this.missPos >= 0 && h === this.missHash) {
+      // A miss of this hash found this run's end, and the index is unchanged since.
+      p = this.missPos;
+    } else {
+      p = h & mask;
+      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+    }
     index[2 * p] = h;
     index[2 * p + 1] = slot + 1;
     this.indexed++;
+    this.missPos = -1;
     return slot;
   }
 
   remove(slot: number): void {
     unlinkSlot(this.index, this.mask, slot, this.hashOf(slot));
     this.indexed--;
+    this.missPos = -1;
     this.free(slot);
   }
 
@@ -640,6 +693,7 @@ export class HashTable extends SlotPool {
     super.clear();
     this.index.fill(0);
     this.indexed = 0;
+    this.missPos = -1;
   }
 
   override clone(): HashTable {
@@ -650,5 +704,6 @@ export class HashTable extends SlotPool {
   private growIndex(): void {
     this.index = doubledIndex(this.index);
     this.mask = (this.index.length >> 1) - 1;
+    this.missPos = -1;
   }
 }
