@@ -501,6 +501,8 @@ export class HashTable extends SlotPool {
   private missK1 = 0;
   private missK2 = 0;
   private missK3 = 0;
+  /** Hash of the key findForInsert() loaded last. */
+  loadedHash = 0;
 
   constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable, tupleHash = from?.tupleHash ?? false) {
     super(keySize, valueStride, capacity, metaWords, from);
@@ -641,7 +643,7 @@ export class HashTable extends SlotPool {
   /**
    * load() and find() for the tuple built in KEY_SCRATCH, when it is the
    * reverse of the tuple findTupleOrReverse() last missed and the index has
-   * not changed since: the key is absent and its hash is `lastMissHash`, so
+   * not changed since: the key is absent and its hash is the miss's, so
    * returns true without hashing or probing. Otherwise false (nothing
    * loaded: call load() and find()).
    */
@@ -655,9 +657,20 @@ export class HashTable extends SlotPool {
     return true;
   }
 
-  /** Hash of the tuple loadMissedTuple() accepted. */
-  get lastMissHash(): number {
-    return this.missHash;
+  /**
+   * load() and find() for an insert-or-update (reserve, update): the key's
+   * slot, or -1 with the key loaded and its hash in `loadedHash` for
+   * insert(). Answers from memory for the tuple loadMissedTuple() accepts.
+   */
+  findForInsert(key: Uint8Array, keyOff: number): number {
+    if (this.loadMissedTuple(key, keyOff)) {
+      // ct_create4() after ct_lookup4() missed this tuple: known absent.
+      this.loadedHash = this.missHash;
+      return -1;
+    }
+    const h = this.load(key, keyOff);
+    this.loadedHash = h;
+    return this.find(h);
   }
 
   /** Add the loaded key, known to be absent; caller checks `full` first. */

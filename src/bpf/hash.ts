@@ -19,18 +19,11 @@ export interface HashMapOptions {
 /** Find-or-insert shared by HASH and PERCPU_HASH; returns the slot or -errno. */
 function reserveSlot(table: HashTable, key: Uint8Array, flags: number, keyOff: number): number {
   if (badUpdateFlags(flags)) return -Errno.EINVAL;
-  if (table.loadMissedTuple(key, keyOff)) {
-    // ct_create4() after ct_lookup4() missed this tuple: known absent.
-    if (flags === BPF_EXIST) return -Errno.ENOENT;
-    if (table.full) return -Errno.E2BIG;
-    return table.insert(table.lastMissHash);
-  }
-  const h = table.load(key, keyOff);
-  const slot = table.find(h);
+  const slot = table.findForInsert(key, keyOff);
   if (slot >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : slot;
   if (flags === BPF_EXIST) return -Errno.ENOENT;
   if (table.full) return -Errno.E2BIG;
-  return table.insert(h);
+  return table.insert(table.loadedHash);
 }
 
 function deleteKey(table: HashTable, key: Uint8Array, keyOff: number): number {

@@ -161,16 +161,7 @@ export class LruHashMap implements KeyValueMap {
   private reserveSlot(key: Uint8Array, flags: number, keyOff: number): number {
     if (badUpdateFlags(flags)) return -Errno.EINVAL;
     const table = this.table;
-    let h: number;
-    let slot: number;
-    if (table.loadMissedTuple(key, keyOff)) {
-      // ct_create4() after ct_lookup4() missed this tuple: known absent.
-      h = table.lastMissHash;
-      slot = -1;
-    } else {
-      h = table.load(key, keyOff);
-      slot = table.find(h);
-    }
+    let slot = table.findForInsert(key, keyOff);
     if (slot >= 0) {
       if (flags === BPF_NOEXIST) return -Errno.EEXIST;
       if (this.mostRecent !== slot + 1) this.touch(slot);
@@ -183,7 +174,7 @@ export class LruHashMap implements KeyValueMap {
       table.remove(victim);
       this.evictions++;
     }
-    slot = table.insert(h);
+    slot = table.insert(table.loadedHash);
     this.pushMostRecent(slot);
     return slot;
   }
