@@ -209,6 +209,8 @@ export class SlotPool {
   values: Uint8Array;
   /** Over `values`. Replaced when storage grows. */
   view: DataView;
+  /** `values` as host-order Int32 words (a whole-word view: any last 1-3 bytes are left out). Replaced when storage grows. */
+  valueWords: Int32Array;
   /** 1 while a slot holds an entry; iteration walks this. */
   live: Uint8Array;
   /** Free list of deleted slots, slot+1, 0 = end. */
@@ -246,6 +248,7 @@ export class SlotPool {
       this.freeNext = new Int32Array(this.allocated);
     }
     this.view = new DataView(this.values.buffer);
+    this.valueWords = new Int32Array(this.values.buffer, 0, this.values.length >>> 2);
   }
 
   get full(): boolean {
@@ -304,6 +307,7 @@ export class SlotPool {
     this.keys = new Uint8Array(meta.buffer);
     this.values = values;
     this.view = new DataView(values.buffer);
+    this.valueWords = new Int32Array(values.buffer, 0, values.length >>> 2);
     this.live = live;
     this.freeNext = freeNext;
   }

@@ -54,6 +54,11 @@ export class HashMap implements KeyValueMap {
     return this.table.view;
   }
 
+  /** The value bytes as host-order Int32 words (see SlotPool.valueWords); read it after map writes, like `values`. */
+  get valueWords(): Int32Array {
+    return this.table.valueWords;
+  }
+
   get count(): number {
     return this.table.count;
   }

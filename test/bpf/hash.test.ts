@@ -263,3 +263,21 @@ test('percpu hash: nCpus values per entry, program ops act on CPU 0', () => {
   key[0] = 200;
   assert.equal(m.update(key, v), -Errno.E2BIG);
 });
+
+test('valueWords is the values as host-order words: after growth, clear and in clones', () => {
+  const m = new HashMap(spec(100, 4, 12));
+  const offs: number[] = [];
+  for (let i = 0; i < 100; i++) offs.push(m.reserve(u32Key(i))); // grows the storage several times
+  for (let i = 0; i < 100; i++) m.valueWords[(offs[i] >> 2) + 1] = i * 0x01010101;
+  const check = (x: HashMap) => {
+    assert.equal(x.valueWords.buffer, x.values.buffer);
+    for (let i = 0; i < 100; i++) assert.deepEqual([...x.values.subarray(offs[i] + 4, offs[i] + 8)], Array(4).fill(i), `entry ${i}`);
+  };
+  check(m);
+  const c = m.clone();
+  check(c);
+  c.valueWords[1] = -1;
+  assert.equal(m.values[4], 0, 'the clone has its own words');
+  m.clear();
+  assert.equal(m.valueWords.buffer, m.values.buffer);
+});

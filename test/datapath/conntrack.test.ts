@@ -9,6 +9,9 @@ import { TcAct } from '../../src/datapath/skb.js';
 import { CtState, ObsPoint } from '../../src/datapath/trace.js';
 import { PolicyDir } from '../../src/datapath/events.js';
 import { IpProto } from '../../src/packet/ipv4.js';
+import { CT_ENTRY } from '../../src/datapath/ct.js';
+import type { KeyValueMap } from '../../src/bpf/types.js';
+import { hexKey } from '../../src/bpf/bytes.js';
 import {
   Bench,
   CLIENT,
@@ -147,6 +150,37 @@ test('a new SYN on a closed entry is CT_NEW again and starts a fresh entry', () 
   // The new connection completes normally.
   const synAck = s.inn(TCP_SYN | TCP_ACK);
   assert.equal(traces(synAck.events)[0].reason, CtState.REPLY);
+});
+
+test('ct_create4 writes every byte of struct ct_entry, over old contents too, and the related ICMP entry is the same bytes', () => {
+  const s = setup();
+  const map = s.b.dp.ct4;
+  const related = ctKey(CLIENT.ip, SERVER.ip, 0, 0, IpProto.ICMP, TUPLE_OUT | TUPLE_RELATED);
+  const bytesOf = (m: KeyValueMap, k: Uint8Array) => {
+    const off = m.lookup(k);
+    assert.ok(off >= 0);
+    return hexKey(m.values, off, CT_ENTRY.SIZE);
+  };
+  /** The entry a SYN from the client creates at `now`, field by field from the layout. */
+  const expected = (now: number) => {
+    const e = new Uint8Array(CT_ENTRY.SIZE);
+    const v = new DataView(e.buffer);
+    v.setUint32(CT_ENTRY.LIFETIME, now + 60, true);
+    e[CT_ENTRY.TX_FLAGS_SEEN] = TCP_SYN;
+    v.setUint32(CT_ENTRY.SRC_SEC_ID, CLIENT.identity, true);
+    v.setUint32(CT_ENTRY.LAST_TX_REPORT, now, true);
+    return hexKey(e, 0, CT_ENTRY.SIZE);
+  };
+  assert.equal(s.out(TCP_SYN).rc, TcAct.REDIRECT);
+  assert.equal(bytesOf(map, KEY), expected(NOW0));
+  assert.equal(bytesOf(s.b.dp.ctAny4, related), expected(NOW0));
+
+  // Junk in every byte (both closing flags set, so the next SYN starts over): ct_create4 overwrites all of it.
+  map.values.fill(0xff, map.lookup(KEY), map.lookup(KEY) + CT_ENTRY.SIZE);
+  s.b.advance(7);
+  assert.equal(s.out(TCP_SYN).rc, TcAct.REDIRECT);
+  assert.equal(bytesOf(map, KEY), expected(NOW0 + 7));
+  assert.equal(bytesOf(s.b.dp.ctAny4, related), expected(NOW0 + 7));
 });
 
 test('UDP: entry in the any map, lifetime now+60 refreshed on every packet in either direction', () => {
