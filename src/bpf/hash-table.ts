@@ -533,13 +533,18 @@ export class HashTable extends SlotPool {
    * them). Assembling and hashing in one pass is a third cheaper than two.
    */
   load(key: Uint8Array, keyOff: number): number {
+    // Keys the packet path built in place come first, in a body small enough to inline.
+    if (key !== SCRATCH.bytes || keyOff !== 0) return this.loadCopy(key, keyOff);
     const kw = SCRATCH.words;
-    if (key === SCRATCH.bytes && keyOff === 0) {
-      // Built in place: clear the padding of a partial last word, hash as is.
-      const rest = this.keySize & 3;
-      if (rest !== 0) kw[this.keySize >>> 2] &= TAIL_MASK[rest];
-      return this.tupleHash ? tupleHashWords(kw, this.seed) : hashWords(kw, this.keyWords, this.seed);
-    }
+    // Clear the padding of a partial last word, hash as is.
+    const rest = this.keySize & 3;
+    if (rest !== 0) kw[this.keySize >>> 2] &= TAIL_MASK[rest];
+    return this.tupleHash ? tupleHashWords(kw, this.seed) : hashWords(kw, this.keyWords, this.seed);
+  }
+
+  /** load() of a key in its own buffer: assembling and hashing in one pass. */
+  private loadCopy(key: Uint8Array, keyOff: number): number {
+    const kw = SCRATCH.words;
     if (this.tupleHash) {
       loadKeyWords(kw, SCRATCH.bytes, key, keyOff, this.keySize);
       return tupleHashWords(kw, this.seed);
