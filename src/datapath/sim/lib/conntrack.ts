@@ -184,11 +184,6 @@ function bswap32(x: number): number {
   return (x >>> 24) | ((x >>> 8) & 0xff00) | ((x & 0xff00) << 8) | (x << 24);
 }
 
-/** A little-endian u32 field's value as a host-order Int32 word (swapped on big-endian hosts only; kept tiny so it inlines). */
-function le32(x: number): number {
-  return HOST_LITTLE_ENDIAN ? x : bswap32(x);
-}
-
 /**
  * Write a whole `struct ct_entry`: every field is stored (zeros included), so
  * an entry reused under BPF_ANY starts clean without a fill() call. Written
@@ -209,15 +204,17 @@ function initEntry(map: CtMap, off: number, now: number, lifetime: number, ingre
   w[i + 5] = 0;
   w[i + 6] = 0;
   w[i + 7] = 0;
-  w[i + (CT_ENTRY.LIFETIME >> 2)] = le32(now + lifetime);
+  // From here on little-endian fields, written as host-order words and swapped below on big-endian hosts.
+  w[i + (CT_ENTRY.LIFETIME >> 2)] = now + lifetime;
   // flags (u16 LE), then rev_nat_index in network order: its high byte first.
   const rn = revNatIndex & 0xffff;
-  w[i + (CT_ENTRY.FLAGS >> 2)] = le32(flags | ((rn >>> 8) << 16) | ((rn & 0xff) << 24));
+  w[i + (CT_ENTRY.FLAGS >> 2)] = flags | ((rn >>> 8) << 16) | ((rn & 0xff) << 24);
   // ifindex (u16, 0), tx_flags_seen, rx_flags_seen.
-  w[i + (CT_ENTRY.IFINDEX >> 2)] = le32(seen << (ingress ? 24 : 16));
-  w[i + (CT_ENTRY.SRC_SEC_ID >> 2)] = le32(srcSecId | 0);
-  w[i + (CT_ENTRY.LAST_TX_REPORT >> 2)] = le32(ingress ? 0 : now);
-  w[i + (CT_ENTRY.LAST_RX_REPORT >> 2)] = le32(ingress ? now : 0);
+  w[i + (CT_ENTRY.IFINDEX >> 2)] = seen << (ingress ? 24 : 16);
+  w[i + (CT_ENTRY.SRC_SEC_ID >> 2)] = srcSecId;
+  w[i + (CT_ENTRY.LAST_TX_REPORT >> 2)] = ingress ? 0 : now;
+  w[i + (CT_ENTRY.LAST_RX_REPORT >> 2)] = ingress ? now : 0;
+  if (!HOST_LITTLE_ENDIAN) for (let j = i + (CT_ENTRY.LIFETIME >> 2); j < i + (CT_ENTRY.SIZE >> 2); j++) w[j] = bswap32(w[j]);
 }
 
 /** initEntry() with the lifetime and flags seen ct_create4() gives a new entry. */
