@@ -19,6 +19,7 @@ import { METRICS_KEY, METRICS_VALUE } from '../../maps.js';
 import { copyPacket, TcAct, type SkBuff } from '../../skb.js';
 import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
+import type { EventRing } from '../../../bpf/ringbuf.js';
 
 // The notify structs below are little-endian and written as host-order words.
 if (!HOST_LITTLE_ENDIAN) throw new Error('notify: event structs are written as host-order words and need a little-endian host');
@@ -51,8 +52,44 @@ function beginEvent(dp: NodeDatapath, ctx: SkBuff, typeWord: number, structSize:
   w[i + 1] = ctx.hash;
   w[i + 2] = ctx.len;
   w[i + 3] = cap | (NOTIFY_VERSION << 16);
-  if (cap > 0) copyPacket(ring, s + structSize, ctx, ctx.off, cap);
+  if (cap > 0) capturePacket(ring, s + structSize, ctx, cap);
   return s;
+}
+
+/**
+ * The packet capture behind a notify struct: the first `cap` bytes of the
+ * packet into the record at `dstOff`. Records start 8-aligned, the structs are
+ * whole float64s and a record's space is rounded up to 8 bytes, so the copy
+ * moves whole float64s (as copyPacket, bits as they are), the last one running
+ * into the record's padding, which consumers never see: no word or byte tail.
+ * The skb's buffer is a whole number of float64s, so the read stays inside it.
+ */
+function capturePacket(ring: EventRing, dstOff: number, ctx: SkBuff, cap: number): void {
+  const srcOff = ctx.off;
+  if (((dstOff | srcOff) & 7) !== 0) {
+    copyPacket(ring, dstOff, ctx, srcOff, cap);
+    return;
+  }
+  const d = ring.f64;
+  const s = ctx.f64;
+  let j = dstOff >> 3;
+  let i = srcOff >> 3;
+  const end = i + ((cap + 7) >> 3);
+  if (i + 8 <= end) {
+    // The first 64 bytes (most captures: the headers) in straight-line code,
+    // where TurboFan checks each array once; a loop re-checks every round.
+    d[j] = s[i];
+    d[j + 1] = s[i + 1];
+    d[j + 2] = s[i + 2];
+    d[j + 3] = s[i + 3];
+    d[j + 4] = s[i + 4];
+    d[j + 5] = s[i + 5];
+    d[j + 6] = s[i + 6];
+    d[j + 7] = s[i + 7];
+    i += 8;
+    j += 8;
+  }
+  for (; i < end; i++, j++) d[j] = s[i];
 }
 
 /** The notify header's first word: type (u8), subtype (u8), source (u16). */
