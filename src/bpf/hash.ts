@@ -6,7 +6,7 @@
 // -ENOENT, and deleted slots are reused.
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
-import { DEFAULT_HASH_SEED, HashTable } from './hash-table.js';
+import { DEFAULT_HASH_SEED, HashTable, KEY_SCRATCH } from './hash-table.js';
 import { badUpdateFlags, checkCpuCount, copyInto, perCpuStride } from './map-util.js';
 
 export interface HashMapOptions {
@@ -128,6 +128,8 @@ export class PerCpuHashMap implements KeyValueMap {
   readonly cpuStride: number;
   readonly table: HashTable;
   private readonly entryStride: number;
+  /** Slot where lookupScratch() last found its key, or -1 (see there). */
+  private hintSlot = -1;
 
   constructor(spec: MapSpecInput, options: PerCpuOptions = {}, table?: HashTable) {
     this.spec = withType(spec, BpfMapType.PERCPU_HASH);
@@ -159,6 +161,33 @@ export class PerCpuHashMap implements KeyValueMap {
     const table = this.table;
     const slot = table.find(table.load(key, keyOff));
     return slot < 0 ? -1 : slot * this.entryStride;
+  }
+
+  /**
+   * lookup() of a key built in KEY_SCRATCH (offset 0), for cilium_metrics,
+   * which every forwarded packet updates under one of a handful of keys. It
+   * tries the slot of its previous hit first: a live slot whose stored key
+   * equals the key is that key's entry (keys are unique), so the answer is
+   * lookup()'s, without hashing and probing. Otherwise (or for keys that are
+   * not whole words) it is lookup(). A hash map's lookup changes nothing, so
+   * neither does the hint.
+   */
+  lookupScratch(): number {
+    const t = this.table;
+    const slot = this.hintSlot;
+    if (slot >= 0 && t.live[slot] === 1 && (t.keySize & 3) === 0) {
+      const kw = KEY_SCRATCH.words;
+      const meta = t.meta;
+      const base = slot * t.recordWords;
+      const n = t.keyWords;
+      let w = 0;
+      while (w < n && meta[base + w] === kw[w]) w++;
+      if (w === n) return slot * this.entryStride;
+    }
+    const found = t.find(t.load(KEY_SCRATCH.bytes, 0));
+    if (found < 0) return -1;
+    this.hintSlot = found;
+    return found * this.entryStride;
   }
 
   lookupPerCpu(key: Uint8Array, cpu: number, keyOff = 0): number {

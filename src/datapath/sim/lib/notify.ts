@@ -3,6 +3,7 @@
 
 import { writeU32BE } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
+import { PerCpuHashMap } from '../../../bpf/hash.js';
 import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
 import {
   DROP_NOTIFY,
@@ -192,7 +193,8 @@ export function updateMetrics(dp: NodeDatapath, bytes: number, dir: number, reas
   v0.setUint32(METRICS_KEY.FILE, file & 0xff, true);
   const k = KEY_SCRATCH.bytes;
   const m = dp.metrics;
-  let o = m.lookup(k);
+  // The per-CPU hash (always, outside tests that swap the map) looks the key up from the scratch as it is.
+  let o = m instanceof PerCpuHashMap ? m.lookupScratch() : m.lookup(k);
   if (o < 0) o = m.reserve(k);
   if (o < 0) return;
   const v = m.view;
