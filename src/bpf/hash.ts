@@ -128,8 +128,13 @@ export class PerCpuHashMap implements KeyValueMap {
   readonly cpuStride: number;
   readonly table: HashTable;
   private readonly entryStride: number;
-  /** Slot where lookupScratch() last found its key, or -1 (see there). */
+  /**
+   * Where lookupScratch() last found its key: the slot (-1 = none), its
+   * record's first word in `table.meta`, and CPU 0's value offset.
+   */
   private hintSlot = -1;
+  private hintBase = 0;
+  private hintOff = 0;
 
   constructor(spec: MapSpecInput, options: PerCpuOptions = {}, table?: HashTable) {
     this.spec = withType(spec, BpfMapType.PERCPU_HASH);
@@ -175,19 +180,25 @@ export class PerCpuHashMap implements KeyValueMap {
   lookupScratch(): number {
     const t = this.table;
     const slot = this.hintSlot;
-    if (slot >= 0 && t.live[slot] === 1 && (t.keySize & 3) === 0) {
+    if (slot >= 0 && t.live[slot] === 1) {
       const kw = KEY_SCRATCH.words;
       const meta = t.meta;
-      const base = slot * t.recordWords;
+      const base = this.hintBase;
       const n = t.keyWords;
       let w = 0;
       while (w < n && meta[base + w] === kw[w]) w++;
-      if (w === n) return slot * this.entryStride;
+      if (w === n) return this.hintOff;
     }
     const found = t.find(t.load(KEY_SCRATCH.bytes, 0));
     if (found < 0) return -1;
-    this.hintSlot = found;
-    return found * this.entryStride;
+    const off = found * this.entryStride;
+    // Only for whole-word keys: the scratch's padding bytes are masked by load(), which a hit skips.
+    if ((t.keySize & 3) === 0) {
+      this.hintSlot = found;
+      this.hintBase = found * t.recordWords;
+      this.hintOff = off;
+    }
+    return off;
   }
 
   lookupPerCpu(key: Uint8Array, cpu: number, keyOff = 0): number {
