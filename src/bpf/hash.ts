@@ -129,7 +129,7 @@ export class PerCpuHashMap implements KeyValueMap {
   readonly table: HashTable;
   private readonly entryStride: number;
   /**
-   * Where lookupScratch() last found its key: the slot (-1 = none), its
+   * Where lookupWords2() last found its key: the slot (-1 = none), its
    * record's first word in `table.meta`, and CPU 0's value offset.
    */
   private hintSlot = -1;
@@ -169,36 +169,32 @@ export class PerCpuHashMap implements KeyValueMap {
   }
 
   /**
-   * lookup() of a key built in KEY_SCRATCH (offset 0), for cilium_metrics,
-   * which every forwarded packet updates under one of a handful of keys. It
-   * tries the slot of its previous hit first: a live slot whose stored key
-   * equals the key is that key's entry (keys are unique), so the answer is
-   * lookup()'s, without hashing and probing. Otherwise (or for keys that are
-   * not whole words) it is lookup(). A hash map's lookup changes nothing, so
-   * neither does the hint.
+   * lookup() of an 8-byte key given as its two host-order words, for
+   * cilium_metrics (struct metrics_key), which every forwarded packet updates
+   * under one of a handful of keys. It tries the slot of its previous hit
+   * first: a live slot holding exactly these words is the key's entry (keys
+   * are unique), so the answer is lookup()'s, without hashing and probing.
+   * Otherwise the words go into KEY_SCRATCH and are looked up as usual. A
+   * hash map's lookup changes nothing, so neither does the hint.
    */
-  lookupScratch(): number {
+  lookupWords2(w0: number, w1: number): number {
     const t = this.table;
     const slot = this.hintSlot;
     if (slot >= 0 && t.live[slot] === 1) {
-      const kw = KEY_SCRATCH.words;
       const meta = t.meta;
       const base = this.hintBase;
-      const n = t.keyWords;
-      let w = 0;
-      while (w < n && meta[base + w] === kw[w]) w++;
-      if (w === n) return this.hintOff;
+      if (meta[base] === w0 && meta[base + 1] === w1) return this.hintOff;
     }
+    if (t.keySize !== 8) throw new Error(`${this.spec.name}: lookupWords2 needs 8-byte keys, not ${t.keySize}`);
+    const kw = KEY_SCRATCH.words;
+    kw[0] = w0;
+    kw[1] = w1;
     const found = t.find(t.load(KEY_SCRATCH.bytes, 0));
     if (found < 0) return -1;
-    const off = found * this.entryStride;
-    // Only for whole-word keys: the scratch's padding bytes are masked by load(), which a hit skips.
-    if ((t.keySize & 3) === 0) {
-      this.hintSlot = found;
-      this.hintBase = found * t.recordWords;
-      this.hintOff = off;
-    }
-    return off;
+    this.hintSlot = found;
+    this.hintBase = found * t.recordWords;
+    this.hintOff = found * this.entryStride;
+    return this.hintOff;
   }
 
   lookupPerCpu(key: Uint8Array, cpu: number, keyOff = 0): number {

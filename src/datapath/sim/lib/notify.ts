@@ -186,20 +186,26 @@ function addU64(v: DataView, off: number, delta: number): void {
 
 /** Count a packet in cilium_metrics under (reason, direction, line, file). */
 export function updateMetrics(dp: NodeDatapath, bytes: number, dir: number, reason: number, line: number, file: number): void {
-  // struct metrics_key in the maps' shared key scratch (see KEY_SCRATCH), both words stored whole:
-  // reason, dir, line (u16 LE); then file and three reserved zero bytes.
-  const v0 = KEY_SCRATCH.view;
-  v0.setUint32(METRICS_KEY.REASON, ((reason & 0xff) | ((dir & 3) << 8) | ((line & 0xffff) << 16)) >>> 0, true);
-  v0.setUint32(METRICS_KEY.FILE, file & 0xff, true);
-  const k = KEY_SCRATCH.bytes;
+  // struct metrics_key as two host-order (little-endian) words: reason, dir, line (u16);
+  // then file and three reserved zero bytes.
+  const k0 = (reason & 0xff) | ((dir & 3) << 8) | ((line & 0xffff) << 16);
+  const k1 = file & 0xff;
   const m = dp.metrics;
-  // The per-CPU hash (always, outside tests that swap the map) looks the key up from the scratch as it is.
-  let o = m instanceof PerCpuHashMap ? m.lookupScratch() : m.lookup(k);
-  if (o < 0) o = m.reserve(k);
+  // The per-CPU hash (always, outside tests that swap the map) takes the key as its two words.
+  let o = m instanceof PerCpuHashMap ? m.lookupWords2(k0, k1) : m.lookup(metricsKey(k0, k1));
+  if (o < 0) o = m.reserve(metricsKey(k0, k1));
   if (o < 0) return;
   const v = m.view;
   addU64(v, o + METRICS_VALUE.COUNT, 1);
   addU64(v, o + METRICS_VALUE.BYTES, bytes);
+}
+
+/** The metrics key's words in the maps' shared key scratch (see KEY_SCRATCH), as key bytes for the next map call. */
+function metricsKey(k0: number, k1: number): Uint8Array {
+  const kw = KEY_SCRATCH.words;
+  kw[METRICS_KEY.REASON >> 2] = k0;
+  kw[METRICS_KEY.FILE >> 2] = k1;
+  return KEY_SCRATCH.bytes;
 }
 
 /**
