@@ -41,6 +41,9 @@ function networkWord(v: number): number {
  * share one bounds check base, where each DataView store re-checks its view.
  */
 function beginEvent(dp: NodeDatapath, ctx: SkBuff, typeWord: number, structSize: number, cap: number): number {
+  // Values stored into the word elements are written `x | 0` (what the store does to
+  // them anyway): TurboFan then stores a checked small integer as it is, where a plain
+  // argument goes through its general number-to-int32 truncation, by way of a double.
   const ring = dp.events;
   const o = ring.reserve(EVENT_ENVELOPE.SIZE + structSize + cap);
   if (o < 0) return -1;
@@ -49,7 +52,7 @@ function beginEvent(dp: NodeDatapath, ctx: SkBuff, typeWord: number, structSize:
   // Little-endian words: type, subtype, source (u16); hash; len_orig; len_cap (u16), version (u16).
   const w = ring.words;
   const i = s >> 2;
-  w[i] = typeWord;
+  w[i] = typeWord | 0;
   w[i + 1] = ctx.hash;
   w[i + 2] = ctx.len;
   w[i + 3] = cap | (NOTIFY_VERSION << 16);
@@ -162,11 +165,11 @@ function writeTraceNotify(
   if (s < 0) return;
   const w = dp.events.words;
   const i = s >> 2;
-  w[i + (TRACE_NOTIFY.SRC_LABEL >> 2)] = srcLabel;
-  w[i + (TRACE_NOTIFY.DST_LABEL >> 2)] = dstLabel;
+  w[i + (TRACE_NOTIFY.SRC_LABEL >> 2)] = srcLabel | 0;
+  w[i + (TRACE_NOTIFY.DST_LABEL >> 2)] = dstLabel | 0;
   // dst_id (u16 LE), reason (u8), flags (u8, 0) as one little-endian word.
   w[i + (TRACE_NOTIFY.DST_ID >> 2)] = (dstId & 0xffff) | ((ctReason & 0xff) << 16);
-  w[i + (TRACE_NOTIFY.IFINDEX >> 2)] = ifindex;
+  w[i + (TRACE_NOTIFY.IFINDEX >> 2)] = ifindex | 0;
   // orig_ip is 16 bytes: the IPv4 address (network order), then zeros.
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2)] = networkWord(origIp);
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 1] = 0;
@@ -232,12 +235,12 @@ export function sendDropNotify(
   if (s >= 0) {
     const w = dp.events.words;
     const i = s >> 2;
-    w[i + (DROP_NOTIFY.SRC_LABEL >> 2)] = srcLabel;
-    w[i + (DROP_NOTIFY.DST_LABEL >> 2)] = dstLabel;
-    w[i + (DROP_NOTIFY.DST_ID >> 2)] = dstId;
+    w[i + (DROP_NOTIFY.SRC_LABEL >> 2)] = srcLabel | 0;
+    w[i + (DROP_NOTIFY.DST_LABEL >> 2)] = dstLabel | 0;
+    w[i + (DROP_NOTIFY.DST_ID >> 2)] = dstId | 0;
     // line (u16 LE), file (u8), ext_error (s8) as one little-endian word.
     w[i + (DROP_NOTIFY.LINE >> 2)] = (line & 0xffff) | ((file & 0xff) << 16) | ((extError & 0xff) << 24);
-    w[i + (DROP_NOTIFY.IFINDEX >> 2)] = ctx.ifindex;
+    w[i + (DROP_NOTIFY.IFINDEX >> 2)] = ctx.ifindex | 0;
     w[i + (DROP_NOTIFY.FLAGS >> 2)] = 0;
     dp.events.commit();
   }
@@ -263,14 +266,14 @@ export function sendPolicyVerdictNotify(
   if (s < 0) return;
   const w = dp.events.words;
   const i = s >> 2;
-  w[i + (POLICY_VERDICT_NOTIFY.REMOTE_LABEL >> 2)] = remoteLabel;
-  w[i + (POLICY_VERDICT_NOTIFY.VERDICT >> 2)] = verdict;
+  w[i + (POLICY_VERDICT_NOTIFY.REMOTE_LABEL >> 2)] = remoteLabel | 0;
+  w[i + (POLICY_VERDICT_NOTIFY.VERDICT >> 2)] = verdict | 0;
   // dst_port (u16 LE), proto (u8), flags (u8) as one little-endian word.
   const flags = (dir & 3) | (matchType << PV_MATCH_SHIFT) | ((audited ? 1 : 0) << PV_AUDITED_SHIFT);
   w[i + (POLICY_VERDICT_NOTIFY.DST_PORT >> 2)] = (dport & 0xffff) | ((proto & 0xff) << 16) | ((flags & 0xff) << 24);
   // auth_type and the padding up to the cookie (4 bytes); the u64 cookie's high word.
   w[i + (POLICY_VERDICT_NOTIFY.AUTH_TYPE >> 2)] = 0;
-  w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2)] = cookie;
+  w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2)] = cookie | 0;
   w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2) + 1] = 0;
   dp.events.commit();
 }
