@@ -53,14 +53,20 @@ export function copyPacket(dst: PacketViews, dstOff: number, src: PacketViews, s
     copyPacketUnaligned(dst, dstOff, src, srcOff, len);
     return;
   }
-  const d = dst.f64;
-  const s = src.f64;
-  let j = dstOff >> 3;
-  let i = srcOff >> 3;
-  const end = i + (len >> 3);
-  if (i + 8 <= end) {
-    // The first 64 bytes (most captures: the headers) in straight-line code,
-    // where TurboFan checks each array once; a loop re-checks every round.
+  copyFloat64s(dst.f64, dstOff >> 3, src.f64, srcOff >> 3, len >> 3);
+  if ((len & 4) !== 0) dst.words[(dstOff + (len & ~7)) >> 2] = src.words[(srcOff + (len & ~7)) >> 2];
+  if ((len & 3) !== 0) dst.view.setInt32(dstOff + len - 4, src.view.getInt32(srcOff + len - 4, true), true);
+}
+
+/**
+ * Copy `n` float64 elements, s[i..] to d[j..], their bits as they are (NaN
+ * patterns included). The first eight (most packet captures: the headers) go
+ * in straight-line code, where TurboFan checks each array once; a loop
+ * re-checks every round.
+ */
+export function copyFloat64s(d: Float64Array, j: number, s: Float64Array, i: number, n: number): void {
+  const end = i + n;
+  if (n >= 8) {
     d[j] = s[i];
     d[j + 1] = s[i + 1];
     d[j + 2] = s[i + 2];
@@ -72,13 +78,7 @@ export function copyPacket(dst: PacketViews, dstOff: number, src: PacketViews, s
     i += 8;
     j += 8;
   }
-  for (; i + 2 <= end; i += 2, j += 2) {
-    d[j] = s[i];
-    d[j + 1] = s[i + 1];
-  }
-  if (i < end) d[j] = s[i];
-  if ((len & 4) !== 0) dst.words[(dstOff + (len & ~7)) >> 2] = src.words[(srcOff + (len & ~7)) >> 2];
-  if ((len & 3) !== 0) dst.view.setInt32(dstOff + len - 4, src.view.getInt32(srcOff + len - 4, true), true);
+  for (; i < end; i++, j++) d[j] = s[i];
 }
 
 /** copyPacket() for offsets that are not both 8-aligned, and lengths under a word. */

@@ -17,7 +17,7 @@ import {
   TRACE_SOCK_NOTIFY,
 } from '../../events.js';
 import { METRICS_KEY, METRICS_VALUE } from '../../maps.js';
-import { copyPacket, TcAct, type SkBuff } from '../../skb.js';
+import { copyFloat64s, copyPacket, TcAct, type SkBuff } from '../../skb.js';
 import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 import type { EventRing } from '../../../bpf/ringbuf.js';
@@ -74,26 +74,7 @@ function capturePacket(ring: EventRing, dstOff: number, ctx: SkBuff, cap: number
     copyPacket(ring, dstOff, ctx, srcOff, cap);
     return;
   }
-  const d = ring.f64;
-  const s = ctx.f64;
-  let j = dstOff >> 3;
-  let i = srcOff >> 3;
-  const end = i + ((cap + 7) >> 3);
-  if (i + 8 <= end) {
-    // The first 64 bytes (most captures: the headers) in straight-line code,
-    // where TurboFan checks each array once; a loop re-checks every round.
-    d[j] = s[i];
-    d[j + 1] = s[i + 1];
-    d[j + 2] = s[i + 2];
-    d[j + 3] = s[i + 3];
-    d[j + 4] = s[i + 4];
-    d[j + 5] = s[i + 5];
-    d[j + 6] = s[i + 6];
-    d[j + 7] = s[i + 7];
-    i += 8;
-    j += 8;
-  }
-  for (; i < end; i++, j++) d[j] = s[i];
+  copyFloat64s(ring.f64, dstOff >> 3, ctx.f64, srcOff >> 3, (cap + 7) >> 3);
 }
 
 /** The notify header's first word: type (u8), subtype (u8), source (u16). */
