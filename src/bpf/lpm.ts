@@ -32,6 +32,14 @@ function hostWord(bytes: number[]): number {
  * the length being probed (canonical key form).
  */
 const QUERY = new KeyWords(4 + LPM_DATA_SIZE_MAX);
+/**
+ * Module-local copies of imported bindings: TurboFan folds a module's own
+ * consts into the code, but loads and hole-checks an import's cell (and
+ * re-tests a boolean's truthiness) on every use.
+ */
+const LITTLE_ENDIAN: boolean = HOST_LITTLE_ENDIAN;
+const SCRATCH_BYTES = KEY_SCRATCH.bytes;
+const SCRATCH_WORDS = KEY_SCRATCH.words;
 const PROBE = new KeyWords(4 + LPM_DATA_SIZE_MAX);
 
 /**
@@ -42,7 +50,7 @@ const PROBE = new KeyWords(4 + LPM_DATA_SIZE_MAX);
  * once per length present. The answer is the same longest match. (Only on
  * little-endian hosts, where a record's word 0 is its prefixlen.)
  */
-const SCAN_MAX_SLOTS = HOST_LITTLE_ENDIAN ? 16 : 0;
+const SCAN_MAX_SLOTS = LITTLE_ENDIAN ? 16 : 0;
 
 /**
  * Word 0 of a deleted slot's record (the slot stays free until an insert
@@ -162,7 +170,7 @@ export class LpmTrieMap implements KeyValueMap {
    * little-endian hosts): no byte assembly.
    */
   private queryLimit(key: Uint8Array, keyOff: number): number {
-    const limit = HOST_LITTLE_ENDIAN && key === KEY_SCRATCH.bytes && keyOff === 0 ? KEY_SCRATCH.words[0] >>> 0 : readU32LE(key, keyOff);
+    const limit = LITTLE_ENDIAN && key === SCRATCH_BYTES && keyOff === 0 ? SCRATCH_WORDS[0] >>> 0 : readU32LE(key, keyOff);
     return limit > this.maxPrefixLen ? this.maxPrefixLen : limit;
   }
 
@@ -173,7 +181,7 @@ export class LpmTrieMap implements KeyValueMap {
    * always compared masked.
    */
   private queryWords(key: Uint8Array, keyOff: number, bytes: number): Int32Array {
-    if (key === KEY_SCRATCH.bytes && keyOff === 0) return KEY_SCRATCH.words;
+    if (key === SCRATCH_BYTES && keyOff === 0) return SCRATCH_WORDS;
     loadKeyWords(QUERY.words, QUERY.bytes, key, keyOff, bytes);
     return QUERY.words;
   }

@@ -4,6 +4,7 @@
 
 import type { KeyValueMap } from '../../../bpf/types.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
+import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
 import { LpmTrieMap } from '../../../bpf/lpm.js';
 import { POLICY_ENTRY, POLICY_KEY, POLICY_PREFIX, PolicyEntryFlags } from '../../maps.js';
 import { DropReason } from '../../drop.js';
@@ -22,10 +23,23 @@ export class PolicyResult {
 
 /** Policy keys are built in the maps' shared key scratch with whole-word stores (see KEY_SCRATCH). */
 const key = KEY_SCRATCH.bytes;
+const keyWords = KEY_SCRATCH.words;
+const keyView = KEY_SCRATCH.view;
+/** A module-local copy: TurboFan folds it, where an imported binding is loaded, hole-checked and truth-tested per use. */
+const LITTLE_ENDIAN: boolean = HOST_LITTLE_ENDIAN;
 
 /** `struct policy_key` for a full-length lookup: prefixlen, sec_label, then egress, protocol, dport (big-endian). */
 function fillKey(identity: number, egress: boolean, proto: number, dport: number): void {
-  const v = KEY_SCRATCH.view;
+  if (LITTLE_ENDIAN) {
+    // Whole host-order words: prefixlen and sec_label are u32 little-endian;
+    // the last word's bytes are egress, protocol, dport high, dport low.
+    const w = keyWords;
+    w[POLICY_KEY.PREFIXLEN >>> 2] = POLICY_PREFIX.FULL;
+    w[POLICY_KEY.SEC_LABEL >>> 2] = identity | 0;
+    w[POLICY_KEY.EGRESS >>> 2] = (egress ? 1 : 0) | ((proto & 0xff) << 8) | ((dport & 0xff00) << 8) | ((dport & 0xff) << 24);
+    return;
+  }
+  const v = keyView;
   v.setUint32(POLICY_KEY.PREFIXLEN, POLICY_PREFIX.FULL, true);
   v.setUint32(POLICY_KEY.SEC_LABEL, identity >>> 0, true);
   v.setUint32(POLICY_KEY.EGRESS, (((egress ? 1 : 0) << 24) | ((proto & 0xff) << 16) | (dport & 0xffff)) >>> 0);
@@ -48,13 +62,15 @@ export function policyCanAccess(map: KeyValueMap, remoteId: number, egress: bool
   const v = map.view;
   const d = map.values;
   fillKey(remoteId, egress, proto, dport);
-  if (map instanceof LpmTrieMap) {
+  // instanceof walks the prototype chain: test once.
+  const lpm = map instanceof LpmTrieMap ? map : undefined;
+  if (lpm !== undefined) {
     // The two keys differ only in sec_label: one pass over the policy map (an
     // LPM trie) finds both longest matches, each exactly what its own lookup would.
-    map.lookupPair(key, 0, POLICY_KEY.SEC_LABEL >>> 2, 0, found);
+    lpm.lookupPair(key, 0, POLICY_KEY.SEC_LABEL >>> 2, 0, found);
   } else {
     found[0] = map.lookup(key);
-    KEY_SCRATCH.view.setUint32(POLICY_KEY.SEC_LABEL, 0, true);
+    keyView.setUint32(POLICY_KEY.SEC_LABEL, 0, true);
     found[1] = map.lookup(key);
   }
   const l3l4 = remoteId !== 0 ? found[0] : -1;
@@ -81,15 +97,29 @@ export function policyCanAccess(map: KeyValueMap, remoteId: number, egress: bool
     return out.verdict;
   }
   out.entryOff = off;
-  out.cookie = v.getUint32(off + POLICY_ENTRY.COOKIE, true);
   out.matchType = matchTypeFor(d[off + POLICY_ENTRY.LPM_PREFIX_LEN], identitySpecific);
-  // Per-entry packet and byte counters (u64 little-endian, low words suffice until 2^32).
-  const pk = v.getUint32(off + POLICY_ENTRY.PACKETS, true) + 1;
-  v.setUint32(off + POLICY_ENTRY.PACKETS, pk >>> 0, true);
-  if (pk > 0xffffffff) v.setUint32(off + POLICY_ENTRY.PACKETS + 4, v.getUint32(off + POLICY_ENTRY.PACKETS + 4, true) + 1, true);
-  const by = v.getUint32(off + POLICY_ENTRY.BYTES, true) + bytes;
-  v.setUint32(off + POLICY_ENTRY.BYTES, by >>> 0, true);
-  if (by > 0xffffffff) v.setUint32(off + POLICY_ENTRY.BYTES + 4, v.getUint32(off + POLICY_ENTRY.BYTES + 4, true) + 1, true);
+  if (LITTLE_ENDIAN && lpm !== undefined) {
+    // The value's u32/u64 little-endian fields as host-order words (values are word-aligned).
+    const vw = lpm.pool.valueWords;
+    const at = off >>> 2;
+    out.cookie = vw[at + (POLICY_ENTRY.COOKIE >>> 2)] >>> 0;
+    // Per-entry packet and byte counters (u64): the low word, carrying into the high one.
+    const pk = at + (POLICY_ENTRY.PACKETS >>> 2);
+    if ((vw[pk] = (vw[pk] + 1) | 0) === 0) vw[pk + 1] = (vw[pk + 1] + 1) | 0;
+    const by = at + (POLICY_ENTRY.BYTES >>> 2);
+    const sum = (vw[by] >>> 0) + bytes;
+    vw[by] = sum | 0;
+    if (sum > 0xffffffff) vw[by + 1] = (vw[by + 1] + 1) | 0;
+  } else {
+    out.cookie = v.getUint32(off + POLICY_ENTRY.COOKIE, true);
+    // Per-entry packet and byte counters (u64 little-endian, low words suffice until 2^32).
+    const pk = v.getUint32(off + POLICY_ENTRY.PACKETS, true) + 1;
+    v.setUint32(off + POLICY_ENTRY.PACKETS, pk >>> 0, true);
+    if (pk > 0xffffffff) v.setUint32(off + POLICY_ENTRY.PACKETS + 4, v.getUint32(off + POLICY_ENTRY.PACKETS + 4, true) + 1, true);
+    const by = v.getUint32(off + POLICY_ENTRY.BYTES, true) + bytes;
+    v.setUint32(off + POLICY_ENTRY.BYTES, by >>> 0, true);
+    if (by > 0xffffffff) v.setUint32(off + POLICY_ENTRY.BYTES + 4, v.getUint32(off + POLICY_ENTRY.BYTES + 4, true) + 1, true);
+  }
 
   if (d[off + POLICY_ENTRY.FLAGS] & PolicyEntryFlags.DENY) return (out.verdict = -DropReason.POLICY_DENY);
   const proxyPort = v.getUint16(off + POLICY_ENTRY.PROXY_PORT, false);
