@@ -96,3 +96,30 @@ test('policy_can_access: one lookupPair pass decides as two lookups do (many ent
   const m = run(0xca12, 400, 8000);
   assert.ok(m.pool.highWater > 16);
 });
+
+test('policy_can_access: u64 packet and byte counters carry into their high words, and a cookie ≥ 2^31 reads unsigned, on both paths', () => {
+  const fast = new LpmTrieMap(policyMapSpec(7, 4));
+  const plain = new LpmTrieMap(policyMapSpec(7, 4));
+  const entry: PolicyEntrySpec = { identity: 1001, egress: false, proto: 6, port: 80, cookie: 1 };
+  putPolicyEntry(fast, entry);
+  putPolicyEntry(plain, entry);
+  for (const m of [fast, plain]) {
+    const v = m.view;
+    v.setUint32(8, 0x9000_0001, true); // cookie
+    v.setUint32(16, 0xffff_ffff, true); // packets: low word about to wrap
+    v.setUint32(20, 7, true);
+    v.setUint32(24, 0xffff_ff00, true); // bytes: low word about to wrap
+    v.setUint32(28, 0xffff_ffff, true); // and the high word too
+  }
+  const a = new PolicyResult();
+  const b = new PolicyResult();
+  for (let i = 0; i < 3; i++) {
+    assert.equal(policyCanAccess(fast, 1001, false, 6, 80, 0x1ff, a), policyCanAccess(plainView(plain), 1001, false, 6, 80, 0x1ff, b));
+    assert.deepEqual({ ...a }, { ...b });
+  }
+  assert.equal(a.cookie, 0x9000_0001);
+  const v = fast.view;
+  assert.deepEqual([v.getUint32(16, true), v.getUint32(20, true)], [2, 8]);
+  assert.deepEqual([v.getUint32(24, true), v.getUint32(28, true)], [0xffff_ff00 + 3 * 0x1ff - 2 ** 32, 0]);
+  assert.deepEqual(fast.values.subarray(0, 32), plain.values.subarray(0, 32));
+});
