@@ -41,10 +41,14 @@ export class CtLookupResult {
 
 /** CT tuples are built in the maps' shared key scratch (see KEY_SCRATCH): good for the next map call only. */
 const key = KEY_SCRATCH.bytes;
+// Module-local copies: TurboFan folds a module's own consts, while every use
+// of an imported binding loads its cell and checks it (and a boolean's truth).
+const keyView = KEY_SCRATCH.view;
+const LITTLE_ENDIAN: boolean = HOST_LITTLE_ENDIAN;
 
 /** The tuple in KEY_SCRATCH, stored as whole big-endian words so the map reads them without stalls. */
 export function fillScratchKey(saddr: number, daddr: number, sport: number, dport: number, proto: number, flags: number): void {
-  const v = KEY_SCRATCH.view;
+  const v = keyView;
   v.setUint32(CT_TUPLE.DADDR, daddr);
   v.setUint32(CT_TUPLE.SADDR, saddr);
   v.setUint32(CT_TUPLE.DPORT, (((dport & 0xffff) << 16) | (sport & 0xffff)) >>> 0);
@@ -214,7 +218,7 @@ function initEntry(map: CtMap, off: number, now: number, lifetime: number, ingre
   w[i + (CT_ENTRY.SRC_SEC_ID >> 2)] = srcSecId;
   w[i + (CT_ENTRY.LAST_TX_REPORT >> 2)] = ingress ? 0 : now;
   w[i + (CT_ENTRY.LAST_RX_REPORT >> 2)] = ingress ? now : 0;
-  if (!HOST_LITTLE_ENDIAN) for (let j = i + (CT_ENTRY.LIFETIME >> 2); j < i + (CT_ENTRY.SIZE >> 2); j++) w[j] = bswap32(w[j]);
+  if (!LITTLE_ENDIAN) for (let j = i + (CT_ENTRY.LIFETIME >> 2); j < i + (CT_ENTRY.SIZE >> 2); j++) w[j] = bswap32(w[j]);
 }
 
 /** initEntry() with the lifetime and flags seen ct_create4() gives a new entry. */
