@@ -16,6 +16,13 @@ import { OverlayProgram } from '../datapath/sim/bpf_overlay.js';
 import { HostProgram } from '../datapath/sim/bpf_host.js';
 import { SockProgram } from '../datapath/sim/bpf_sock.js';
 import { MARK_MAGIC_MASK, MARK_MAGIC_TO_PROXY } from '../datapath/sim/calls.js';
+
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const ENCAP_OVERHEAD = VXLAN_ENCAP_OVERHEAD;
+const VXLAN_DPORT = VXLAN_PORT;
+const FLAG_I = VXLAN_FLAG_I;
+const HEADROOM = DEFAULT_HEADROOM;
 import type { NodeDatapath, Prog } from '../datapath/sim/node-datapath.js';
 import type { Underlay, UnderlayPort } from './underlay.js';
 
@@ -185,7 +192,7 @@ export class NodeKernel implements UnderlayPort {
   runIngress(ifindex: number, frame: Uint8Array, frameOff = 0, frameLen = frame.length - frameOff, mark = 0): number {
     const dev = this.device(ifindex);
     if (!dev) return TcAct.SHOT;
-    const ctx = this.skb.load(frame, frameOff, frameLen, DEFAULT_HEADROOM);
+    const ctx = this.skb.load(frame, frameOff, frameLen, HEADROOM);
     ctx.ifindex = ifindex;
     ctx.mark = mark;
     if (this.tap) this.emitTap(dev, 'ingress', ctx);
@@ -261,12 +268,12 @@ export class NodeKernel implements UnderlayPort {
       return;
     }
     const remoteMac = this.underlay.macOf(ctx.tunnelRemoteIpv4);
-    if (remoteMac === undefined || !ctx.pushHead(VXLAN_ENCAP_OVERHEAD)) {
+    if (remoteMac === undefined || !ctx.pushHead(ENCAP_OVERHEAD)) {
       this.stats.dropped++;
       return;
     }
     const v = ctx.view;
-    const innerLen = ctx.len - VXLAN_ENCAP_OVERHEAD;
+    const innerLen = ctx.len - ENCAP_OVERHEAD;
     const port = vxlanFlowSourcePort(ctx.hash);
     const remoteIp = ctx.tunnelRemoteIpv4 | 0;
     writeVxlanEncapView(v, ctx.off, innerLen, this.macHi, this.macLo, macHigh16(remoteMac), remoteMac | 0, this.ipWord, remoteIp, port, ctx.tunnelId, ctx.tunnelTtl || 64, 0);
@@ -289,7 +296,7 @@ export class NodeKernel implements UnderlayPort {
 
   /** A frame from the wire: cil_from_netdev, then the stack (VXLAN decap for UDP 8472 to us). */
   receive(buf: Uint8Array, off = 0, len = buf.length - off): void {
-    this.skb.load(buf, off, len, DEFAULT_HEADROOM);
+    this.skb.load(buf, off, len, HEADROOM);
     this.receiveLoaded();
   }
 
@@ -361,7 +368,7 @@ export class NodeKernel implements UnderlayPort {
     const verIhl = b[ip];
     const ihl = (verIhl & 0x0f) * 4;
     const udp = ip + ihl;
-    if (ihl < IPV4.MIN_HEADER_LEN || udp + 8 > o + len || v.getUint16(udp + 2) !== VXLAN_PORT) return 0;
+    if (ihl < IPV4.MIN_HEADER_LEN || udp + 8 > o + len || v.getUint16(udp + 2) !== VXLAN_DPORT) return 0;
     const totalLen = v.getUint16(ip + IPV4.TOTAL_LEN);
     if (verIhl === 0x45) {
       // checkIpv4() for a header without options, inline: lengths, then the
@@ -380,7 +387,7 @@ export class NodeKernel implements UnderlayPort {
     if (v.getUint16(ip + IPV4.FLAGS_FRAG) & 0x3fff) return -1;
     const vx = udp + 8;
     const inner = vx + 8;
-    if (inner + ETH.HEADER_LEN > ip + totalLen || !(b[vx] & VXLAN_FLAG_I)) return -1;
+    if (inner + ETH.HEADER_LEN > ip + totalLen || !(b[vx] & FLAG_I)) return -1;
     return inner;
   }
 

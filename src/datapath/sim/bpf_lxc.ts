@@ -40,6 +40,13 @@ import { PolicyResult, policyCanAccess } from './lib/policy.js';
 import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify, traceAllowed, updateMetrics } from './lib/notify.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
 
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const PROXY_EGRESS = MARK_MAGIC_PROXY_EGRESS;
+const PROXY_EGRESS_EPID = MARK_MAGIC_PROXY_EGRESS_EPID;
+const PROXY_INGRESS = MARK_MAGIC_PROXY_INGRESS;
+const TO_PROXY = MARK_MAGIC_TO_PROXY;
+
 /** The per-endpoint constants Cilium compiles into bpf_lxc.o (ep_config.h). */
 export interface EndpointConfig {
   /** LXC_ID: the endpoint ID. */
@@ -230,7 +237,7 @@ export class LxcProgram {
     lookupIpcache(dp, info.dst, ipc);
     const dstId = ipc.found ? ipc.identity : ReservedIdentity.WORLD;
     // Sent by the L7 proxy for this endpoint (cil_lxc_policy_egress): its L7 policy already decided.
-    const fromProxy = ctx.cb[CB.PROXY_MAGIC] === MARK_MAGIC_PROXY_EGRESS_EPID;
+    const fromProxy = ctx.cb[CB.PROXY_MAGIC] === PROXY_EGRESS_EPID;
     let proxyPort = 0;
     let replyToProxy = false;
 
@@ -260,7 +267,7 @@ export class LxcProgram {
 
     if (proxyPort > 0 || replyToProxy) {
       sendTraceNotify(dp, ctx, ObsPoint.TO_PROXY, ep.id, ep.identity, dstId, proxyPort, 0, ct.ret, ct.monitor, info.src);
-      ctx.mark = (MARK_MAGIC_TO_PROXY | (proxyPort << 16)) >>> 0;
+      ctx.mark = (TO_PROXY | (proxyPort << 16)) >>> 0;
       updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
       return TcAct.OK;
     }
@@ -316,7 +323,7 @@ export class LxcProgram {
     if (err) return this.drop(ctx, 0, 0, err, DropLine.LXC_INVALID, MetricsDir.EGRESS);
     if (!ctx.hash) ctx.hash = flowHash(info);
     this.pendingRevNat = 0;
-    ctx.cb[CB.PROXY_MAGIC] = MARK_MAGIC_PROXY_EGRESS_EPID;
+    ctx.cb[CB.PROXY_MAGIC] = PROXY_EGRESS_EPID;
     ctLookup4(this.dp, info, CtDir.EGRESS, this.ct);
     return this.tailHandleIpv4Cont(ctx);
   }
@@ -353,10 +360,10 @@ export class LxcProgram {
         if (rn >= 0) rewriteAddrPort(ctx, info, true, revNatAddress(dp, rn), revNatPort(dp, rn));
       }
       // Return traffic to the proxy's upstream socket; not the proxy's own answers to a client it redirected.
-      if (ct.proxyRedirect && proxyMagic !== MARK_MAGIC_PROXY_EGRESS) replyToProxy = true;
+      if (ct.proxyRedirect && proxyMagic !== PROXY_EGRESS) replyToProxy = true;
     } else {
       // The ingress proxy's upstream connection: its L7 policy already decided, so no second redirect.
-      const fromIngressProxy = proxyMagic === MARK_MAGIC_PROXY_INGRESS;
+      const fromIngressProxy = proxyMagic === PROXY_INGRESS;
       let verdict = policyCanAccess(this.policyMap, srcId, false, info.proto, policyPort(info), ctx.len, this.pol);
       let audited = false;
       if (verdict < 0 && dp.cfg.policyAuditMode) audited = true;
@@ -376,7 +383,7 @@ export class LxcProgram {
 
     if (proxyPort > 0 || replyToProxy) {
       sendTraceNotify(dp, ctx, ObsPoint.TO_PROXY, ep.id, srcId, ep.identity, proxyPort, ep.ifindex, ct.ret, ct.monitor, origSrc);
-      ctx.mark = (MARK_MAGIC_TO_PROXY | (proxyPort << 16)) >>> 0;
+      ctx.mark = (TO_PROXY | (proxyPort << 16)) >>> 0;
       return TcAct.OK;
     }
 

@@ -14,6 +14,11 @@ import { CtState } from '../../trace.js';
 import type { CtMap, NodeDatapath } from '../node-datapath.js';
 import type { Ip4Info } from './pkt.js';
 
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const PAYLOAD_LEN = TRACE_PAYLOAD_LEN;
+const ANY = BPF_ANY;
+
 /** What a lookup found, kept across tail calls (Cilium's tail call buffer). */
 export class CtLookupResult {
   ret: number = CtState.NEW;
@@ -124,7 +129,7 @@ function updateEntry(dp: NodeDatapath, map: KeyValueMap, off: number, dir: numbe
   if (lastReport + t.reportInterval < now || (accumulated | seen) !== accumulated) {
     d[off + seenOff] = accumulated | seen;
     v.setUint32(off + reportOff, now, true);
-    return TRACE_PAYLOAD_LEN;
+    return PAYLOAD_LEN;
   }
   return 0;
 }
@@ -149,10 +154,10 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
       const off = found >= 0 ? found : -2 - found;
       loadResult(map, off, out);
       out.ret = CtState.RELATED;
-      out.monitor = TRACE_PAYLOAD_LEN;
+      out.monitor = PAYLOAD_LEN;
       return out.ret;
     }
-    out.monitor = TRACE_PAYLOAD_LEN;
+    out.monitor = PAYLOAD_LEN;
     return (out.ret = CtState.NEW);
   }
 
@@ -173,14 +178,14 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
     const closing = flags & (CtEntryFlags.RX_CLOSING | CtEntryFlags.TX_CLOSING);
     if (isTcp && closing && (info.tcpFlags & (TcpFlags.SYN | TcpFlags.ACK)) === TcpFlags.SYN) {
       // A new SYN on a closing entry starts a new connection (was CT_REOPENED before 1.16).
-      out.monitor = TRACE_PAYLOAD_LEN;
+      out.monitor = PAYLOAD_LEN;
       return (out.ret = CtState.NEW);
     }
     loadResult(map, off, out);
     out.monitor = updateEntry(dp, map, off, dir, isTcp, info.tcpFlags);
     return (out.ret = CtState.ESTABLISHED);
   }
-  out.monitor = TRACE_PAYLOAD_LEN;
+  out.monitor = PAYLOAD_LEN;
   return (out.ret = CtState.NEW);
 }
 
@@ -245,7 +250,7 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, srcSecId
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
   fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
-  const off = map.reserve(key, BPF_ANY);
+  const off = map.reserve(key, ANY);
   if (off < 0) {
     ctCreateError.errno = off;
     return -DropReason.CT_CREATE_FAILED;
@@ -260,7 +265,7 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, srcSecId
 
   if (info.proto === IpProto.TCP || info.proto === IpProto.UDP) {
     fillScratchKey(info.src, info.dst, 0, 0, IpProto.ICMP, fwdFlag | TupleFlags.RELATED);
-    const roff = dp.ctAny4.reserve(key, BPF_ANY);
+    const roff = dp.ctAny4.reserve(key, ANY);
     if (roff < 0) {
       ctCreateError.errno = roff;
       return -DropReason.CT_CREATE_FAILED;
@@ -282,7 +287,7 @@ export function ctCreateService4(dp: NodeDatapath, info: Ip4Info, backendId: num
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
   fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
-  const off = map.reserve(key, BPF_ANY);
+  const off = map.reserve(key, ANY);
   if (off < 0) return -DropReason.CT_CREATE_FAILED;
   initNewEntry(dp, map, off, CtDir.EGRESS, isTcp, info.tcpFlags, revNatIndex);
   const t = dp.cfg.ctTimeouts;

@@ -22,6 +22,14 @@ import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 import type { EventRing } from '../../../bpf/ringbuf.js';
 
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const PAYLOAD_LEN = TRACE_PAYLOAD_LEN;
+const VERSION = NOTIFY_VERSION;
+const MATCH_SHIFT = PV_MATCH_SHIFT;
+const AUDITED_SHIFT = PV_AUDITED_SHIFT;
+const PerCpuHash = PerCpuHashMap;
+
 // The notify structs below are little-endian and written as host-order words.
 if (!HOST_LITTLE_ENDIAN) throw new Error('notify: event structs are written as host-order words and need a little-endian host');
 
@@ -55,7 +63,7 @@ function beginEvent(dp: NodeDatapath, ctx: SkBuff, typeWord: number, structSize:
   w[i] = typeWord | 0;
   w[i + 1] = ctx.hash;
   w[i + 2] = ctx.len;
-  w[i + 3] = cap | (NOTIFY_VERSION << 16);
+  w[i + 3] = cap | (VERSION << 16);
   if (cap > 0) capturePacket(ring, s + structSize, ctx, cap);
   return s;
 }
@@ -140,7 +148,7 @@ function writeTraceNotify(
   monitor: number,
   origIp: number,
 ): void {
-  const want = monitor === 0 ? TRACE_PAYLOAD_LEN : monitor;
+  const want = monitor === 0 ? PAYLOAD_LEN : monitor;
   const cap = ctx.len < want ? ctx.len : want;
   const s = beginEvent(dp, ctx, typeWord(MsgType.TRACE, obsPoint, source), TRACE_NOTIFY.SIZE, cap);
   if (s < 0) return;
@@ -176,7 +184,7 @@ export function updateMetrics(dp: NodeDatapath, bytes: number, dir: number, reas
   const k1 = file & 0xff;
   const m = dp.metrics;
   // The per-CPU hash (always, outside tests that swap the map) takes the key as its two words.
-  let o = m instanceof PerCpuHashMap ? m.lookupWords2(k0, k1) : m.lookup(metricsKey(k0, k1));
+  let o = m instanceof PerCpuHash ? m.lookupWords2(k0, k1) : m.lookup(metricsKey(k0, k1));
   if (o < 0) o = m.reserve(metricsKey(k0, k1));
   if (o < 0) return;
   const v = m.view;
@@ -211,7 +219,7 @@ export function sendDropNotify(
 ): number {
   ctx.dropReason = reason;
   updateMetrics(dp, ctx.len, metricDir, reason, line, file);
-  const cap = ctx.len < TRACE_PAYLOAD_LEN ? ctx.len : TRACE_PAYLOAD_LEN;
+  const cap = ctx.len < PAYLOAD_LEN ? ctx.len : PAYLOAD_LEN;
   const s = beginEvent(dp, ctx, typeWord(MsgType.DROP, reason, source), DROP_NOTIFY.SIZE, cap);
   if (s >= 0) {
     const w = dp.events.words;
@@ -242,7 +250,7 @@ export function sendPolicyVerdictNotify(
   audited: boolean,
   cookie: number,
 ): void {
-  const cap = ctx.len < TRACE_PAYLOAD_LEN ? ctx.len : TRACE_PAYLOAD_LEN;
+  const cap = ctx.len < PAYLOAD_LEN ? ctx.len : PAYLOAD_LEN;
   const s = beginEvent(dp, ctx, typeWord(MsgType.POLICY_VERDICT, 0, source), POLICY_VERDICT_NOTIFY.SIZE, cap);
   if (s < 0) return;
   const w = dp.events.words;
@@ -250,7 +258,7 @@ export function sendPolicyVerdictNotify(
   w[i + (POLICY_VERDICT_NOTIFY.REMOTE_LABEL >> 2)] = remoteLabel | 0;
   w[i + (POLICY_VERDICT_NOTIFY.VERDICT >> 2)] = verdict | 0;
   // dst_port (u16 LE), proto (u8), flags (u8) as one little-endian word.
-  const flags = (dir & 3) | (matchType << PV_MATCH_SHIFT) | ((audited ? 1 : 0) << PV_AUDITED_SHIFT);
+  const flags = (dir & 3) | (matchType << MATCH_SHIFT) | ((audited ? 1 : 0) << AUDITED_SHIFT);
   w[i + (POLICY_VERDICT_NOTIFY.DST_PORT >> 2)] = (dport & 0xffff) | ((proto & 0xff) << 16) | ((flags & 0xff) << 24);
   // auth_type and the padding up to the cookie (4 bytes); the u64 cookie's high word.
   w[i + (POLICY_VERDICT_NOTIFY.AUTH_TYPE >> 2)] = 0;

@@ -49,6 +49,9 @@ export function isIpv4Frame(ctx: SkBuff): boolean {
 /** Version 4, 20-byte header: the only header without options to walk. */
 const VER_IHL_PLAIN = 0x45;
 
+/** MF and the fragment offset: any of them set makes the packet a fragment (a module-local const, which TurboFan folds; an imported one is loaded and checked at every use). */
+const FRAGMENT_BITS = IPV4_FLAG_MF | 0x1fff;
+
 /**
  * Validate the IPv4 header and load addresses, ports and flags. Returns 0 or
  * a drop reason: 134 invalid packet, 157 fragment, 135 truncated L4 header.
@@ -82,7 +85,7 @@ export function loadIp4(ctx: SkBuff, info: Ip4Info): number {
   info.icmpCode = -1;
   info.innerValid = false;
   const frag = v.getUint16(l3 + IPV4.FLAGS_FRAG);
-  if (frag & (IPV4_FLAG_MF | 0x1fff)) return DropReason.FRAG_NOSUPPORT;
+  if (frag & FRAGMENT_BITS) return DropReason.FRAG_NOSUPPORT;
   const l4 = info.l4;
   switch (info.proto) {
     case IpProto.TCP:
