@@ -507,6 +507,14 @@ export class HashTable extends SlotPool {
   private missK3 = 0;
   /** Hash of the key findForInsert() loaded last. */
   loadedHash = 0;
+  // The slot findForInsert() last found or insert() filled, or -1. ct_create4()
+  // reserves a flow's related ICMP entry (its addresses, no ports) in
+  // cilium_ct_any4 for every new flow, so connections between the same two
+  // pods reserve one key over and over. A live slot holding exactly the key
+  // is the key's entry (keys are unique), so checking it first gives find()'s
+  // answer without hashing and probing. It needs no forgetting: a freed or
+  // reused slot fails the check. Tuple-hashed tables only (fixed 4-word keys).
+  private lastSlot = -1;
 
   constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable, tupleHash = from?.tupleHash ?? false) {
     super(keySize, valueStride, capacity, metaWords, from);
@@ -677,9 +685,19 @@ export class HashTable extends SlotPool {
       this.loadedHash = this.missHash;
       return -1;
     }
+    const last = this.lastSlot;
+    if (last >= 0 && key === SCRATCH.bytes && keyOff === 0 && this.live[last] === 1) {
+      // tupleHash tables only set lastSlot: compare the 14-byte tuple's four words (the last without its padding).
+      const kw = SCRATCH.words;
+      const meta = this.meta;
+      const base = last * this.recordWords;
+      if (meta[base] === kw[0] && meta[base + 1] === kw[1] && meta[base + 2] === kw[2] && meta[base + 3] === (kw[3] & TAIL_MASK[2])) return last;
+    }
     const h = this.load(key, keyOff);
     this.loadedHash = h;
-    return this.find(h);
+    const slot = this.find(h);
+    if (slot >= 0 && this.tupleHash) this.lastSlot = slot;
+    return slot;
   }
 
   /** Add the loaded key, known to be absent; caller checks `full` first. */
@@ -701,6 +719,7 @@ export class HashTable extends SlotPool {
     index[2 * p + 1] = slot + 1;
     this.indexed++;
     this.missPos = -1;
+    if (this.tupleHash) this.lastSlot = slot;
     return slot;
   }
 
