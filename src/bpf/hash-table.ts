@@ -515,12 +515,23 @@ export class HashTable extends SlotPool {
   // answer without hashing and probing. It needs no forgetting: a freed or
   // reused slot fails the check. Tuple-hashed tables only (fixed 4-word keys).
   private lastSlot = -1;
+  // lookupSlot()'s memory: the slot it last found, and the key it last
+  // missed (in `missedKey`, valid while `missedKnown`). The datapath looks
+  // the same few keys up in cilium_lxc for every packet (the local
+  // destination, a remote one that is not there). As above, a live slot
+  // holding exactly the key is its entry; and a missed key stays absent
+  // until the next insert, which forgets it (deletes, clears and growth
+  // cannot make it present). Clones start without either.
+  private lastHit = -1;
+  private missedKnown = false;
+  private readonly missedKey: Int32Array;
 
   constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable, tupleHash = from?.tupleHash ?? false) {
     super(keySize, valueStride, capacity, metaWords, from);
     this.seed = seed | 0;
     if (tupleHash && keySize !== CT_TUPLE_KEY_SIZE) throw new Error(`tuple hash needs ${CT_TUPLE_KEY_SIZE}-byte keys, not ${keySize}`);
     this.tupleHash = tupleHash;
+    this.missedKey = new Int32Array(this.keyWords);
     if (from) {
       this.index = from.index.slice();
       this.mask = from.mask;
@@ -606,6 +617,42 @@ export class HashTable extends SlotPool {
       }
       p = (p + 1) & mask;
     }
+  }
+
+  /**
+   * load() and find() in one (HashMap.lookup): the slot holding `key`, or
+   * -1. A key in KEY_SCRATCH is first checked against the slot last found
+   * and the key last missed (see lastHit), which answer as find() would.
+   */
+  lookupSlot(key: Uint8Array, keyOff: number): number {
+    if (key !== SCRATCH.bytes || keyOff !== 0) return this.find(this.loadCopy(key, keyOff));
+    const kw = SCRATCH.words;
+    const n = this.keyWords;
+    // Clear the padding of a partial last word, as load() does.
+    const rest = this.keySize & 3;
+    if (rest !== 0) kw[n - 1] &= TAIL_MASK[rest];
+    const last = this.lastHit;
+    if (last >= 0 && this.live[last] === 1) {
+      const meta = this.meta;
+      const base = last * this.recordWords;
+      let w = 0;
+      while (w < n && meta[base + w] === kw[w]) w++;
+      if (w === n) return last;
+    }
+    const missed = this.missedKey;
+    if (this.missedKnown) {
+      let w = 0;
+      while (w < n && missed[w] === kw[w]) w++;
+      if (w === n) return -1;
+    }
+    const slot = this.find(this.tupleHash ? tupleHashWords(kw, this.seed) : hashWords(kw, n, this.seed));
+    if (slot >= 0) {
+      this.lastHit = slot;
+    } else {
+      for (let w = 0; w < n; w++) missed[w] = kw[w];
+      this.missedKnown = true;
+    }
+    return slot;
   }
 
   /**
@@ -719,6 +766,7 @@ export class HashTable extends SlotPool {
     index[2 * p + 1] = slot + 1;
     this.indexed++;
     this.missPos = -1;
+    this.missedKnown = false;
     if (this.tupleHash) this.lastSlot = slot;
     return slot;
   }

@@ -64,8 +64,7 @@ export class HashMap implements KeyValueMap {
   }
 
   lookup(key: Uint8Array, keyOff = 0): number {
-    const table = this.table;
-    const slot = table.find(table.load(key, keyOff));
+    const slot = this.table.lookupSlot(key, keyOff);
     return slot < 0 ? -1 : slot * this.valueSize;
   }
 
