@@ -185,6 +185,9 @@ const TAIL_MASK = Int32Array.from([0, 1, 2, 3], (r) => {
   return new Int32Array(b.buffer)[0];
 });
 
+/** TAIL_MASK for the 14-byte conntrack tuple's last word. */
+const TUPLE_TAIL_MASK = TAIL_MASK[2];
+
 export class SlotPool {
   readonly keySize: number;
   /** Bytes per slot in `values` (valueSize, or the per-CPU stride times nCpus). */
@@ -656,16 +659,25 @@ export class HashTable extends SlotPool {
   }
 
   /**
-   * For a loaded conntrack tuple (hash `h`): its slot, else `-2 - slot` of
-   * its reverse (addresses and ports swapped, TUPLE_F_IN flipped), else -1.
-   * ct_lookup4()'s "as a reply, then as a forward packet" in one probe run:
-   * with tupleHash both keys have the same hash, so the run that holds one
-   * holds the other. A match of the tuple itself wins, as the first of two
-   * lookups would.
+   * For the conntrack tuple `key` (loaded here): its slot, else `-2 - slot`
+   * of its reverse (addresses and ports swapped, TUPLE_F_IN flipped), else
+   * -1. ct_lookup4()'s "as a reply, then as a forward packet" in one probe
+   * run: with tupleHash both keys have the same hash, so the run that holds
+   * one holds the other. A match of the tuple itself wins, as the first of
+   * two lookups would. It loads the key itself (load()'s work for a tuple),
+   * so ct_lookup4() makes one map call, not two.
    */
-  findTupleOrReverse(h: number): number {
+  findTupleOrReverse(key: Uint8Array, keyOff: number): number {
     if (!this.tupleHash) throw new Error('findTupleOrReverse needs a tuple-hashed table');
     const kw = SCRATCH.words;
+    let h: number;
+    if (key === SCRATCH.bytes && keyOff === 0) {
+      // The 14-byte tuple's last word without its two padding bytes.
+      kw[3] &= TUPLE_TAIL_MASK;
+      h = tupleHashWords(kw, this.seed);
+    } else {
+      h = this.loadCopy(key, keyOff);
+    }
     const k0 = kw[0];
     const k1 = kw[1];
     const k2 = kw[2];
@@ -715,7 +727,7 @@ export class HashTable extends SlotPool {
     if (this.missPos < 0 || key !== SCRATCH.bytes || keyOff !== 0) return false;
     const kw = SCRATCH.words;
     // The 14-byte tuple's last word without its two padding bytes, as load() keeps it.
-    const k3 = kw[3] & TAIL_MASK[2];
+    const k3 = kw[3] & TUPLE_TAIL_MASK;
     if (kw[0] !== this.missK0 || kw[1] !== this.missK1 || kw[2] !== this.missK2 || k3 !== this.missK3) return false;
     kw[3] = k3;
     return true;
@@ -738,7 +750,7 @@ export class HashTable extends SlotPool {
       const kw = SCRATCH.words;
       const meta = this.meta;
       const base = last * this.recordWords;
-      if (meta[base] === kw[0] && meta[base + 1] === kw[1] && meta[base + 2] === kw[2] && meta[base + 3] === (kw[3] & TAIL_MASK[2])) return last;
+      if (meta[base] === kw[0] && meta[base + 1] === kw[1] && meta[base + 2] === kw[2] && meta[base + 3] === (kw[3] & TUPLE_TAIL_MASK)) return last;
     }
     const h = this.load(key, keyOff);
     this.loadedHash = h;

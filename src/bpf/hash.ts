@@ -71,7 +71,7 @@ export class HashMap implements KeyValueMap {
   /** Value offset of the tuple in `key`, else `-2 - offset` of its reverse, else -1 (tupleHash maps only, see HashTable.findTupleOrReverse). */
   lookupTupleOrReverse(key: Uint8Array, keyOff = 0): number {
     const table = this.table;
-    const found = table.findTupleOrReverse(table.load(key, keyOff));
+    const found = table.findTupleOrReverse(key, keyOff);
     if (found === -1) return -1;
     return found >= 0 ? found * this.valueSize : -2 - (-2 - found) * this.valueSize;
   }

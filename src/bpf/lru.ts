@@ -92,7 +92,7 @@ export class LruHashMap implements KeyValueMap {
    */
   lookupTupleOrReverse(key: Uint8Array, keyOff = 0): number {
     const table = this.table;
-    const found = table.findTupleOrReverse(table.load(key, keyOff));
+    const found = table.findTupleOrReverse(key, keyOff);
     if (found === -1) return -1;
     const slot = found >= 0 ? found : -2 - found;
     if (this.mostRecent !== slot + 1) this.touch(slot);
