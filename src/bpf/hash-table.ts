@@ -268,6 +268,20 @@ export class SlotPool {
    * zero the value. Caller checks `full` first. May replace the buffers.
    */
   alloc(kw: Int32Array, h: number): number {
+    const slot = this.takeSlot();
+    const meta = this.meta;
+    const base = slot * this.recordWords;
+    const n = this.keyWords;
+    for (let w = 0; w < n; w++) meta[base + w] = kw[w];
+    meta[base + n] = h;
+    return slot;
+  }
+
+  /**
+   * alloc() without storing the key and hash, which the caller does: a live
+   * slot with a zeroed value. Caller checks `full` first. May replace the buffers.
+   */
+  protected takeSlot(): number {
     let slot: number;
     if (this.freeHead !== 0) {
       slot = this.freeHead - 1;
@@ -283,11 +297,6 @@ export class SlotPool {
       if (this.highWater === this.allocated) this.grow();
       slot = this.highWater++;
     }
-    const meta = this.meta;
-    const base = slot * this.recordWords;
-    const n = this.keyWords;
-    for (let w = 0; w < n; w++) meta[base + w] = kw[w];
-    meta[base + n] = h;
     this.live[slot] = 1;
     this.count++;
     return slot;
@@ -761,7 +770,22 @@ export class HashTable extends SlotPool {
 
   /** Add the loaded key, known to be absent; caller checks `full` first. */
   insert(h: number): number {
-    const slot = this.alloc(SCRATCH.words, h);
+    const slot = this.takeSlot();
+    const meta = this.meta;
+    const base = slot * this.recordWords;
+    const kw = SCRATCH.words;
+    if (this.tupleHash) {
+      // The tuple's four words as they stand: no loop, whose every round rechecks both arrays.
+      meta[base] = kw[0];
+      meta[base + 1] = kw[1];
+      meta[base + 2] = kw[2];
+      meta[base + 3] = kw[3];
+      meta[base + 4] = h;
+    } else {
+      const n = this.keyWords;
+      for (let w = 0; w < n; w++) meta[base + w] = kw[w];
+      meta[base + n] = h;
+    }
     // Keep the index at most half full.
     if ((this.indexed + 1) * 2 > this.mask + 1) this.growIndex();
     const index = this.index;

@@ -147,3 +147,40 @@ test('the hint: a repeated reserve is a hit that refreshes recency; a freed or r
   assert.equal(hinted(t, a), false, 'a clear empties every slot');
   assert.equal(m.reserve(inScratch(a), BPF_EXIST), -2);
 });
+
+test('tuple-hashed tables (whose insert stores the tuple without a word loop) hold what plain tables hold after the same operations', () => {
+  for (const [make, plain] of [
+    [() => new LruHashMap(spec(16), { tupleHash: true }), () => new LruHashMap(spec(16))],
+    [() => new HashMap(spec(16), { tupleHash: true }), () => new HashMap(spec(16))],
+    [() => new LruHashMap(spec(4096), { tupleHash: true }), () => new LruHashMap(spec(4096))],
+  ] as const) {
+    const rng = new Rng(0x66);
+    const keySpace = ctTupleSpace(rng, 600, (i) => (i % 3 === 0 ? 1 : 6));
+    let tuple: CtLike = make();
+    let general: CtLike = plain();
+    for (let op = 0; op < 10_000; op++) {
+      const r = rng.below(100);
+      const key = keySpace[rng.below(rng.below(2) === 0 ? 20 : keySpace.length)];
+      if (r < 60) {
+        const off = tuple.reserve(inScratch(key));
+        assert.equal(off, general.reserve(key.slice()), `op ${op}: reserve`);
+        if (off >= 0) {
+          tuple.values[off + 1] = op & 0xff;
+          general.values[off + 1] = op & 0xff;
+        }
+      } else if (r < 80) {
+        assert.equal(tuple.delete(inScratch(key)), general.delete(key.slice()), `op ${op}: delete`);
+      } else if (r < 97) {
+        assert.equal(tuple.lookup(inScratch(key)), general.lookup(key.slice()), `op ${op}: lookup`);
+      } else if (r < 99) {
+        tuple = tuple.clone();
+        general = general.clone();
+      } else {
+        tuple.clear();
+        general.clear();
+      }
+      if (op % 101 === 0) assert.deepEqual(dump(tuple), dump(general), `op ${op}: contents`);
+    }
+    assert.deepEqual(dump(tuple), dump(general));
+  }
+});
