@@ -484,6 +484,11 @@ export class SlotIndex {
  */
 const SCRATCH = new KeyWords(4 * MAX_KEY_WORDS);
 export const KEY_SCRATCH: KeyWords = SCRATCH;
+// The scratch's arrays as this module's own consts: TurboFan folds them into
+// the code as constants, where `SCRATCH.words` is a field load and a map
+// check on every use (and again in every round of a word loop).
+const SCRATCH_WORDS = SCRATCH.words;
+const SCRATCH_BYTES = SCRATCH.bytes;
 
 /**
  * A pool with its own index in one object: what HASH, PERCPU_HASH and
@@ -565,8 +570,8 @@ export class HashTable extends SlotPool {
    */
   load(key: Uint8Array, keyOff: number): number {
     // Keys the packet path built in place come first, in a body small enough to inline.
-    if (key !== SCRATCH.bytes || keyOff !== 0) return this.loadCopy(key, keyOff);
-    const kw = SCRATCH.words;
+    if (key !== SCRATCH_BYTES || keyOff !== 0) return this.loadCopy(key, keyOff);
+    const kw = SCRATCH_WORDS;
     // Clear the padding of a partial last word, hash as is.
     const rest = this.keySize & 3;
     if (rest !== 0) kw[this.keySize >>> 2] &= TAIL_MASK[rest];
@@ -575,13 +580,13 @@ export class HashTable extends SlotPool {
 
   /** load() of a key in its own buffer: assembling and hashing in one pass. */
   private loadCopy(key: Uint8Array, keyOff: number): number {
-    const kw = SCRATCH.words;
+    const kw = SCRATCH_WORDS;
     if (this.tupleHash) {
-      loadKeyWords(kw, SCRATCH.bytes, key, keyOff, this.keySize);
+      loadKeyWords(kw, SCRATCH_BYTES, key, keyOff, this.keySize);
       return tupleHashWords(kw, this.seed);
     }
     if (!HOST_LITTLE_ENDIAN) {
-      loadKeyWords(kw, SCRATCH.bytes, key, keyOff, this.keySize);
+      loadKeyWords(kw, SCRATCH_BYTES, key, keyOff, this.keySize);
       return hashWords(kw, this.keyWords, this.seed);
     }
     const full = this.keySize >>> 2;
@@ -616,7 +621,7 @@ export class HashTable extends SlotPool {
     const meta = this.meta;
     const rw = this.recordWords;
     const n = this.keyWords;
-    const kw = SCRATCH.words;
+    const kw = SCRATCH_WORDS;
     let p = h & mask;
     while (true) {
       const link = index[2 * p + 1];
@@ -637,8 +642,8 @@ export class HashTable extends SlotPool {
    * and the key last missed (see lastHit), which answer as find() would.
    */
   lookupSlot(key: Uint8Array, keyOff: number): number {
-    if (key !== SCRATCH.bytes || keyOff !== 0) return this.find(this.loadCopy(key, keyOff));
-    const kw = SCRATCH.words;
+    if (key !== SCRATCH_BYTES || keyOff !== 0) return this.find(this.loadCopy(key, keyOff));
+    const kw = SCRATCH_WORDS;
     const n = this.keyWords;
     // Clear the padding of a partial last word, as load() does.
     const rest = this.keySize & 3;
@@ -678,9 +683,9 @@ export class HashTable extends SlotPool {
    */
   findTupleOrReverse(key: Uint8Array, keyOff: number): number {
     if (!this.tupleHash) throw new Error('findTupleOrReverse needs a tuple-hashed table');
-    const kw = SCRATCH.words;
+    const kw = SCRATCH_WORDS;
     let h: number;
-    if (key === SCRATCH.bytes && keyOff === 0) {
+    if (key === SCRATCH_BYTES && keyOff === 0) {
       // The 14-byte tuple's last word without its two padding bytes.
       kw[3] &= TUPLE_TAIL_MASK;
       h = tupleHashWords(kw, this.seed);
@@ -733,8 +738,8 @@ export class HashTable extends SlotPool {
    * loaded: call load() and find()).
    */
   loadMissedTuple(key: Uint8Array, keyOff: number): boolean {
-    if (this.missPos < 0 || key !== SCRATCH.bytes || keyOff !== 0) return false;
-    const kw = SCRATCH.words;
+    if (this.missPos < 0 || key !== SCRATCH_BYTES || keyOff !== 0) return false;
+    const kw = SCRATCH_WORDS;
     // The 14-byte tuple's last word without its two padding bytes, as load() keeps it.
     const k3 = kw[3] & TUPLE_TAIL_MASK;
     if (kw[0] !== this.missK0 || kw[1] !== this.missK1 || kw[2] !== this.missK2 || k3 !== this.missK3) return false;
@@ -754,9 +759,9 @@ export class HashTable extends SlotPool {
       return -1;
     }
     const last = this.lastSlot;
-    if (last >= 0 && key === SCRATCH.bytes && keyOff === 0 && this.live[last] === 1) {
+    if (last >= 0 && key === SCRATCH_BYTES && keyOff === 0 && this.live[last] === 1) {
       // tupleHash tables only set lastSlot: compare the 14-byte tuple's four words (the last without its padding).
-      const kw = SCRATCH.words;
+      const kw = SCRATCH_WORDS;
       const meta = this.meta;
       const base = last * this.recordWords;
       if (meta[base] === kw[0] && meta[base + 1] === kw[1] && meta[base + 2] === kw[2] && meta[base + 3] === (kw[3] & TUPLE_TAIL_MASK)) return last;
@@ -773,7 +778,7 @@ export class HashTable extends SlotPool {
     const slot = this.takeSlot();
     const meta = this.meta;
     const base = slot * this.recordWords;
-    const kw = SCRATCH.words;
+    const kw = SCRATCH_WORDS;
     if (this.tupleHash) {
       // The tuple's four words as they stand: no loop, whose every round rechecks both arrays.
       meta[base] = kw[0];
