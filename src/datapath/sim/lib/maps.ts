@@ -1,6 +1,7 @@
 // Lookups in the node-wide maps keyed by address: cilium_lxc, cilium_ipcache
 // (longest prefix) and cilium_tunnel_map (pod CIDR → node).
 
+import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { prefixMask } from '../../../packet/ip.js';
 import {
@@ -10,7 +11,6 @@ import {
   IPCACHE_PREFIX_STATIC_BITS,
   REMOTE_ENDPOINT_INFO,
   RemoteEndpointFlags,
-  TUNNEL_KEY,
   TUNNEL_VALUE,
 } from '../../maps.js';
 import type { NodeDatapath } from '../node-datapath.js';
@@ -19,26 +19,38 @@ import type { NodeDatapath } from '../node-datapath.js';
 // (see KEY_SCRATCH), every byte the lookup reads written, and used by the
 // very next map call.
 
+// The scratch's arrays as this module's own consts, which TurboFan folds (an
+// imported binding is a cell load and check on every use).
+const SCRATCH_VIEW = KEY_SCRATCH.view;
+const SCRATCH_WORDS = KEY_SCRATCH.words;
+const SCRATCH_BYTES = KEY_SCRATCH.bytes;
+
+/** The key word after the 16 address bytes for IPv4 (family, then zero bytes), in host order. */
+const IPV4_FAMILY_WORD = HOST_LITTLE_ENDIAN ? ENDPOINT_KEY_IPV4 : ENDPOINT_KEY_IPV4 << 24;
+
+/**
+ * `struct endpoint_key` / `struct tunnel_key` (same layout): an IPv4 address in
+ * the first 4 of 16 address bytes, then family, key or pad, cluster_id 0.
+ * The address is stored in network order, the other words as host-order words.
+ */
+function ip4AddrKey(ip: number): Uint8Array {
+  SCRATCH_VIEW.setUint32(ENDPOINT_KEY.IP, ip);
+  const w = SCRATCH_WORDS;
+  w[1] = 0;
+  w[2] = 0;
+  w[3] = 0;
+  w[ENDPOINT_KEY.FAMILY >> 2] = IPV4_FAMILY_WORD;
+  return SCRATCH_BYTES;
+}
+
 /** `struct endpoint_key`: IPv4 in the first 4 of 16 address bytes, then family, key 0, cluster_id 0. */
 function endpointKey(ip: number): Uint8Array {
-  const v = KEY_SCRATCH.view;
-  v.setUint32(ENDPOINT_KEY.IP, ip);
-  v.setUint32(ENDPOINT_KEY.IP + 4, 0);
-  v.setUint32(ENDPOINT_KEY.IP + 8, 0);
-  v.setUint32(ENDPOINT_KEY.IP + 12, 0);
-  v.setUint32(ENDPOINT_KEY.FAMILY, ENDPOINT_KEY_IPV4 << 24);
-  return KEY_SCRATCH.bytes;
+  return ip4AddrKey(ip);
 }
 
 /** `struct tunnel_key`: the CIDR's IPv4 address in 16 bytes, then family, pad, cluster_id 0. */
 function tunnelKey(ip: number): Uint8Array {
-  const v = KEY_SCRATCH.view;
-  v.setUint32(TUNNEL_KEY.IP, ip);
-  v.setUint32(TUNNEL_KEY.IP + 4, 0);
-  v.setUint32(TUNNEL_KEY.IP + 8, 0);
-  v.setUint32(TUNNEL_KEY.IP + 12, 0);
-  v.setUint32(TUNNEL_KEY.FAMILY, ENDPOINT_KEY_IPV4 << 24);
-  return KEY_SCRATCH.bytes;
+  return ip4AddrKey(ip);
 }
 
 /** lookup_ip4_endpoint(): value offset in cilium_lxc, or -1. */
