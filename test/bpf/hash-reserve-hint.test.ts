@@ -9,24 +9,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HashMap } from '../../src/bpf/hash.js';
 import { LruHashMap } from '../../src/bpf/lru.js';
-import { KEY_SCRATCH } from '../../src/bpf/hash-table.js';
 import type { HashTable } from '../../src/bpf/hash-table.js';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST } from '../../src/bpf/types.js';
 import { hexKey } from '../../src/bpf/bytes.js';
 import { Rng } from '../../src/util/rng.js';
-import { ctTupleSpace, reverseTuple, valueOf } from './helpers.js';
-
-type CtLike = LruHashMap | HashMap;
+import { ctTupleSpace, dumpCtLike, reverseTuple, tupleInScratch, valueOf, type CtLike } from './helpers.js';
 
 const spec = (maxEntries: number) => ({ name: 'cilium_ct_any4_global', keySize: 14, valueSize: 8, maxEntries });
 
-/** `k` in KEY_SCRATCH, with junk in the two bytes past the tuple (the maps ignore them). */
-function inScratch(k: Uint8Array): Uint8Array {
-  KEY_SCRATCH.bytes.set(k, 0);
-  KEY_SCRATCH.bytes[14] = 0xc3;
-  KEY_SCRATCH.bytes[15] = 0x3c;
-  return KEY_SCRATCH.bytes;
-}
+/** `k` in KEY_SCRATCH, with junk in the two bytes past the tuple. */
+const inScratch = (k: Uint8Array): Uint8Array => tupleInScratch(k, 0x3cc3);
 
 /** Whether findForInsert() will answer `k` from its hint (the hinted slot is live and holds exactly k). */
 function hinted(t: HashTable, k: Uint8Array): boolean {
@@ -34,16 +26,6 @@ function hinted(t: HashTable, k: Uint8Array): boolean {
   if (last < 0 || t.live[last] !== 1) return false;
   for (let i = 0; i < 14; i++) if (t.keys[last * t.recordStride + i] !== k[i]) return false;
   return true;
-}
-
-function dump(m: CtLike): string[] {
-  const out: string[] = [];
-  m.forEach((keys, koff, voff) => out.push(`${hexKey(keys, koff, 14)}=${hexKey(m.values, voff, 8)}`));
-  if (m instanceof LruHashMap) {
-    m.forEachByRecency((keys, koff) => out.push(`mru ${hexKey(keys, koff, 14)}`));
-    out.push(`evictions ${m.evictions}`);
-  }
-  return out;
 }
 
 /** Random operations on `fast` (keys in KEY_SCRATCH) and `slow` (own buffers); returns how often the hint answered. */
@@ -92,9 +74,9 @@ function runDifferential(make: () => CtLike, seed: number, ops: number, keys: nu
       slow.clear();
     }
     assert.equal(fast.count, slow.count, `op ${op}: count`);
-    if (op % 89 === 0) assert.deepEqual(dump(fast), dump(slow), `op ${op}: contents`);
+    if (op % 89 === 0) assert.deepEqual(dumpCtLike(fast), dumpCtLike(slow), `op ${op}: contents`);
   }
-  assert.deepEqual(dump(fast), dump(slow));
+  assert.deepEqual(dumpCtLike(fast), dumpCtLike(slow));
   return taken;
 }
 
@@ -133,7 +115,7 @@ test('the hint: a repeated reserve is a hit that refreshes recency; a freed or r
   assert.equal(m.reserve(inScratch(a), BPF_NOEXIST), -17, 'BPF_NOEXIST on a hinted hit is -EEXIST');
   // a is the most recent: inserting c evicts b, not a.
   m.reserve(inScratch(c));
-  assert.deepEqual(dump(m).filter((l) => l.startsWith('mru')), [`mru ${hexKey(c, 0, 14)}`, `mru ${hexKey(a, 0, 14)}`]);
+  assert.deepEqual(dumpCtLike(m).filter((l) => l.startsWith('mru')), [`mru ${hexKey(c, 0, 14)}`, `mru ${hexKey(a, 0, 14)}`]);
   assert.equal(m.reserve(inScratch(a)), offA);
   assert.equal(m.delete(a), 0);
   assert.equal(hinted(t, a), false, 'a deleted slot is not live');
@@ -179,8 +161,8 @@ test('tuple-hashed tables (whose insert stores the tuple without a word loop) ho
         tuple.clear();
         general.clear();
       }
-      if (op % 101 === 0) assert.deepEqual(dump(tuple), dump(general), `op ${op}: contents`);
+      if (op % 101 === 0) assert.deepEqual(dumpCtLike(tuple), dumpCtLike(general), `op ${op}: contents`);
     }
-    assert.deepEqual(dump(tuple), dump(general));
+    assert.deepEqual(dumpCtLike(tuple), dumpCtLike(general));
   }
 });

@@ -12,32 +12,13 @@ import { HashMap } from '../../src/bpf/hash.js';
 import { LruHashMap } from '../../src/bpf/lru.js';
 import { KEY_SCRATCH } from '../../src/bpf/hash-table.js';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST } from '../../src/bpf/types.js';
-import { hexKey } from '../../src/bpf/bytes.js';
 import { Rng } from '../../src/util/rng.js';
-import { ctTupleSpace, reverseTuple, valueOf } from './helpers.js';
-
-type CtLike = LruHashMap | HashMap;
+import { ctTupleSpace, dumpCtLike, reverseTuple, tupleInScratch, valueOf, type CtLike } from './helpers.js';
 
 const spec = (maxEntries: number) => ({ name: 'cilium_ct4_global', keySize: 14, valueSize: 8, maxEntries });
 
-/** `k` in KEY_SCRATCH, with junk in the two bytes past the tuple (the maps ignore them). */
-function inScratch(k: Uint8Array): Uint8Array {
-  KEY_SCRATCH.bytes.set(k, 0);
-  KEY_SCRATCH.bytes[14] = 0xa5;
-  KEY_SCRATCH.bytes[15] = 0x5a;
-  return KEY_SCRATCH.bytes;
-}
-
-/** Every entry in slot order (key, value), plus recency order for LRU maps. */
-function dump(m: CtLike): string[] {
-  const out: string[] = [];
-  m.forEach((keys, koff, voff) => out.push(`${hexKey(keys, koff, 14)}=${hexKey(m.values, voff, 8)}`));
-  if (m instanceof LruHashMap) {
-    m.forEachByRecency((keys, koff) => out.push(`mru ${hexKey(keys, koff, 14)}`));
-    out.push(`evictions ${m.evictions}`);
-  }
-  return out;
-}
+/** `k` in KEY_SCRATCH, with junk in the two bytes past the tuple. */
+const inScratch = (k: Uint8Array): Uint8Array => tupleInScratch(k, 0x5aa5);
 
 /**
  * Random ct_lookup4/ct_create4 pairs with deletes, clears, clones and
@@ -103,9 +84,9 @@ function runDifferential(make: () => CtLike, seed: number, ops: number, keys: nu
       assert.equal(fast.update(inScratch(key), valueOf(8, 0xee)), slow.update(key.slice(), valueOf(8, 0xee)), `op ${op}: update`);
     }
     assert.equal(fast.count, slow.count, `op ${op}: count`);
-    if (op % 97 === 0) assert.deepEqual(dump(fast), dump(slow), `op ${op}: contents`);
+    if (op % 97 === 0) assert.deepEqual(dumpCtLike(fast), dumpCtLike(slow), `op ${op}: contents`);
   }
-  assert.deepEqual(dump(fast), dump(slow));
+  assert.deepEqual(dumpCtLike(fast), dumpCtLike(slow));
   return taken;
 }
 
@@ -145,7 +126,7 @@ test('every insert after a miss stays findable while the index doubles under it'
       inserted.push(fwd);
       for (const k of inserted) assert.ok(fast.table.find(fast.table.load(k, 0)) >= 0, `${inserted.length} entries`);
     }
-    assert.deepEqual(dump(fast), dump(slow));
+    assert.deepEqual(dumpCtLike(fast), dumpCtLike(slow));
   }
 });
 
