@@ -9,6 +9,11 @@ import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
 import { DEFAULT_HASH_SEED, HashTable, KEY_SCRATCH } from './hash-table.js';
 import { badUpdateFlags, checkCpuCount, copyInto, perCpuStride } from './map-util.js';
 
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const NOEXIST = BPF_NOEXIST;
+const EXIST = BPF_EXIST;
+
 export interface HashMapOptions {
   /** Hash seed; the default is fixed so runs are deterministic. */
   seed?: number;
@@ -20,8 +25,8 @@ export interface HashMapOptions {
 function reserveSlot(table: HashTable, key: Uint8Array, flags: number, keyOff: number): number {
   if (badUpdateFlags(flags)) return -Errno.EINVAL;
   const slot = table.findForInsert(key, keyOff);
-  if (slot >= 0) return flags === BPF_NOEXIST ? -Errno.EEXIST : slot;
-  if (flags === BPF_EXIST) return -Errno.ENOENT;
+  if (slot >= 0) return flags === NOEXIST ? -Errno.EEXIST : slot;
+  if (flags === EXIST) return -Errno.ENOENT;
   if (table.full) return -Errno.E2BIG;
   return table.insert(table.loadedHash);
 }

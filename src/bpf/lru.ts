@@ -13,6 +13,11 @@ import { DEFAULT_HASH_SEED, HashTable } from './hash-table.js';
 import { badUpdateFlags, copyInto } from './map-util.js';
 import type { HashMapOptions } from './hash.js';
 
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const NOEXIST = BPF_NOEXIST;
+const EXIST = BPF_EXIST;
+
 /** Meta words per record: the table's hash, then our two links. */
 const META_WORDS = 3;
 /** Link toward the most recently used end. */
@@ -168,11 +173,11 @@ export class LruHashMap implements KeyValueMap {
     const table = this.table;
     let slot = table.findForInsert(key, keyOff);
     if (slot >= 0) {
-      if (flags === BPF_NOEXIST) return -Errno.EEXIST;
+      if (flags === NOEXIST) return -Errno.EEXIST;
       if (this.mostRecent !== slot + 1) this.touch(slot);
       return slot;
     }
-    if (flags === BPF_EXIST) return -Errno.ENOENT;
+    if (flags === EXIST) return -Errno.ENOENT;
     if (table.full) {
       const victim = this.leastRecent - 1;
       this.unlink(victim);

@@ -1,6 +1,10 @@
 // Small pieces shared by the map classes.
 import { BPF_EXIST } from './types.js';
 
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const EXIST = BPF_EXIST;
+
 /** Per-CPU values are laid out with an 8-byte-rounded stride, as the kernel's percpu maps are. */
 export function perCpuStride(valueSize: number): number {
   return (valueSize + 7) & ~7;
@@ -8,7 +12,7 @@ export function perCpuStride(valueSize: number): number {
 
 /** Kernel check on update flags: anything beyond BPF_EXIST is -EINVAL. */
 export function badUpdateFlags(flags: number): boolean {
-  return flags >>> 0 > BPF_EXIST;
+  return flags >>> 0 > EXIST;
 }
 
 /** Copy `len` bytes without allocating a subarray view on the hot path. */

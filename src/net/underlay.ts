@@ -8,6 +8,10 @@ import { readU16BE, readU32BE } from '../bpf/bytes.js';
 import type { Clock } from '../util/clock.js';
 import type { SkBuff } from '../datapath/skb.js';
 
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const BROADCAST_MAC = MAC_BROADCAST;
+
 export interface UnderlayPort {
   readonly ip: number;
   readonly mac: number;
@@ -129,7 +133,7 @@ export class Underlay {
         dst = owner.mac;
       }
     }
-    if (dst === MAC_BROADCAST) return BROADCAST;
+    if (dst === BROADCAST_MAC) return BROADCAST;
     const low = this.byMacLow.get(macKey(dst));
     if (low !== undefined && low.mac === dst) return low;
     const p = this.byMac.get(dst);
