@@ -27,6 +27,10 @@ const SCRATCH_BYTES = KEY_SCRATCH.bytes;
 
 /** The key word after the 16 address bytes for IPv4 (family, then zero bytes), in host order. */
 const IPV4_FAMILY_WORD = HOST_LITTLE_ENDIAN ? ENDPOINT_KEY_IPV4 : ENDPOINT_KEY_IPV4 << 24;
+/** cluster_id (u16, 0), pad, family (the word's last byte), as one big-endian word. */
+const IPCACHE_FAMILY_WORD = ENDPOINT_KEY_IPV4;
+/** An ipcache host key's prefixlen: the static bits before the address, then all 32. */
+const IPCACHE_HOST_PREFIXLEN = IPCACHE_PREFIX_STATIC_BITS + 32;
 
 /**
  * `struct endpoint_key` / `struct tunnel_key` (same layout): an IPv4 address in
@@ -64,12 +68,12 @@ export function lookupEndpoint(dp: NodeDatapath, ip: number): number {
  * is: a longest-prefix lookup compares no bits past the key's own prefixlen.
  */
 function ipcacheHostKey(ip: number): Uint8Array {
-  const v = KEY_SCRATCH.view;
-  v.setUint32(IPCACHE_KEY.PREFIXLEN, IPCACHE_PREFIX_STATIC_BITS + 32, true);
+  const v = SCRATCH_VIEW;
+  v.setUint32(IPCACHE_KEY.PREFIXLEN, IPCACHE_HOST_PREFIXLEN, true);
   // cluster_id (u16), pad, family: the word's last byte.
-  v.setUint32(IPCACHE_KEY.CLUSTER_ID, ENDPOINT_KEY_IPV4);
+  v.setUint32(IPCACHE_KEY.CLUSTER_ID, IPCACHE_FAMILY_WORD);
   v.setUint32(IPCACHE_KEY.IP, ip);
-  return KEY_SCRATCH.bytes;
+  return SCRATCH_BYTES;
 }
 
 export class IpcacheResult {

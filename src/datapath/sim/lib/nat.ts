@@ -16,6 +16,12 @@ import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { rewriteAddrPort } from './l3.js';
 import type { Ip4Info } from './pkt.js';
 
+// Module-local copies of the NAT port range, read for every packet arriving on
+// eth0: TurboFan folds a module's own consts, but loads and checks an imported
+// binding at every use.
+const PORT_MIN = NAT_PORT_MIN;
+const PORT_MAX = NAT_PORT_MAX;
+
 const outKey = new Uint8Array(CT_TUPLE.SIZE);
 const inKey = new Uint8Array(CT_TUPLE.SIZE);
 const SNAT_COLLISION_RETRIES = 32;
@@ -88,7 +94,7 @@ export function revSnatV4(dp: NodeDatapath, ctx: SkBuff, info: Ip4Info): boolean
   // snat_v4_rev_nat_can_skip(): `dport < target->min_port || dport > target->max_port`.
   // Mappings only hand out ports in the NAT range, so nothing else (VXLAN's 8472,
   // say) is looked up.
-  if (info.dport < NAT_PORT_MIN || info.dport > NAT_PORT_MAX) return false;
+  if (info.dport < PORT_MIN || info.dport > PORT_MAX) return false;
   fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.IN);
   const off = dp.snat.lookup(KEY_SCRATCH.bytes);
   if (off < 0) return false;
