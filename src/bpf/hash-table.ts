@@ -524,22 +524,20 @@ export class HashTable extends SlotPool {
   private missK3 = 0;
   /** Hash of the key findForInsert() loaded last. */
   loadedHash = 0;
-  // The slot findForInsert() last found or insert() filled, or -1. ct_create4()
-  // reserves a flow's related ICMP entry (its addresses, no ports) in
-  // cilium_ct_any4 for every new flow, so connections between the same two
-  // pods reserve one key over and over. A live slot holding exactly the key
-  // is the key's entry (keys are unique), so checking it first gives find()'s
-  // answer without hashing and probing. It needs no forgetting: a freed or
-  // reused slot fails the check. Tuple-hashed tables only (fixed 4-word keys).
+  // The slot lookupSlot() or findForInsert() last found, or insert() last
+  // filled, or -1. The datapath uses the same few keys packet after packet:
+  // the cilium_lxc entries of the local destination, and the related ICMP
+  // entry ct_create4() reserves in cilium_ct_any4 for every new flow between
+  // the same two pods. A live slot holding exactly the key is the key's entry
+  // (keys are unique), so checking it first gives find()'s
+  // answer without hashing and probing (lookupSlot() checks it for any key,
+  // findForInsert() for conntrack tuples). It needs no forgetting: a freed or
+  // reused slot fails the check. Clones start without it.
   private lastSlot = -1;
-  // lookupSlot()'s memory: the slot it last found, and the key it last
-  // missed (in `missedKey`, valid while `missedKnown`). The datapath looks
-  // the same few keys up in cilium_lxc for every packet (the local
-  // destination, a remote one that is not there). As above, a live slot
-  // holding exactly the key is its entry; and a missed key stays absent
-  // until the next insert, which forgets it (deletes, clears and growth
-  // cannot make it present). Clones start without either.
-  private lastHit = -1;
+  // lookupSlot()'s other memory: the key it last missed (in `missedKey`,
+  // valid while `missedKnown`), e.g. a remote destination looked up in
+  // cilium_lxc. A missed key stays absent until the next insert, which
+  // forgets it (deletes, clears and growth cannot make it present).
   private missedKnown = false;
   private readonly missedKey: Int32Array;
 
@@ -639,7 +637,7 @@ export class HashTable extends SlotPool {
   /**
    * load() and find() in one (HashMap.lookup): the slot holding `key`, or
    * -1. A key in KEY_SCRATCH is first checked against the slot last found
-   * and the key last missed (see lastHit), which answer as find() would.
+   * and the key last missed (see lastSlot), which answer as find() would.
    */
   lookupSlot(key: Uint8Array, keyOff: number): number {
     if (key !== SCRATCH_BYTES || keyOff !== 0) return this.find(this.loadCopy(key, keyOff));
@@ -648,7 +646,7 @@ export class HashTable extends SlotPool {
     // Clear the padding of a partial last word, as load() does.
     const rest = this.keySize & 3;
     if (rest !== 0) kw[n - 1] &= TAIL_MASK[rest];
-    const last = this.lastHit;
+    const last = this.lastSlot;
     if (last >= 0 && this.live[last] === 1) {
       const meta = this.meta;
       const base = last * this.recordWords;
@@ -664,7 +662,7 @@ export class HashTable extends SlotPool {
     }
     const slot = this.find(this.tupleHash ? tupleHashWords(kw, this.seed) : hashWords(kw, n, this.seed));
     if (slot >= 0) {
-      this.lastHit = slot;
+      this.lastSlot = slot;
     } else {
       for (let w = 0; w < n; w++) missed[w] = kw[w];
       this.missedKnown = true;
@@ -759,8 +757,8 @@ export class HashTable extends SlotPool {
       return -1;
     }
     const last = this.lastSlot;
-    if (last >= 0 && key === SCRATCH_BYTES && keyOff === 0 && this.live[last] === 1) {
-      // tupleHash tables only set lastSlot: compare the 14-byte tuple's four words (the last without its padding).
+    if (this.tupleHash && last >= 0 && key === SCRATCH_BYTES && keyOff === 0 && this.live[last] === 1) {
+      // The 14-byte tuple's four words compared straight (the last without its padding): no loop, whose every round rechecks both arrays.
       const kw = SCRATCH_WORDS;
       const meta = this.meta;
       const base = last * this.recordWords;
@@ -769,28 +767,13 @@ export class HashTable extends SlotPool {
     const h = this.load(key, keyOff);
     this.loadedHash = h;
     const slot = this.find(h);
-    if (slot >= 0 && this.tupleHash) this.lastSlot = slot;
+    if (slot >= 0) this.lastSlot = slot;
     return slot;
   }
 
   /** Add the loaded key, known to be absent; caller checks `full` first. */
   insert(h: number): number {
-    const slot = this.takeSlot();
-    const meta = this.meta;
-    const base = slot * this.recordWords;
-    const kw = SCRATCH_WORDS;
-    if (this.tupleHash) {
-      // The tuple's four words as they stand: no loop, whose every round rechecks both arrays.
-      meta[base] = kw[0];
-      meta[base + 1] = kw[1];
-      meta[base + 2] = kw[2];
-      meta[base + 3] = kw[3];
-      meta[base + 4] = h;
-    } else {
-      const n = this.keyWords;
-      for (let w = 0; w < n; w++) meta[base + w] = kw[w];
-      meta[base + n] = h;
-    }
+    const slot = this.tupleHash ? this.allocTuple(h) : this.alloc(SCRATCH_WORDS, h);
     // Keep the index at most half full.
     if ((this.indexed + 1) * 2 > this.mask + 1) this.growIndex();
     const index = this.index;
@@ -808,7 +791,21 @@ export class HashTable extends SlotPool {
     this.indexed++;
     this.missPos = -1;
     this.missedKnown = false;
-    if (this.tupleHash) this.lastSlot = slot;
+    this.lastSlot = slot;
+    return slot;
+  }
+
+  /** alloc() for the loaded conntrack tuple: its four words stored straight, no loop, whose every round rechecks both arrays. */
+  private allocTuple(h: number): number {
+    const slot = this.takeSlot();
+    const meta = this.meta;
+    const base = slot * this.recordWords;
+    const kw = SCRATCH_WORDS;
+    meta[base] = kw[0];
+    meta[base + 1] = kw[1];
+    meta[base + 2] = kw[2];
+    meta[base + 3] = kw[3];
+    meta[base + 4] = h;
     return slot;
   }
 
