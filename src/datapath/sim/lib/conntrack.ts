@@ -14,8 +14,13 @@ import { CtState } from '../../trace.js';
 import type { CtMap, NodeDatapath } from '../node-datapath.js';
 import type { Ip4Info } from './pkt.js';
 
-// Module-local copies of imported constants used per packet: TurboFan folds a
-// module's own consts, but loads and checks an imported binding at every use.
+/** CT tuples are built in the maps' shared key scratch (see KEY_SCRATCH): good for the next map call only. */
+const key = KEY_SCRATCH.bytes;
+// Module-local copies of imported bindings used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use
+// (and tests a boolean's truth in full).
+const keyView = KEY_SCRATCH.view;
+const LITTLE_ENDIAN: boolean = HOST_LITTLE_ENDIAN;
 const PAYLOAD_LEN = TRACE_PAYLOAD_LEN;
 const ANY = BPF_ANY;
 
@@ -44,12 +49,6 @@ export class CtLookupResult {
   }
 }
 
-/** CT tuples are built in the maps' shared key scratch (see KEY_SCRATCH): good for the next map call only. */
-const key = KEY_SCRATCH.bytes;
-// Module-local copies: TurboFan folds a module's own consts, while every use
-// of an imported binding loads its cell and checks it (and a boolean's truth).
-const keyView = KEY_SCRATCH.view;
-const LITTLE_ENDIAN: boolean = HOST_LITTLE_ENDIAN;
 
 /** The tuple in KEY_SCRATCH, stored as whole big-endian words so the map reads them without stalls. */
 export function fillScratchKey(saddr: number, daddr: number, sport: number, dport: number, proto: number, flags: number): void {
