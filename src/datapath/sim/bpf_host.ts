@@ -4,12 +4,12 @@
 // the tunnel.
 
 import { ETH, EtherType } from '../../packet/ethernet.js';
-import { IPV4 } from '../../packet/ipv4.js';
+import { IPV4, IpProto } from '../../packet/ipv4.js';
 import { DropReason, SourceFile } from '../drop.js';
 import { cidrContains } from '../../packet/ip.js';
 import { revSnatV4, snatV4 } from './lib/nat.js';
 import { LOCAL_IDENTITY_FLAG, ReservedIdentity } from '../identity.js';
-import { ENDPOINT_INFO, MetricsDir } from '../maps.js';
+import { ENDPOINT_INFO, MetricsDir, NAT_PORT_MAX, NAT_PORT_MIN } from '../maps.js';
 import { CB, TcAct, type SkBuff } from '../skb.js';
 import { CtState, ObsPoint } from '../trace.js';
 import { encapAndRedirect, ipv4LocalDelivery } from './bpf_lxc.js';
@@ -18,6 +18,34 @@ import { IpcacheResult, lookupEndpoint, lookupIpcache, lookupTunnel } from './li
 import { sendDropNotify, sendTraceNotify, traceAllowed } from './lib/notify.js';
 import { ethProto, flowHash, loadIp4 } from './lib/pkt.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
+
+// Module-local copies of imported constants read for every frame on eth0:
+// TurboFan folds a module's own consts, but loads and checks an imported
+// binding at every use.
+const PORT_MIN = NAT_PORT_MIN;
+const PORT_MAX = NAT_PORT_MAX;
+
+/**
+ * Whether rev-SNAT has nothing to do for the IPv4 frame in ctx, read straight
+ * from the header: not addressed to the node, or a TCP/UDP destination port
+ * outside the NAT range (snat_v4_rev_nat_can_skip(); VXLAN's 8472 is). Only a
+ * conclusive answer is true; a frame that is short, malformed or in the range
+ * goes through loadIp4() and revSnatV4(), which return TC_ACT_OK on every
+ * frame this skips too.
+ */
+function revNatCanSkip(ctx: SkBuff, nodeIp: number): boolean {
+  const v = ctx.view;
+  const l3 = ctx.off + ETH.HEADER_LEN;
+  const end = ctx.off + ctx.len;
+  if (l3 + IPV4.MIN_HEADER_LEN > end) return false;
+  if (v.getUint32(l3 + IPV4.DST) !== nodeIp) return true;
+  const proto = ctx.buf[l3 + IPV4.PROTOCOL];
+  if (proto !== IpProto.UDP && proto !== IpProto.TCP) return false;
+  const l4 = l3 + (ctx.buf[l3 + IPV4.VER_IHL]! & 0x0f) * 4;
+  if (l4 + 4 > end) return false;
+  const dport = v.getUint16(l4 + 2);
+  return dport < PORT_MIN || dport > PORT_MAX;
+}
 
 export class HostProgram {
   readonly cil_from_netdev: Prog;
@@ -65,6 +93,8 @@ export class HostProgram {
     const dp = this.dp;
     this.observe(ctx, ObsPoint.FROM_NETWORK);
     if (ethProto(ctx) !== EtherType.IPv4) return TcAct.OK;
+    // Most frames here (VXLAN from other nodes, say) need no rev-NAT: skip the full header load for them.
+    if (revNatCanSkip(ctx, dp.cfg.nodeIp)) return TcAct.OK;
     const info = dp.scratch.info;
     if (loadIp4(ctx, info) || info.dst !== dp.cfg.nodeIp) return TcAct.OK;
     if (!revSnatV4(dp, ctx, info)) return TcAct.OK;
