@@ -12,6 +12,7 @@
 
 import type { LpmTrieMap } from '../bpf/lpm.js';
 import type { KeyValueMap } from '../bpf/types.js';
+import { storeTupleKey } from '../bpf/ct-map.js';
 import type { ClusterNode, ClusterRuntime } from '../cluster/runtime.js';
 import type { EndpointInfo } from '../agent/agent.js';
 import type { EndpointPolicyContext, PolicyEnforcementMode } from '../agent/policy.js';
@@ -124,10 +125,14 @@ export class ForkNode {
     };
     // Conntrack entries as ct_create4() makes them (reserve is only the create path).
     for (const m of [this.dp.ct4, this.dp.ctAny4]) {
-      const reserve = m.reserve.bind(m);
-      m.reserve = (key: Uint8Array, flags?: number, keyOff = 0): number => {
-        const off = reserve(key, flags, keyOff);
-        if (off >= 0) record({ kind: 'ct', node: this.name, map: m.spec.name, key: key.slice(keyOff, keyOff + m.spec.keySize) });
+      const reserveTuple = m.reserveTuple.bind(m);
+      m.reserveTuple = (k0: number, k1: number, k2: number, k3: number, flags: number): number => {
+        const off = reserveTuple(k0, k1, k2, k3, flags);
+        if (off >= 0) {
+          const key = new Uint8Array(m.spec.keySize);
+          storeTupleKey(key, 0, k0, k1, k2, k3);
+          record({ kind: 'ct', node: this.name, map: m.spec.name, key });
+        }
         return off;
       };
     }

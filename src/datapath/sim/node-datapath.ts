@@ -6,6 +6,7 @@ import { ArrayMap } from '../../bpf/array.js';
 import { HashMap, PerCpuHashMap } from '../../bpf/hash.js';
 import { LpmTrieMap } from '../../bpf/lpm.js';
 import { LruHashMap } from '../../bpf/lru.js';
+import { CtHashMap } from '../../bpf/ct-map.js';
 import { ProgArray } from '../../bpf/prog-array.js';
 import { EventRing } from '../../bpf/ringbuf.js';
 import { BpfMapType, type KeyValueMap, type MapSpec } from '../../bpf/types.js';
@@ -20,7 +21,7 @@ import { PolicyResult } from './lib/policy.js';
 import { MonitorAggregation } from '../trace.js';
 
 /** cilium_ct4_global / cilium_ct_any4_global: LRU hash maps, or plain hash maps (ctMapType 'hash'), tuple-hashed. */
-export type CtMap = LruHashMap | HashMap;
+export type CtMap = CtHashMap;
 
 /** A tc / tail-call program: runs on a packet context, returns a TcAct code. */
 export type Prog = (ctx: SkBuff) => number;
@@ -79,16 +80,16 @@ export function defaultNodeConfig(partial: Partial<NodeDatapathConfig> & Pick<No
   };
 }
 
-/** The conntrack maps hash tuples so a reply and its forward key share a probe run (see tupleHashWords). */
+/** The conntrack maps: CtHashMap, specialised for tuple keys (LRU or plain hash, by the spec's type). */
 const CT_MAPS: ReadonlySet<string> = new Set([MapName.CT4_GLOBAL, MapName.CT_ANY4_GLOBAL]);
 
 function createMap(spec: MapSpec): KeyValueMap {
-  const options = { tupleHash: CT_MAPS.has(spec.name) };
+  if (CT_MAPS.has(spec.name)) return new CtHashMap(spec);
   switch (spec.type) {
     case BpfMapType.HASH:
-      return new HashMap(spec, options);
+      return new HashMap(spec);
     case BpfMapType.LRU_HASH:
-      return new LruHashMap(spec, options);
+      return new LruHashMap(spec);
     case BpfMapType.LPM_TRIE:
       return new LpmTrieMap(spec);
     case BpfMapType.PERCPU_HASH:

@@ -14,8 +14,6 @@ import { CtState } from '../../trace.js';
 import type { CtMap, NodeDatapath } from '../node-datapath.js';
 import type { Ip4Info } from './pkt.js';
 
-/** CT tuples are built in the maps' shared key scratch (see KEY_SCRATCH): good for the next map call only. */
-const key = KEY_SCRATCH.bytes;
 // Module-local copies of imported bindings used per packet: TurboFan folds a
 // module's own consts, but loads and checks an imported binding at every use
 // (and tests a boolean's truth in full).
@@ -67,6 +65,19 @@ export function fillCtKey(k: Uint8Array, saddr: number, daddr: number, sport: nu
   writeU16BE(k, CT_TUPLE.SPORT, sport);
   k[CT_TUPLE.NEXTHDR] = proto;
   k[CT_TUPLE.FLAGS] = flags;
+}
+
+// CT tuples go to the maps as their four words (see CtHashMap): daddr,
+// saddr, dport << 16 | sport, nexthdr << 8 | flags.
+
+/** Word 2 of a tuple: the destination port, then the source port. */
+function tuplePorts(sport: number, dport: number): number {
+  return ((dport & 0xffff) << 16) | (sport & 0xffff);
+}
+
+/** Word 3 of a tuple: nexthdr, then the TUPLE_F_* flags. */
+function tupleProto(proto: number, flags: number): number {
+  return ((proto & 0xff) << 8) | (flags & 0xff);
 }
 
 /** TCP goes to the TCP map, everything else to the "any" map. */
@@ -147,8 +158,7 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
     // ICMP error about a packet of a tracked connection: look the quoted tuple up as sent.
     const map = ctMapFor(dp, info.innerProto);
     // As sent, then reversed (the forward key): one probe run, as below.
-    fillScratchKey(info.innerSrc, info.innerDst, info.innerSport, info.innerDport, info.innerProto, replyFlag);
-    const found = map.lookupTupleOrReverse(key);
+    const found = map.lookupTupleOrReverse(info.innerDst | 0, info.innerSrc | 0, tuplePorts(info.innerSport, info.innerDport), tupleProto(info.innerProto, replyFlag));
     if (found !== -1) {
       const off = found >= 0 ? found : -2 - found;
       loadResult(map, off, out);
@@ -164,8 +174,7 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
   const isTcp = info.proto === IpProto.TCP;
   // The packet's tuple as a reply; failing that its reverse, the forward key
   // (info.src, info.dst, sport, dport, fwdFlag): both lookups in one probe run.
-  fillScratchKey(info.dst, info.src, info.dport, info.sport, info.proto, replyFlag);
-  const found = map.lookupTupleOrReverse(key);
+  const found = map.lookupTupleOrReverse(info.src | 0, info.dst | 0, tuplePorts(info.dport, info.sport), tupleProto(info.proto, replyFlag));
   if (found >= 0) {
     loadResult(map, found, out);
     out.monitor = updateEntry(dp, map, found, dir, isTcp, info.tcpFlags);
@@ -248,8 +257,9 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, srcSecId
   const fwdFlag = dir === CtDir.EGRESS ? TupleFlags.OUT : TupleFlags.IN;
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
-  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, fwdFlag);
-  const off = map.reserve(key, ANY);
+  const saddr = info.src | 0;
+  const daddr = info.dst | 0;
+  const off = map.reserveTuple(daddr, saddr, tuplePorts(info.sport, info.dport), tupleProto(info.proto, fwdFlag), ANY);
   if (off < 0) {
     ctCreateError.errno = off;
     return -DropReason.CT_CREATE_FAILED;
@@ -263,8 +273,7 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, srcSecId
   initEntry(map, off, now, lifetime, ingress, seen, srcSecId, revNatIndex, flags);
 
   if (info.proto === IpProto.TCP || info.proto === IpProto.UDP) {
-    fillScratchKey(info.src, info.dst, 0, 0, IpProto.ICMP, fwdFlag | TupleFlags.RELATED);
-    const roff = dp.ctAny4.reserve(key, ANY);
+    const roff = dp.ctAny4.reserveTuple(daddr, saddr, 0, tupleProto(IpProto.ICMP, fwdFlag | TupleFlags.RELATED), ANY);
     if (roff < 0) {
       ctCreateError.errno = roff;
       return -DropReason.CT_CREATE_FAILED;
@@ -278,15 +287,13 @@ export function ctCreate4(dp: NodeDatapath, info: Ip4Info, dir: number, srcSecId
 /** The service (SVC) entry per-packet LB keeps for a client → frontend flow: the chosen backend. */
 export function ctLookupService4(dp: NodeDatapath, info: Ip4Info): number {
   const map = ctMapFor(dp, info.proto);
-  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
-  return map.lookup(key);
+  return map.lookupTuple(info.dst | 0, info.src | 0, tuplePorts(info.sport, info.dport), tupleProto(info.proto, TupleFlags.SERVICE));
 }
 
 export function ctCreateService4(dp: NodeDatapath, info: Ip4Info, backendId: number, revNatIndex: number): number {
   const map = ctMapFor(dp, info.proto);
   const isTcp = info.proto === IpProto.TCP;
-  fillScratchKey(info.src, info.dst, info.sport, info.dport, info.proto, TupleFlags.SERVICE);
-  const off = map.reserve(key, ANY);
+  const off = map.reserveTuple(info.dst | 0, info.src | 0, tuplePorts(info.sport, info.dport), tupleProto(info.proto, TupleFlags.SERVICE), ANY);
   if (off < 0) return -DropReason.CT_CREATE_FAILED;
   initNewEntry(dp, map, off, CtDir.EGRESS, isTcp, info.tcpFlags, revNatIndex);
   const t = dp.cfg.ctTimeouts;

@@ -1,0 +1,490 @@
+// cilium_ct4_global / cilium_ct_any4_global: a hash map specialised for
+// `struct ipv4_ct_tuple` keys, as BPF_MAP_TYPE_LRU_HASH (the default) or
+// BPF_MAP_TYPE_HASH (ctMapType 'hash', kernels without LRU maps).
+//
+// Same semantics as LruHashMap / HashMap over the same slots (so dumps list
+// entries in the same order), but flat: the conntrack code passes a tuple as
+// its four 32-bit words (numbers, no key bytes), and one object holds the
+// index, the slot records and the values. The general map API (byte keys,
+// dumps, clone, the agent's writes) works on the same storage.
+//
+// A tuple's words are its big-endian fields read as numbers:
+//   k0 = daddr, k1 = saddr, k2 = dport << 16 | sport, k3 = nexthdr << 8 | flags
+// (the two padding bytes after the 14-byte tuple are not part of the key).
+//
+// Slot records are REC Int32 words: the four key words, the hash, the two
+// LRU links (slot+1, 0 = none) and a state word (LIVE, or the free list's
+// next link while the slot is free). The index is open addressing over
+// (hash, slot+1) pairs with linear probing, at most half full, with
+// backward-shift deletion. Storage starts small and doubles up to
+// max_entries, so a 512k-entry map holding 1,000 tuples stays small; value
+// offsets (slot * valueSize) never move, but `values`, `view`, `valueWords`
+// are new buffers after a growth: read them after map writes.
+import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
+import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
+import { copyInto } from './map-util.js';
+
+// Module-local copies of imported constants used per packet: TurboFan folds a
+// module's own consts, but loads and checks an imported binding at every use.
+const NOEXIST = BPF_NOEXIST;
+const EXIST = BPF_EXIST;
+
+/** Bytes of `struct ipv4_ct_tuple`. */
+export const CT_TUPLE_KEY_BYTES = 14;
+
+/** Int32 words per slot record (a power of two: slot << 3). */
+const REC = 8;
+const HASH = 4;
+/** Link toward the most recently used end. */
+const NEWER = 5;
+/** Link toward the least recently used end. */
+const OLDER = 6;
+/** LIVE while the slot holds an entry; otherwise the free list's next link (slot+1, 0 = end). */
+const STATE = 7;
+const LIVE = -1;
+
+/** TUPLE_F_IN, bit 0 of the flags byte: the low bit of k3. */
+const TUPLE_F_IN = 1;
+
+const INITIAL_SLOTS = 16;
+const INITIAL_POSITIONS = 16;
+const HASH_MUL = 0x9e3779b1 | 0;
+const DEFAULT_SEED = 0x2f0fa1c3;
+
+/**
+ * Hash of a tuple that is the same for the tuple and its reverse (addresses
+ * and ports swapped, TUPLE_F_IN flipped): ct_lookup4() looks a packet up as
+ * a reply and as a forward packet, and ct_create4() inserts the forward key
+ * after both missed; all three land on one probe run. Each side's (address,
+ * port) is mixed on its own and the two are added, which commutes.
+ */
+function tupleHash(k0: number, k1: number, k2: number, k3: number): number {
+  let a = Math.imul(k0 ^ Math.imul(k2 >>> 16, 0x85ebca6b), HASH_MUL);
+  a ^= a >>> 15;
+  a = Math.imul(a, 0x2c1b3c6d);
+  let b = Math.imul(k1 ^ Math.imul(k2 & 0xffff, 0x85ebca6b), HASH_MUL);
+  b ^= b >>> 15;
+  b = Math.imul(b, 0x2c1b3c6d);
+  let h = Math.imul((a + b) ^ (k3 & ~TUPLE_F_IN) ^ DEFAULT_SEED, HASH_MUL);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+/** Key words of a byte-API call (the general path; one operation at a time). */
+const KW = new Int32Array(4);
+
+function loadKey(key: Uint8Array, off: number): void {
+  KW[0] = (key[off] << 24) | (key[off + 1] << 16) | (key[off + 2] << 8) | key[off + 3];
+  KW[1] = (key[off + 4] << 24) | (key[off + 5] << 16) | (key[off + 6] << 8) | key[off + 7];
+  KW[2] = (key[off + 8] << 24) | (key[off + 9] << 16) | (key[off + 10] << 8) | key[off + 11];
+  KW[3] = (key[off + 12] << 8) | key[off + 13];
+}
+
+/** The 14 key bytes of a tuple's words. */
+export function storeTupleKey(out: Uint8Array, off: number, k0: number, k1: number, k2: number, k3: number): void {
+  out[off] = k0 >>> 24;
+  out[off + 1] = k0 >>> 16;
+  out[off + 2] = k0 >>> 8;
+  out[off + 3] = k0;
+  out[off + 4] = k1 >>> 24;
+  out[off + 5] = k1 >>> 16;
+  out[off + 6] = k1 >>> 8;
+  out[off + 7] = k1;
+  out[off + 8] = k2 >>> 24;
+  out[off + 9] = k2 >>> 16;
+  out[off + 10] = k2 >>> 8;
+  out[off + 11] = k2;
+  out[off + 12] = k3 >>> 8;
+  out[off + 13] = k3;
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export class CtHashMap implements KeyValueMap {
+  readonly spec: MapSpec;
+  /** BPF_MAP_TYPE_LRU_HASH (evicts when full) rather than BPF_MAP_TYPE_HASH (refuses with -E2BIG). */
+  readonly lru: boolean;
+  readonly valueSize: number;
+  /** max_entries. */
+  readonly capacity: number;
+  /** Entries present. */
+  count = 0;
+  /** Entries pushed out by inserts into a full LRU map. */
+  evictions = 0;
+  /** The value bytes. Replaced when storage grows. */
+  values: Uint8Array;
+  /** Over `values`. Replaced when storage grows. */
+  view: DataView;
+  /** `values` as host-order Int32 words. Replaced when storage grows. */
+  valueWords: Int32Array;
+  /** Slot records (see the top of the file). Replaced when storage grows. */
+  private rec: Int32Array;
+  /** (hash, slot+1) pairs. Replaced when it grows. */
+  private index: Int32Array;
+  private mask: number;
+  /** Slots the buffers have room for. */
+  private allocated: number;
+  /** Slots at or above this index have never been used since creation or clear (values still zero). */
+  private highWater = 0;
+  private freeHead = 0;
+  /** Ends of the recency list, slot+1 (0 = empty). */
+  private mostRecent = 0;
+  private leastRecent = 0;
+  /** Where the last probe that missed ended: the empty index position an insert of that hash takes. */
+  private probeEnd = 0;
+
+  constructor(spec: MapSpecInput, from?: CtHashMap) {
+    this.spec = withType(spec, BpfMapType.LRU_HASH);
+    this.lru = this.spec.type === BpfMapType.LRU_HASH;
+    checkSpec(this.spec, this.lru ? BpfMapType.LRU_HASH : BpfMapType.HASH, this.lru ? 'lru hash map' : 'hash map');
+    if (this.lru && (this.spec.flags ?? 0) & BPF_F_NO_PREALLOC) throw new Error(`lru hash map ${this.spec.name}: BPF_F_NO_PREALLOC is not supported`);
+    if (this.spec.keySize !== CT_TUPLE_KEY_BYTES) throw new Error(`conntrack map ${this.spec.name}: keys are ${CT_TUPLE_KEY_BYTES}-byte tuples, not ${this.spec.keySize}`);
+    this.valueSize = this.spec.valueSize;
+    this.capacity = this.spec.maxEntries;
+    if (from) {
+      this.allocated = from.allocated;
+      this.rec = from.rec.slice();
+      this.values = from.values.slice();
+      this.index = from.index.slice();
+      this.mask = from.mask;
+      this.count = from.count;
+      this.evictions = from.evictions;
+      this.highWater = from.highWater;
+      this.freeHead = from.freeHead;
+      this.mostRecent = from.mostRecent;
+      this.leastRecent = from.leastRecent;
+    } else {
+      this.allocated = Math.min(this.capacity, INITIAL_SLOTS);
+      this.rec = new Int32Array(this.allocated * REC);
+      this.values = new Uint8Array(this.allocated * this.valueSize);
+      this.index = new Int32Array(Math.min(INITIAL_POSITIONS, nextPowerOfTwo(this.capacity * 2)) * 2);
+      this.mask = (this.index.length >> 1) - 1;
+    }
+    this.view = new DataView(this.values.buffer);
+    this.valueWords = new Int32Array(this.values.buffer, 0, this.values.length >>> 2);
+  }
+
+  // ---- The packet path: tuples as words ----
+
+  /**
+   * Slot of the tuple, or -1 (then `probeEnd` is where its hash would go).
+   * Touches nothing.
+   */
+  private find(k0: number, k1: number, k2: number, k3: number, h: number): number {
+    const index = this.index;
+    const rec = this.rec;
+    const mask = this.mask;
+    let p = h & mask;
+    for (;;) {
+      const link = index[2 * p + 1];
+      if (link === 0) break;
+      if (index[2 * p] === h) {
+        const r = (link - 1) * REC;
+        if (rec[r] === k0 && rec[r + 1] === k1 && rec[r + 2] === k2 && rec[r + 3] === k3) return link - 1;
+      }
+      p = (p + 1) & mask;
+    }
+    this.probeEnd = p;
+    return -1;
+  }
+
+  /** Value offset of the tuple, or -1; an LRU hit becomes the most recently used. */
+  lookupTuple(k0: number, k1: number, k2: number, k3: number): number {
+    const slot = this.find(k0, k1, k2, k3, tupleHash(k0, k1, k2, k3));
+    if (slot < 0) return -1;
+    if (this.lru && this.mostRecent !== slot + 1) this.touch(slot);
+    return slot * this.valueSize;
+  }
+
+  /**
+   * ct_lookup4()'s two lookups in one probe run (the tuple and its reverse
+   * share a hash): value offset of the tuple, else `-2 - offset` of its
+   * reverse (addresses and ports swapped, TUPLE_F_IN flipped), else -1. A
+   * match of the tuple itself wins, as the first of two lookups would. The
+   * entry found counts as used.
+   */
+  lookupTupleOrReverse(k0: number, k1: number, k2: number, k3: number): number {
+    const h = tupleHash(k0, k1, k2, k3);
+    const r2 = (k2 >>> 16) | (k2 << 16);
+    const r3 = k3 ^ TUPLE_F_IN;
+    const index = this.index;
+    const rec = this.rec;
+    const mask = this.mask;
+    let reverse = -1;
+    let p = h & mask;
+    for (;;) {
+      const link = index[2 * p + 1];
+      if (link === 0) break;
+      if (index[2 * p] === h) {
+        const r = (link - 1) * REC;
+        const a0 = rec[r];
+        const a1 = rec[r + 1];
+        const a2 = rec[r + 2];
+        const a3 = rec[r + 3];
+        if (a0 === k0 && a1 === k1 && a2 === k2 && a3 === k3) {
+          if (this.lru && this.mostRecent !== link) this.touch(link - 1);
+          return (link - 1) * this.valueSize;
+        }
+        if (reverse < 0 && a0 === k1 && a1 === k0 && a2 === r2 && a3 === r3) reverse = link - 1;
+      }
+      p = (p + 1) & mask;
+    }
+    if (reverse < 0) return -1;
+    if (this.lru && this.mostRecent !== reverse + 1) this.touch(reverse);
+    return -2 - reverse * this.valueSize;
+  }
+
+  /**
+   * Find or create the tuple's entry (map_update_elem's reservation): value
+   * offset (a new entry's value is zero), or -errno. A full LRU map evicts
+   * its least recently used entry; a full hash map refuses with -E2BIG.
+   */
+  reserveTuple(k0: number, k1: number, k2: number, k3: number, flags: number): number {
+    if (flags >>> 0 > EXIST) return -Errno.EINVAL;
+    const h = tupleHash(k0, k1, k2, k3);
+    let slot = this.find(k0, k1, k2, k3, h);
+    if (slot >= 0) {
+      if (flags === NOEXIST) return -Errno.EEXIST;
+      if (this.lru && this.mostRecent !== slot + 1) this.touch(slot);
+      return slot * this.valueSize;
+    }
+    if (flags === EXIST) return -Errno.ENOENT;
+    let p = this.probeEnd;
+    if (this.count >= this.capacity) {
+      if (!this.lru) return -Errno.E2BIG;
+      const victim = this.leastRecent - 1;
+      this.unlink(victim);
+      this.removeSlot(victim);
+      this.evictions++;
+      p = -1; // the removal may have shifted the probe run
+    }
+    slot = this.takeSlot();
+    const rec = this.rec;
+    const r = slot * REC;
+    rec[r] = k0;
+    rec[r + 1] = k1;
+    rec[r + 2] = k2;
+    rec[r + 3] = k3;
+    rec[r + HASH] = h;
+    rec[r + STATE] = LIVE;
+    // Keep the index at most half full.
+    if (this.count * 2 > this.mask + 1) {
+      this.growIndex();
+      p = -1;
+    }
+    const index = this.index;
+    if (p < 0) {
+      const mask = this.mask;
+      p = h & mask;
+      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+    }
+    index[2 * p] = h;
+    index[2 * p + 1] = slot + 1;
+    if (this.lru) this.pushMostRecent(slot);
+    return slot * this.valueSize;
+  }
+
+  // ---- Slots, recency, index ----
+
+  /** A free slot with a zeroed value, counted; the caller fills its record. May grow the storage. */
+  private takeSlot(): number {
+    let slot: number;
+    if (this.freeHead !== 0) {
+      slot = this.freeHead - 1;
+      this.freeHead = this.rec[slot * REC + STATE];
+      // A reused slot still holds the deleted entry's value.
+      const v = slot * this.valueSize;
+      const end = v + this.valueSize;
+      const values = this.values;
+      for (let i = v; i < end; i++) values[i] = 0;
+    } else {
+      if (this.highWater === this.allocated) this.grow();
+      slot = this.highWater++;
+    }
+    this.count++;
+    return slot;
+  }
+
+  /** Take `slot` out of the index and put it on the free list (its value stays until reuse). */
+  private removeSlot(slot: number): void {
+    const rec = this.rec;
+    const r = slot * REC;
+    // Backward-shift deletion: later entries of the probe run move into the
+    // hole unless their home position lies cyclically in (hole, p].
+    const index = this.index;
+    const mask = this.mask;
+    let hole = rec[r + HASH] & mask;
+    while (index[2 * hole + 1] !== slot + 1) hole = (hole + 1) & mask;
+    let p = hole;
+    for (;;) {
+      p = (p + 1) & mask;
+      const link = index[2 * p + 1];
+      if (link === 0) break;
+      const home = index[2 * p] & mask;
+      const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
+      if (stays) continue;
+      index[2 * hole] = index[2 * p];
+      index[2 * hole + 1] = link;
+      hole = p;
+    }
+    index[2 * hole] = 0;
+    index[2 * hole + 1] = 0;
+    rec[r + STATE] = this.freeHead;
+    this.freeHead = slot + 1;
+    this.count--;
+  }
+
+  private touch(slot: number): void {
+    this.unlink(slot);
+    this.pushMostRecent(slot);
+  }
+
+  private pushMostRecent(slot: number): void {
+    const rec = this.rec;
+    const mr = this.mostRecent;
+    rec[slot * REC + NEWER] = 0;
+    rec[slot * REC + OLDER] = mr;
+    if (mr !== 0) rec[(mr - 1) * REC + NEWER] = slot + 1;
+    else this.leastRecent = slot + 1;
+    this.mostRecent = slot + 1;
+  }
+
+  private unlink(slot: number): void {
+    const rec = this.rec;
+    const newer = rec[slot * REC + NEWER];
+    const older = rec[slot * REC + OLDER];
+    if (newer !== 0) rec[(newer - 1) * REC + OLDER] = older;
+    else this.mostRecent = older;
+    if (older !== 0) rec[(older - 1) * REC + NEWER] = newer;
+    else this.leastRecent = newer;
+  }
+
+  /** Double the storage (up to max_entries), copying the used slots: offsets keep their meaning. */
+  private grow(): void {
+    const used = this.highWater;
+    const n = Math.min(this.capacity, this.allocated * 2);
+    const rec = new Int32Array(n * REC);
+    rec.set(this.rec.subarray(0, used * REC));
+    const values = new Uint8Array(n * this.valueSize);
+    values.set(this.values.subarray(0, used * this.valueSize));
+    this.allocated = n;
+    this.rec = rec;
+    this.values = values;
+    this.view = new DataView(values.buffer);
+    this.valueWords = new Int32Array(values.buffer, 0, values.length >>> 2);
+  }
+
+  /** Double the index positions and re-place every entry from its stored hash. */
+  private growIndex(): void {
+    const old = this.index;
+    const index = new Int32Array(old.length * 2);
+    const mask = old.length - 1;
+    for (let q = 0; q < old.length; q += 2) {
+      const link = old[q + 1];
+      if (link === 0) continue;
+      const h = old[q];
+      let p = h & mask;
+      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+      index[2 * p] = h;
+      index[2 * p + 1] = link;
+    }
+    this.index = index;
+    this.mask = mask;
+  }
+
+  // ---- The general map API (byte keys) ----
+
+  lookup(key: Uint8Array, keyOff = 0): number {
+    loadKey(key, keyOff);
+    return this.lookupTuple(KW[0], KW[1], KW[2], KW[3]);
+  }
+
+  /** Lookup without refreshing recency (dumps, garbage collection). */
+  peek(key: Uint8Array, keyOff = 0): number {
+    loadKey(key, keyOff);
+    const k0 = KW[0];
+    const k1 = KW[1];
+    const k2 = KW[2];
+    const k3 = KW[3];
+    const slot = this.find(k0, k1, k2, k3, tupleHash(k0, k1, k2, k3));
+    return slot < 0 ? -1 : slot * this.valueSize;
+  }
+
+  reserve(key: Uint8Array, flags = BPF_ANY, keyOff = 0): number {
+    loadKey(key, keyOff);
+    return this.reserveTuple(KW[0], KW[1], KW[2], KW[3], flags);
+  }
+
+  update(key: Uint8Array, value: Uint8Array, flags = BPF_ANY, keyOff = 0, valueOff = 0): number {
+    loadKey(key, keyOff);
+    const off = this.reserveTuple(KW[0], KW[1], KW[2], KW[3], flags);
+    if (off < 0) return off;
+    copyInto(this.values, off, value, valueOff, this.valueSize);
+    return 0;
+  }
+
+  delete(key: Uint8Array, keyOff = 0): number {
+    loadKey(key, keyOff);
+    const k0 = KW[0];
+    const k1 = KW[1];
+    const k2 = KW[2];
+    const k3 = KW[3];
+    const slot = this.find(k0, k1, k2, k3, tupleHash(k0, k1, k2, k3));
+    if (slot < 0) return -Errno.ENOENT;
+    if (this.lru) this.unlink(slot);
+    this.removeSlot(slot);
+    return 0;
+  }
+
+  /** Empty the map; its storage stays allocated. */
+  clear(): void {
+    // Slots handed out from highWater are assumed zero; records need no reset (highWater and the free list say which are in use).
+    this.values.fill(0, 0, this.highWater * this.valueSize);
+    this.index.fill(0);
+    this.count = 0;
+    this.highWater = 0;
+    this.freeHead = 0;
+    this.mostRecent = 0;
+    this.leastRecent = 0;
+  }
+
+  /**
+   * Visit entries in slot order (deleting the current entry is fine). The key
+   * bytes are written into a buffer of this walk: copy them to keep them.
+   */
+  forEach(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
+    const key = new Uint8Array(16);
+    for (let slot = 0; slot < this.highWater; slot++) {
+      const rec = this.rec;
+      const r = slot * REC;
+      if (rec[r + STATE] !== LIVE) continue;
+      storeTupleKey(key, 0, rec[r], rec[r + 1], rec[r + 2], rec[r + 3]);
+      cb(key, 0, slot * this.valueSize);
+    }
+  }
+
+  /** Visit entries from most to least recently used (LRU maps; deleting the current entry is fine). */
+  forEachByRecency(cb: (keys: Uint8Array, keyOff: number, valueOff: number) => void): void {
+    if (!this.lru) throw new Error(`hash map ${this.spec.name}: no recency order`);
+    const key = new Uint8Array(16);
+    let link = this.mostRecent;
+    while (link !== 0) {
+      const slot = link - 1;
+      const rec = this.rec;
+      const r = slot * REC;
+      link = rec[r + OLDER];
+      storeTupleKey(key, 0, rec[r], rec[r + 1], rec[r + 2], rec[r + 3]);
+      cb(key, 0, slot * this.valueSize);
+    }
+  }
+
+  clone(): CtHashMap {
+    return new CtHashMap({ ...this.spec }, this);
+  }
+}
