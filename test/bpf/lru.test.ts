@@ -1,102 +1,118 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LruHashMap } from '../../src/bpf/lru.js';
+import { CtHashMap } from '../../src/bpf/ct-map.js';
 import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
-import { hexKey, readU32LE, readU64LE, writeU64LE } from '../../src/bpf/bytes.js';
+import { hexKey, readU32BE, readU64LE, writeU64LE } from '../../src/bpf/bytes.js';
 import { Rng } from '../../src/util/rng.js';
-import { ctTuple, ctTupleSpace, reverseTuple, u32Key, valueOf } from './helpers.js';
+import { ctTuple, ctTupleSpace, reverseTuple, valueOf } from './helpers.js';
 
 const spec = (maxEntries: number, keySize = 4, valueSize = 8) => ({ name: 'cilium_ct4_global', keySize, valueSize, maxEntries });
 
-function keysOf(m: LruHashMap): number[] {
+type LruLike = LruHashMap | CtHashMap;
+
+// The LRU semantics below hold for both LRU backends: the general LruHashMap
+// and CtHashMap, the conntrack maps' tuple-specialised one. Keys are CT
+// tuples with daddr = i.
+const BACKENDS: [string, (maxEntries: number, flags?: number) => LruLike][] = [
+  ['LruHashMap', (maxEntries, flags) => new LruHashMap({ ...spec(maxEntries, 14, 8), flags })],
+  ['CtHashMap', (maxEntries, flags) => new CtHashMap({ ...spec(maxEntries, 14, 8), flags })],
+];
+
+const key = (i: number): Uint8Array => ctTuple(i, 0x0a000001, 80, 40000);
+
+function keysOf(m: LruLike): number[] {
   const out: number[] = [];
-  m.forEach((keys, off) => out.push(readU32LE(keys, off)));
+  m.forEach((keys, off) => out.push(readU32BE(keys, off)));
   return out.sort((a, b) => a - b);
 }
 
-test('a full LRU map evicts exactly the least recently used entry and the insert succeeds', () => {
-  const m = new LruHashMap(spec(3));
-  for (let i = 1; i <= 3; i++) assert.equal(m.update(u32Key(i), valueOf(8, i)), 0);
-  assert.equal(m.update(u32Key(4), valueOf(8, 4)), 0);
-  assert.deepEqual(keysOf(m), [2, 3, 4]);
-  assert.equal(m.evictions, 1);
-  assert.equal(m.count, 3);
-});
-
-test('lookups and updates count as use; peek and forEach do not', () => {
-  const m = new LruHashMap(spec(3));
-  for (let i = 1; i <= 3; i++) m.update(u32Key(i), valueOf(8, i));
-  assert.ok(m.lookup(u32Key(1)) >= 0); // order (old→new): 2 3 1
-  assert.equal(m.update(u32Key(4), valueOf(8, 4)), 0); // evicts 2
-  assert.deepEqual(keysOf(m), [1, 3, 4]);
-  assert.equal(m.update(u32Key(3), valueOf(8, 33)), 0); // order: 1 4 3
-  assert.ok(m.peek(u32Key(1)) >= 0); // no refresh
-  m.forEach(() => undefined);
-  assert.equal(m.update(u32Key(5), valueOf(8, 5)), 0); // evicts 1
-  assert.deepEqual(keysOf(m), [3, 4, 5]);
-  assert.ok(m.reserve(u32Key(4)) >= 0); // order: 3 5 4
-  assert.equal(m.update(u32Key(6), valueOf(8, 6)), 0); // evicts 3
-  assert.deepEqual(keysOf(m), [4, 5, 6]);
-  assert.equal(m.evictions, 3);
-  const order: number[] = [];
-  m.forEachByRecency((keys, off) => order.push(readU32LE(keys, off)));
-  assert.deepEqual(order, [6, 4, 5]);
-});
-
-test('new entries are zeroed even when they take an evicted slot', () => {
-  const m = new LruHashMap(spec(1));
-  m.update(u32Key(1), valueOf(8, 0xee));
-  const off = m.reserve(u32Key(2));
-  assert.deepEqual([...m.values.subarray(off, off + 8)], Array(8).fill(0));
-  assert.equal(m.lookup(u32Key(1)), -1);
-});
-
-test('flags, delete, and deletes during iteration', () => {
-  const m = new LruHashMap(spec(4));
-  assert.equal(m.update(u32Key(1), valueOf(8, 1), BPF_EXIST), -Errno.ENOENT);
-  assert.equal(m.update(u32Key(1), valueOf(8, 1), BPF_NOEXIST), 0);
-  assert.equal(m.update(u32Key(1), valueOf(8, 2), BPF_NOEXIST), -Errno.EEXIST);
-  assert.equal(m.update(u32Key(1), valueOf(8, 2), 9), -Errno.EINVAL);
-  assert.equal(m.delete(u32Key(2)), -Errno.ENOENT);
-  for (let i = 2; i <= 4; i++) m.update(u32Key(i), valueOf(8, i));
-  m.forEach((keys, off) => {
-    if (readU32LE(keys, off) % 2 === 0) assert.equal(m.delete(keys.slice(off, off + 4)), 0);
+for (const [name, make] of BACKENDS) {
+  test(`${name}: a full LRU map evicts exactly the least recently used entry and the insert succeeds`, () => {
+    const m = make(3);
+    for (let i = 1; i <= 3; i++) assert.equal(m.update(key(i), valueOf(8, i)), 0);
+    assert.equal(m.update(key(4), valueOf(8, 4)), 0);
+    assert.deepEqual(keysOf(m), [2, 3, 4]);
+    assert.equal(m.evictions, 1);
+    assert.equal(m.count, 3);
   });
-  assert.deepEqual(keysOf(m), [1, 3]);
-  // Deleted entries leave the recency list: two more inserts fill the map without evicting.
-  m.update(u32Key(7), valueOf(8, 7));
-  m.update(u32Key(8), valueOf(8, 8));
-  assert.equal(m.evictions, 0);
-  m.update(u32Key(9), valueOf(8, 9));
-  assert.deepEqual(keysOf(m), [3, 7, 8, 9]);
-  m.forEachByRecency((keys, off) => m.delete(keys.slice(off, off + 4)));
-  assert.equal(m.count, 0);
-});
 
-test('clone is independent, including recency and eviction counter', () => {
-  const m = new LruHashMap(spec(2));
-  m.update(u32Key(1), valueOf(8, 1));
-  m.update(u32Key(2), valueOf(8, 2));
-  const c = m.clone();
-  c.lookup(u32Key(1));
-  c.update(u32Key(3), valueOf(8, 3)); // clone evicts 2
-  m.update(u32Key(3), valueOf(8, 3)); // original evicts 1
-  assert.deepEqual(keysOf(c), [1, 3]);
-  assert.deepEqual(keysOf(m), [2, 3]);
-  c.clear();
-  assert.equal(c.count, 0);
-  assert.equal(m.count, 2);
-});
+  test(`${name}: lookups and updates count as use; peek and forEach do not`, () => {
+    const m = make(3);
+    for (let i = 1; i <= 3; i++) m.update(key(i), valueOf(8, i));
+    assert.ok(m.lookup(key(1)) >= 0); // order (old→new): 2 3 1
+    assert.equal(m.update(key(4), valueOf(8, 4)), 0); // evicts 2
+    assert.deepEqual(keysOf(m), [1, 3, 4]);
+    assert.equal(m.update(key(3), valueOf(8, 33)), 0); // order: 1 4 3
+    assert.ok(m.peek(key(1)) >= 0); // no refresh
+    m.forEach(() => undefined);
+    assert.equal(m.update(key(5), valueOf(8, 5)), 0); // evicts 1
+    assert.deepEqual(keysOf(m), [3, 4, 5]);
+    assert.ok(m.reserve(key(4)) >= 0); // order: 3 5 4
+    assert.equal(m.update(key(6), valueOf(8, 6)), 0); // evicts 3
+    assert.deepEqual(keysOf(m), [4, 5, 6]);
+    assert.equal(m.evictions, 3);
+    const order: number[] = [];
+    m.forEachByRecency((keys, off) => order.push(readU32BE(keys, off)));
+    assert.deepEqual(order, [6, 4, 5]);
+  });
 
-test('LRU maps must be preallocated, as in the kernel', () => {
-  assert.throws(() => new LruHashMap({ ...spec(4), flags: BPF_F_NO_PREALLOC }));
-});
+  test(`${name}: new entries are zeroed even when they take an evicted slot`, () => {
+    const m = make(1);
+    m.update(key(1), valueOf(8, 0xee));
+    const off = m.reserve(key(2));
+    assert.deepEqual([...m.values.subarray(off, off + 8)], Array(8).fill(0));
+    assert.equal(m.lookup(key(1)), -1);
+  });
 
-for (const tupleHash of [false, true]) test(`differential: 100k random operations against an insertion-ordered Map model${tupleHash ? ' (tuple hash, tuples and their reverses)' : ''}`, () => {
+  test(`${name}: flags, delete, and deletes during iteration`, () => {
+    const m = make(4);
+    assert.equal(m.update(key(1), valueOf(8, 1), BPF_EXIST), -Errno.ENOENT);
+    assert.equal(m.update(key(1), valueOf(8, 1), BPF_NOEXIST), 0);
+    assert.equal(m.update(key(1), valueOf(8, 2), BPF_NOEXIST), -Errno.EEXIST);
+    assert.equal(m.update(key(1), valueOf(8, 2), 9), -Errno.EINVAL);
+    assert.equal(m.delete(key(2)), -Errno.ENOENT);
+    for (let i = 2; i <= 4; i++) m.update(key(i), valueOf(8, i));
+    m.forEach((keys, off) => {
+      if (readU32BE(keys, off) % 2 === 0) assert.equal(m.delete(keys.slice(off, off + 14)), 0);
+    });
+    assert.deepEqual(keysOf(m), [1, 3]);
+    // Deleted entries leave the recency list: two more inserts fill the map without evicting.
+    m.update(key(7), valueOf(8, 7));
+    m.update(key(8), valueOf(8, 8));
+    assert.equal(m.evictions, 0);
+    m.update(key(9), valueOf(8, 9));
+    assert.deepEqual(keysOf(m), [3, 7, 8, 9]);
+    m.forEachByRecency((keys, off) => m.delete(keys.slice(off, off + 14)));
+    assert.equal(m.count, 0);
+  });
+
+  test(`${name}: clone is independent, including recency and eviction counter`, () => {
+    const m = make(2);
+    m.update(key(1), valueOf(8, 1));
+    m.update(key(2), valueOf(8, 2));
+    const c = m.clone();
+    c.lookup(key(1));
+    c.update(key(3), valueOf(8, 3)); // clone evicts 2
+    m.update(key(3), valueOf(8, 3)); // original evicts 1
+    assert.deepEqual(keysOf(c), [1, 3]);
+    assert.deepEqual(keysOf(m), [2, 3]);
+    c.clear();
+    assert.equal(c.count, 0);
+    assert.equal(m.count, 2);
+  });
+
+  test(`${name}: LRU maps must be preallocated, as in the kernel`, () => {
+    assert.throws(() => make(4, BPF_F_NO_PREALLOC));
+  });
+}
+
+for (const backend of ['LruHashMap', 'LruHashMap tuple hash', 'CtHashMap'] as const) test(`differential: 100k random operations against an insertion-ordered Map model (${backend}${backend === 'LruHashMap' ? '' : ', tuples and their reverses'})`, () => {
+  const tupleHash = backend !== 'LruHashMap';
   const rng = new Rng(0x1eaf);
   const maxEntries = 256;
   const keySpace = tupleHash ? ctTupleSpace(rng, 512, () => 17) : Array.from({ length: 512 }, (_, i) => ctTuple(rng.u32(), rng.u32(), i, rng.below(65536), 17));
-  const m = new LruHashMap(spec(maxEntries, 14, 8), { tupleHash });
+  const m = backend === 'CtHashMap' ? new CtHashMap(spec(maxEntries, 14, 8)) : new LruHashMap(spec(maxEntries, 14, 8), { tupleHash });
   // Map iteration order is insertion order, so delete+set moves a key to the "most recent" end.
   const model = new Map<string, number>();
   const touch = (hk: string, v: number) => {
