@@ -26,6 +26,7 @@ import { copyInto } from './map-util.js';
 
 // Module-local copies of imported constants used per packet: TurboFan folds a
 // module's own consts, but loads and checks an imported binding at every use.
+const ANY = BPF_ANY;
 const NOEXIST = BPF_NOEXIST;
 const EXIST = BPF_EXIST;
 
@@ -138,6 +139,8 @@ export class CtHashMap implements KeyValueMap {
   private leastRecent = 0;
   /** Where the last probe that missed ended: the empty index position an insert of that hash takes. */
   private probeEnd = 0;
+  /** insert() takes its fast path while highWater is below this (see setFastEnd). */
+  private fastEnd = 0;
 
   constructor(spec: MapSpecInput, from?: CtHashMap) {
     this.spec = withType(spec, BpfMapType.LRU_HASH);
@@ -168,6 +171,7 @@ export class CtHashMap implements KeyValueMap {
     }
     this.view = new DataView(this.values.buffer);
     this.valueWords = new Int32Array(this.values.buffer, 0, this.values.length >>> 2);
+    this.setFastEnd();
   }
 
   // ---- The packet path: tuples as words ----
@@ -210,7 +214,17 @@ export class CtHashMap implements KeyValueMap {
    * entry found counts as used.
    */
   lookupTupleOrReverse(k0: number, k1: number, k2: number, k3: number): number {
-    const h = tupleHash(k0, k1, k2, k3);
+    // tupleHash(), inlined by hand as in reserveTuple().
+    let a = Math.imul(k0 ^ Math.imul(k2 >>> 16, 0x85ebca6b), HASH_MUL);
+    a ^= a >>> 15;
+    a = Math.imul(a, 0x2c1b3c6d);
+    let b = Math.imul(k1 ^ Math.imul(k2 & 0xffff, 0x85ebca6b), HASH_MUL);
+    b ^= b >>> 15;
+    b = Math.imul(b, 0x2c1b3c6d);
+    let h = Math.imul((a + b) ^ (k3 & ~TUPLE_F_IN) ^ DEFAULT_SEED, HASH_MUL);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
     const r2 = (k2 >>> 16) | (k2 << 16);
     const r3 = k3 ^ TUPLE_F_IN;
     const index = this.index;
@@ -244,17 +258,85 @@ export class CtHashMap implements KeyValueMap {
    * Find or create the tuple's entry (map_update_elem's reservation): value
    * offset (a new entry's value is zero), or -errno. A full LRU map evicts
    * its least recently used entry; a full hash map refuses with -E2BIG.
+   * BPF_ANY (what ct_create4() uses) runs inline; the rest out of line.
    */
   reserveTuple(k0: number, k1: number, k2: number, k3: number, flags: number): number {
+    if (flags !== ANY) return this.reserveFlagged(k0, k1, k2, k3, flags);
+    // tupleHash() and find(), inlined by hand: the conntrack code calling
+    // this is too large for TurboFan to inline them as well.
+    let a = Math.imul(k0 ^ Math.imul(k2 >>> 16, 0x85ebca6b), HASH_MUL);
+    a ^= a >>> 15;
+    a = Math.imul(a, 0x2c1b3c6d);
+    let b = Math.imul(k1 ^ Math.imul(k2 & 0xffff, 0x85ebca6b), HASH_MUL);
+    b ^= b >>> 15;
+    b = Math.imul(b, 0x2c1b3c6d);
+    let h = Math.imul((a + b) ^ (k3 & ~TUPLE_F_IN) ^ DEFAULT_SEED, HASH_MUL);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    const index = this.index;
+    const rec = this.rec;
+    const mask = this.mask;
+    let p = h & mask;
+    for (;;) {
+      const link = index[2 * p + 1];
+      if (link === 0) break;
+      if (index[2 * p] === h) {
+        const r = (link - 1) * REC;
+        if (rec[r] === k0 && rec[r + 1] === k1 && rec[r + 2] === k2 && rec[r + 3] === k3) {
+          if (this.lru && this.mostRecent !== link) this.touch(link - 1);
+          return (link - 1) * this.valueSize;
+        }
+      }
+      p = (p + 1) & mask;
+    }
+    this.probeEnd = p;
+    return this.insert(k0, k1, k2, k3, h);
+  }
+
+  /** reserveTuple() with BPF_NOEXIST / BPF_EXIST (or bad flags: -EINVAL). */
+  private reserveFlagged(k0: number, k1: number, k2: number, k3: number, flags: number): number {
     if (flags >>> 0 > EXIST) return -Errno.EINVAL;
     const h = tupleHash(k0, k1, k2, k3);
-    let slot = this.find(k0, k1, k2, k3, h);
+    const slot = this.find(k0, k1, k2, k3, h);
     if (slot >= 0) {
       if (flags === NOEXIST) return -Errno.EEXIST;
       if (this.lru && this.mostRecent !== slot + 1) this.touch(slot);
       return slot * this.valueSize;
     }
     if (flags === EXIST) return -Errno.ENOENT;
+    return this.insert(k0, k1, k2, k3, h);
+  }
+
+  /**
+   * Add the tuple (hash `h`), known absent, right after find() missed it:
+   * value offset or -E2BIG. While nothing is free, full or due to grow
+   * (highWater < fastEnd) the new slot is the next unused one and the index
+   * position the one find() stopped at; insertSlow() does the rest.
+   */
+  private insert(k0: number, k1: number, k2: number, k3: number, h: number): number {
+    const slot = this.highWater;
+    if (slot >= this.fastEnd) return this.insertSlow(k0, k1, k2, k3, h);
+    this.highWater = slot + 1;
+    this.count++;
+    const rec = this.rec;
+    const r = slot * REC;
+    rec[r] = k0;
+    rec[r + 1] = k1;
+    rec[r + 2] = k2;
+    rec[r + 3] = k3;
+    rec[r + HASH] = h;
+    rec[r + STATE] = LIVE;
+    const index = this.index;
+    const p = this.probeEnd;
+    index[2 * p] = h;
+    index[2 * p + 1] = slot + 1;
+    if (this.lru) this.pushMostRecent(slot);
+    return slot * this.valueSize;
+  }
+
+  /** insert() in general: eviction or refusal when full, free slot reuse, storage and index growth. */
+  private insertSlow(k0: number, k1: number, k2: number, k3: number, h: number): number {
     let p = this.probeEnd;
     if (this.count >= this.capacity) {
       if (!this.lru) return -Errno.E2BIG;
@@ -264,7 +346,7 @@ export class CtHashMap implements KeyValueMap {
       this.evictions++;
       p = -1; // the removal may have shifted the probe run
     }
-    slot = this.takeSlot();
+    const slot = this.takeSlot();
     const rec = this.rec;
     const r = slot * REC;
     rec[r] = k0;
@@ -287,7 +369,19 @@ export class CtHashMap implements KeyValueMap {
     index[2 * p] = h;
     index[2 * p + 1] = slot + 1;
     if (this.lru) this.pushMostRecent(slot);
+    this.setFastEnd();
     return slot * this.valueSize;
+  }
+
+  /**
+   * insert()'s fast path condition. With no free slot, every slot below
+   * highWater is live (count = highWater), so the next one is in the
+   * storage and under max_entries while highWater < allocated (allocated <=
+   * max_entries), and the index stays at most half full while
+   * highWater < positions / 2.
+   */
+  private setFastEnd(): void {
+    this.fastEnd = this.freeHead !== 0 ? 0 : Math.min(this.allocated, (this.mask + 1) >> 1);
   }
 
   // ---- Slots, recency, index ----
@@ -338,6 +432,7 @@ export class CtHashMap implements KeyValueMap {
     rec[r + STATE] = this.freeHead;
     this.freeHead = slot + 1;
     this.count--;
+    this.fastEnd = 0;
   }
 
   private touch(slot: number): void {
@@ -452,6 +547,7 @@ export class CtHashMap implements KeyValueMap {
     this.freeHead = 0;
     this.mostRecent = 0;
     this.leastRecent = 0;
+    this.setFastEnd();
   }
 
   /**
