@@ -141,6 +141,24 @@ export class CtHashMap implements KeyValueMap {
   private probeEnd = 0;
   /** insert() takes its fast path while highWater is below this (see setFastEnd). */
   private fastEnd = 0;
+  // The last miss of lookupTupleOrReverse(): ct_create4() reserves the
+  // forward tuple right after ct_lookup4() missed it and its reply, which
+  // share one hash and probe run. Remembered: the forward tuple (the looked
+  // up tuple's reverse), the hash and the run's empty end, so the insert
+  // neither hashes nor probes again. Any change to the index forgets it
+  // (missEnd = -1); clones start without.
+  private missEnd = -1;
+  private missHash = 0;
+  private missK0 = 0;
+  private missK1 = 0;
+  private missK2 = 0;
+  private missK3 = 0;
+  // The slot reserveTuple() last found or filled, or -1: ct_create4()
+  // reserves the same related ICMP entry in cilium_ct_any4 for every new
+  // flow between two pods. A live slot holding exactly the tuple is its
+  // entry (keys are unique), so no hash or probe is needed; a freed or
+  // reused slot fails the check, so it needs no forgetting.
+  private lastSlot = -1;
 
   constructor(spec: MapSpecInput, from?: CtHashMap) {
     this.spec = withType(spec, BpfMapType.LRU_HASH);
@@ -249,7 +267,15 @@ export class CtHashMap implements KeyValueMap {
       }
       p = (p + 1) & mask;
     }
-    if (reverse < 0) return -1;
+    if (reverse < 0) {
+      this.missEnd = p;
+      this.missHash = h;
+      this.missK0 = k1;
+      this.missK1 = k0;
+      this.missK2 = r2;
+      this.missK3 = r3;
+      return -1;
+    }
     if (this.lru && this.mostRecent !== reverse + 1) this.touch(reverse);
     return -2 - reverse * this.valueSize;
   }
@@ -262,6 +288,20 @@ export class CtHashMap implements KeyValueMap {
    */
   reserveTuple(k0: number, k1: number, k2: number, k3: number, flags: number): number {
     if (flags !== ANY) return this.reserveFlagged(k0, k1, k2, k3, flags);
+    if (this.missEnd >= 0 && k0 === this.missK0 && k1 === this.missK1 && k2 === this.missK2 && k3 === this.missK3) {
+      // ct_create4() after ct_lookup4() missed this tuple: known absent, and where it goes.
+      this.probeEnd = this.missEnd;
+      return this.insert(k0, k1, k2, k3, this.missHash);
+    }
+    const last = this.lastSlot;
+    if (last >= 0) {
+      const rec = this.rec;
+      const r = last * REC;
+      if (rec[r] === k0 && rec[r + 1] === k1 && rec[r + 2] === k2 && rec[r + 3] === k3 && rec[r + STATE] === LIVE) {
+        if (this.lru && this.mostRecent !== last + 1) this.touch(last);
+        return last * this.valueSize;
+      }
+    }
     // tupleHash() and find(), inlined by hand: the conntrack code calling
     // this is too large for TurboFan to inline them as well.
     let a = Math.imul(k0 ^ Math.imul(k2 >>> 16, 0x85ebca6b), HASH_MUL);
@@ -285,6 +325,7 @@ export class CtHashMap implements KeyValueMap {
         const r = (link - 1) * REC;
         if (rec[r] === k0 && rec[r + 1] === k1 && rec[r + 2] === k2 && rec[r + 3] === k3) {
           if (this.lru && this.mostRecent !== link) this.touch(link - 1);
+          this.lastSlot = link - 1;
           return (link - 1) * this.valueSize;
         }
       }
@@ -331,6 +372,8 @@ export class CtHashMap implements KeyValueMap {
     const p = this.probeEnd;
     index[2 * p] = h;
     index[2 * p + 1] = slot + 1;
+    this.missEnd = -1;
+    this.lastSlot = slot;
     if (this.lru) this.pushMostRecent(slot);
     return slot * this.valueSize;
   }
@@ -368,6 +411,8 @@ export class CtHashMap implements KeyValueMap {
     }
     index[2 * p] = h;
     index[2 * p + 1] = slot + 1;
+    this.missEnd = -1;
+    this.lastSlot = slot;
     if (this.lru) this.pushMostRecent(slot);
     this.setFastEnd();
     return slot * this.valueSize;
@@ -433,6 +478,7 @@ export class CtHashMap implements KeyValueMap {
     this.freeHead = slot + 1;
     this.count--;
     this.fastEnd = 0;
+    this.missEnd = -1;
   }
 
   private touch(slot: number): void {
@@ -491,6 +537,7 @@ export class CtHashMap implements KeyValueMap {
     }
     this.index = index;
     this.mask = mask;
+    this.missEnd = -1;
   }
 
   // ---- The general map API (byte keys) ----
@@ -547,6 +594,9 @@ export class CtHashMap implements KeyValueMap {
     this.freeHead = 0;
     this.mostRecent = 0;
     this.leastRecent = 0;
+    this.missEnd = -1;
+    // Records keep their words (and LIVE) past highWater: forget the slot.
+    this.lastSlot = -1;
     this.setFastEnd();
   }
 

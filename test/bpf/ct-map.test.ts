@@ -159,3 +159,59 @@ test('conntrack maps refuse other key sizes, and LRU ones BPF_F_NO_PREALLOC', ()
   assert.throws(() => new CtHashMap({ ...spec(4, BpfMapType.LRU_HASH), flags: 1 }), /PREALLOC/);
   assert.throws(() => new CtHashMap(spec(4, BpfMapType.HASH)).forEachByRecency(() => undefined), /recency/);
 });
+
+test('ct_lookup4 then ct_create4 sequences (the remembered miss and last slot) = LruHashMap, with index changes in between', () => {
+  const rng = new Rng(0xc7a5);
+  const space = ctTupleSpace(rng, 300, (i) => (i % 2 === 0 ? 6 : 17));
+  for (const maxEntries of [40, 4000]) {
+    let ct = new CtHashMap(spec(maxEntries, BpfMapType.LRU_HASH));
+    let gen = new LruHashMap(spec(maxEntries, BpfMapType.LRU_HASH), { tupleHash: true });
+    const related = ctTuple(0x0a000264, 0x0a000132, 0, 0, 1, 4);
+    for (let op = 0; op < 20_000; op++) {
+      const key = space[rng.below(space.length)];
+      const fwd = reverseTuple(key);
+      const at = `op ${op}`;
+      assert.equal(ct.lookupTupleOrReverse(...words(key)), gen.lookupTupleOrReverse(key), at);
+      // Sometimes the index changes between the miss and the create.
+      const between = rng.below(12);
+      if (between === 0) {
+        const k = space[rng.below(space.length)];
+        assert.equal(ct.reserve(k), gen.reserve(k), at);
+      } else if (between === 1) {
+        const k = space[rng.below(space.length)];
+        assert.equal(ct.delete(k), gen.delete(k), at);
+      } else if (between === 2 && rng.below(50) === 0) {
+        ct.clear();
+        gen.clear();
+      } else if (between === 3 && rng.below(20) === 0) {
+        ct = ct.clone();
+        gen = gen.clone();
+      }
+      assert.equal(ct.reserveTuple(...words(fwd), 0), gen.reserve(fwd, 0), at);
+      // The related entry: the same key again and again.
+      if (rng.below(3) !== 0) assert.equal(ct.reserveTuple(...words(related), 0), gen.reserve(related, 0), at);
+      if (op % 199 === 0) assert.deepEqual(dump(ct), dump(gen), at);
+    }
+    assert.deepEqual(dump(ct), dump(gen));
+  }
+});
+
+test('the remembered last slot is forgotten by clear, and a deleted or reused slot is not taken for its old key', () => {
+  for (const type of [BpfMapType.LRU_HASH, BpfMapType.HASH]) {
+    const m = new CtHashMap(spec(8, type));
+    const a = words(ctTuple(0x0a000264, 0x0a000132, 0, 0, 1, 4));
+    const b = words(ctTuple(0x0a000265, 0x0a000132, 0, 0, 1, 4));
+    const off = m.reserveTuple(...a, 0);
+    writeU64LE(m.values, off, 7);
+    m.clear();
+    assert.equal(m.count, 0);
+    assert.equal(m.reserveTuple(...a, 0), off, 'created again in the first slot');
+    assert.equal(m.count, 1, 'a new entry, not a hit on the cleared one');
+    assert.equal(readU64LE(m.values, off), 0);
+    assert.equal(m.delete(ctTupleFromWords(...a)), 0);
+    assert.equal(m.reserveTuple(...b, 0), off, 'b reuses the slot');
+    assert.equal(m.lookupTuple(...a), -1);
+    assert.equal(m.reserveTuple(...a, 0), off + VALUE_SIZE, 'a is new again');
+    assert.equal(m.count, 2);
+  }
+});
