@@ -33,8 +33,14 @@ const EXIST = BPF_EXIST;
 /** Bytes of `struct ipv4_ct_tuple`. */
 export const CT_TUPLE_KEY_BYTES = 14;
 
-/** Int32 words per slot record (a power of two: slot << 3). */
-const REC = 8;
+/**
+ * Int32 words per slot record, a power of two: a record's words are
+ * `(slot << REC_SHIFT) | word`, and index pairs `(p << 1) | 0/1`. Shifts and
+ * ors are plain 32-bit operations, where `slot * 8 + 1` gets an overflow
+ * check in TurboFan's code for each add and multiply.
+ */
+const REC_SHIFT = 3;
+const REC = 1 << REC_SHIFT;
 const HASH = 4;
 /** Link toward the most recently used end. */
 const NEWER = 5;
@@ -204,11 +210,11 @@ export class CtHashMap implements KeyValueMap {
     const mask = this.mask;
     let p = h & mask;
     for (;;) {
-      const link = index[2 * p + 1];
+      const link = index[(p << 1) | 1];
       if (link === 0) break;
-      if (index[2 * p] === h) {
-        const r = (link - 1) * REC;
-        if (rec[r] === k0 && rec[r + 1] === k1 && rec[r + 2] === k2 && rec[r + 3] === k3) return link - 1;
+      if (index[p << 1] === h) {
+        const r = (link - 1) << REC_SHIFT;
+        if (rec[r] === k0 && rec[r | 1] === k1 && rec[r | 2] === k2 && rec[r | 3] === k3) return link - 1;
       }
       p = (p + 1) & mask;
     }
@@ -251,14 +257,14 @@ export class CtHashMap implements KeyValueMap {
     let reverse = -1;
     let p = h & mask;
     for (;;) {
-      const link = index[2 * p + 1];
+      const link = index[(p << 1) | 1];
       if (link === 0) break;
-      if (index[2 * p] === h) {
-        const r = (link - 1) * REC;
+      if (index[p << 1] === h) {
+        const r = (link - 1) << REC_SHIFT;
         const a0 = rec[r];
-        const a1 = rec[r + 1];
-        const a2 = rec[r + 2];
-        const a3 = rec[r + 3];
+        const a1 = rec[r | 1];
+        const a2 = rec[r | 2];
+        const a3 = rec[r | 3];
         if (a0 === k0 && a1 === k1 && a2 === k2 && a3 === k3) {
           if (this.lru && this.mostRecent !== link) this.touch(link - 1);
           return (link - 1) * this.valueSize;
@@ -296,8 +302,8 @@ export class CtHashMap implements KeyValueMap {
     const last = this.lastSlot;
     if (last >= 0) {
       const rec = this.rec;
-      const r = last * REC;
-      if (rec[r] === k0 && rec[r + 1] === k1 && rec[r + 2] === k2 && rec[r + 3] === k3 && rec[r + STATE] === LIVE) {
+      const r = last << REC_SHIFT;
+      if (rec[r] === k0 && rec[r | 1] === k1 && rec[r | 2] === k2 && rec[r | 3] === k3 && rec[r | STATE] === LIVE) {
         if (this.lru && this.mostRecent !== last + 1) this.touch(last);
         return last * this.valueSize;
       }
@@ -319,11 +325,11 @@ export class CtHashMap implements KeyValueMap {
     const mask = this.mask;
     let p = h & mask;
     for (;;) {
-      const link = index[2 * p + 1];
+      const link = index[(p << 1) | 1];
       if (link === 0) break;
-      if (index[2 * p] === h) {
-        const r = (link - 1) * REC;
-        if (rec[r] === k0 && rec[r + 1] === k1 && rec[r + 2] === k2 && rec[r + 3] === k3) {
+      if (index[p << 1] === h) {
+        const r = (link - 1) << REC_SHIFT;
+        if (rec[r] === k0 && rec[r | 1] === k1 && rec[r | 2] === k2 && rec[r | 3] === k3) {
           if (this.lru && this.mostRecent !== link) this.touch(link - 1);
           this.lastSlot = link - 1;
           return (link - 1) * this.valueSize;
@@ -361,17 +367,17 @@ export class CtHashMap implements KeyValueMap {
     this.highWater = slot + 1;
     this.count++;
     const rec = this.rec;
-    const r = slot * REC;
+    const r = slot << REC_SHIFT;
     rec[r] = k0;
-    rec[r + 1] = k1;
-    rec[r + 2] = k2;
-    rec[r + 3] = k3;
-    rec[r + HASH] = h;
-    rec[r + STATE] = LIVE;
+    rec[r | 1] = k1;
+    rec[r | 2] = k2;
+    rec[r | 3] = k3;
+    rec[r | HASH] = h;
+    rec[r | STATE] = LIVE;
     const index = this.index;
     const p = this.probeEnd;
-    index[2 * p] = h;
-    index[2 * p + 1] = slot + 1;
+    index[p << 1] = h;
+    index[(p << 1) | 1] = slot + 1;
     this.missEnd = -1;
     this.lastSlot = slot;
     if (this.lru) this.pushMostRecent(slot);
@@ -391,13 +397,13 @@ export class CtHashMap implements KeyValueMap {
     }
     const slot = this.takeSlot();
     const rec = this.rec;
-    const r = slot * REC;
+    const r = slot << REC_SHIFT;
     rec[r] = k0;
-    rec[r + 1] = k1;
-    rec[r + 2] = k2;
-    rec[r + 3] = k3;
-    rec[r + HASH] = h;
-    rec[r + STATE] = LIVE;
+    rec[r | 1] = k1;
+    rec[r | 2] = k2;
+    rec[r | 3] = k3;
+    rec[r | HASH] = h;
+    rec[r | STATE] = LIVE;
     // Keep the index at most half full.
     if (this.count * 2 > this.mask + 1) {
       this.growIndex();
@@ -407,10 +413,10 @@ export class CtHashMap implements KeyValueMap {
     if (p < 0) {
       const mask = this.mask;
       p = h & mask;
-      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
+      while (index[(p << 1) | 1] !== 0) p = (p + 1) & mask;
     }
-    index[2 * p] = h;
-    index[2 * p + 1] = slot + 1;
+    index[p << 1] = h;
+    index[(p << 1) | 1] = slot + 1;
     this.missEnd = -1;
     this.lastSlot = slot;
     if (this.lru) this.pushMostRecent(slot);
@@ -436,7 +442,7 @@ export class CtHashMap implements KeyValueMap {
     let slot: number;
     if (this.freeHead !== 0) {
       slot = this.freeHead - 1;
-      this.freeHead = this.rec[slot * REC + STATE];
+      this.freeHead = this.rec[(slot << REC_SHIFT) | STATE];
       // A reused slot still holds the deleted entry's value.
       const v = slot * this.valueSize;
       const end = v + this.valueSize;
@@ -453,28 +459,28 @@ export class CtHashMap implements KeyValueMap {
   /** Take `slot` out of the index and put it on the free list (its value stays until reuse). */
   private removeSlot(slot: number): void {
     const rec = this.rec;
-    const r = slot * REC;
+    const r = slot << REC_SHIFT;
     // Backward-shift deletion: later entries of the probe run move into the
     // hole unless their home position lies cyclically in (hole, p].
     const index = this.index;
     const mask = this.mask;
-    let hole = rec[r + HASH] & mask;
-    while (index[2 * hole + 1] !== slot + 1) hole = (hole + 1) & mask;
+    let hole = rec[r | HASH] & mask;
+    while (index[(hole << 1) | 1] !== slot + 1) hole = (hole + 1) & mask;
     let p = hole;
     for (;;) {
       p = (p + 1) & mask;
-      const link = index[2 * p + 1];
+      const link = index[(p << 1) | 1];
       if (link === 0) break;
-      const home = index[2 * p] & mask;
+      const home = index[p << 1] & mask;
       const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
       if (stays) continue;
-      index[2 * hole] = index[2 * p];
-      index[2 * hole + 1] = link;
+      index[hole << 1] = index[p << 1];
+      index[(hole << 1) | 1] = link;
       hole = p;
     }
-    index[2 * hole] = 0;
-    index[2 * hole + 1] = 0;
-    rec[r + STATE] = this.freeHead;
+    index[hole << 1] = 0;
+    index[(hole << 1) | 1] = 0;
+    rec[r | STATE] = this.freeHead;
     this.freeHead = slot + 1;
     this.count--;
     this.fastEnd = 0;
@@ -489,20 +495,20 @@ export class CtHashMap implements KeyValueMap {
   private pushMostRecent(slot: number): void {
     const rec = this.rec;
     const mr = this.mostRecent;
-    rec[slot * REC + NEWER] = 0;
-    rec[slot * REC + OLDER] = mr;
-    if (mr !== 0) rec[(mr - 1) * REC + NEWER] = slot + 1;
+    rec[(slot << REC_SHIFT) | NEWER] = 0;
+    rec[(slot << REC_SHIFT) | OLDER] = mr;
+    if (mr !== 0) rec[((mr - 1) << REC_SHIFT) | NEWER] = slot + 1;
     else this.leastRecent = slot + 1;
     this.mostRecent = slot + 1;
   }
 
   private unlink(slot: number): void {
     const rec = this.rec;
-    const newer = rec[slot * REC + NEWER];
-    const older = rec[slot * REC + OLDER];
-    if (newer !== 0) rec[(newer - 1) * REC + OLDER] = older;
+    const newer = rec[(slot << REC_SHIFT) | NEWER];
+    const older = rec[(slot << REC_SHIFT) | OLDER];
+    if (newer !== 0) rec[((newer - 1) << REC_SHIFT) | OLDER] = older;
     else this.mostRecent = older;
-    if (older !== 0) rec[(older - 1) * REC + NEWER] = newer;
+    if (older !== 0) rec[((older - 1) << REC_SHIFT) | NEWER] = newer;
     else this.leastRecent = newer;
   }
 
@@ -531,9 +537,9 @@ export class CtHashMap implements KeyValueMap {
       if (link === 0) continue;
       const h = old[q];
       let p = h & mask;
-      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
-      index[2 * p] = h;
-      index[2 * p + 1] = link;
+      while (index[(p << 1) | 1] !== 0) p = (p + 1) & mask;
+      index[p << 1] = h;
+      index[(p << 1) | 1] = link;
     }
     this.index = index;
     this.mask = mask;
@@ -608,9 +614,9 @@ export class CtHashMap implements KeyValueMap {
     const key = new Uint8Array(16);
     for (let slot = 0; slot < this.highWater; slot++) {
       const rec = this.rec;
-      const r = slot * REC;
-      if (rec[r + STATE] !== LIVE) continue;
-      storeTupleKey(key, 0, rec[r], rec[r + 1], rec[r + 2], rec[r + 3]);
+      const r = slot << REC_SHIFT;
+      if (rec[r | STATE] !== LIVE) continue;
+      storeTupleKey(key, 0, rec[r], rec[r | 1], rec[r | 2], rec[r | 3]);
       cb(key, 0, slot * this.valueSize);
     }
   }
@@ -623,9 +629,9 @@ export class CtHashMap implements KeyValueMap {
     while (link !== 0) {
       const slot = link - 1;
       const rec = this.rec;
-      const r = slot * REC;
-      link = rec[r + OLDER];
-      storeTupleKey(key, 0, rec[r], rec[r + 1], rec[r + 2], rec[r + 3]);
+      const r = slot << REC_SHIFT;
+      link = rec[r | OLDER];
+      storeTupleKey(key, 0, rec[r], rec[r | 1], rec[r | 2], rec[r | 3]);
       cb(key, 0, slot * this.valueSize);
     }
   }
