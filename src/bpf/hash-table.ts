@@ -110,6 +110,25 @@ export function hashWords(kw: Int32Array, n: number, seed: number): number {
   return h;
 }
 
+/** hashWords() of the `n` (1 to 3) words k0, k1, k2, given as numbers. */
+export function hashWords3(n: number, k0: number, k1: number, k2: number, seed: number): number {
+  let h = Math.imul(seed ^ k0, HASH_MUL);
+  h ^= h >>> 15;
+  if (n > 1) {
+    h = Math.imul(h ^ k1, HASH_MUL);
+    h ^= h >>> 15;
+    if (n > 2) {
+      h = Math.imul(h ^ k2, HASH_MUL);
+      h ^= h >>> 15;
+    }
+  }
+  h = Math.imul(h ^ n, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
 /** Bytes of `struct ipv4_ct_tuple`, the only key size tupleHash applies to. */
 export const CT_TUPLE_KEY_SIZE = 14;
 
@@ -434,6 +453,27 @@ export class SlotIndex {
     }
   }
 
+  /**
+   * find() for a key of at most three words given as numbers (k1, k2 unused
+   * past `n`): no key words in memory to load, so a query needs no scratch.
+   */
+  findWords3(h: number, n: number, k0: number, k1: number, k2: number): number {
+    const index = this.index;
+    const mask = this.mask;
+    const meta = this.pool.meta;
+    const rw = this.pool.recordWords;
+    let p = h & mask;
+    while (true) {
+      const link = index[2 * p + 1];
+      if (link === 0) return -1;
+      if (index[2 * p] === h) {
+        const base = (link - 1) * rw;
+        if (meta[base] === k0 && (n < 2 || meta[base + 1] === k1) && (n < 3 || meta[base + 2] === k2)) return link - 1;
+      }
+      p = (p + 1) & mask;
+    }
+  }
+
   add(slot: number, h: number): void {
     // Keep the index at most half full.
     if ((this.count + 1) * 2 > this.mask + 1) this.grow();
@@ -665,6 +705,38 @@ export class HashTable extends SlotPool {
       this.lastSlot = slot;
     } else {
       for (let w = 0; w < n; w++) missed[w] = kw[w];
+      this.missedKnown = true;
+    }
+    return slot;
+  }
+
+  /**
+   * lookupSlot() of a 20-byte key given as its five host-order words (key
+   * bytes loaded little-endian): the same memory of the last slot found and
+   * the last key missed, checked against the numbers without writing a key.
+   * cilium_lxc and cilium_tunnel_map lookups (endpoint_key, tunnel_key).
+   */
+  lookupSlotWords5(k0: number, k1: number, k2: number, k3: number, k4: number): number {
+    const last = this.lastSlot;
+    if (last >= 0 && this.live[last] === 1) {
+      const meta = this.meta;
+      const base = last * this.recordWords;
+      if (meta[base] === k0 && meta[base + 1] === k1 && meta[base + 2] === k2 && meta[base + 3] === k3 && meta[base + 4] === k4) return last;
+    }
+    const missed = this.missedKey;
+    if (this.missedKnown && missed[0] === k0 && missed[1] === k1 && missed[2] === k2 && missed[3] === k3 && missed[4] === k4) return -1;
+    // Not remembered: lookupSlot()'s own search, from the scratch words.
+    const kw = SCRATCH_WORDS;
+    kw[0] = k0;
+    kw[1] = k1;
+    kw[2] = k2;
+    kw[3] = k3;
+    kw[4] = k4;
+    const slot = this.find(hashWords(kw, 5, this.seed));
+    if (slot >= 0) {
+      this.lastSlot = slot;
+    } else {
+      for (let w = 0; w < 5; w++) missed[w] = kw[w];
       this.missedKnown = true;
     }
     return slot;

@@ -73,6 +73,18 @@ export class HashMap implements KeyValueMap {
     return slot < 0 ? -1 : slot * this.valueSize;
   }
 
+  /**
+   * lookup() of a 20-byte key given as its five host-order words (the key's
+   * bytes loaded little-endian; little-endian hosts only): no key bytes are
+   * written. Same answer as lookup().
+   */
+  lookupWords5(k0: number, k1: number, k2: number, k3: number, k4: number): number {
+    const table = this.table;
+    if (table.keySize !== 20) throw new Error(`${this.spec.name}: lookupWords5 needs 20-byte keys, not ${table.keySize}`);
+    const slot = table.lookupSlotWords5(k0, k1, k2, k3, k4);
+    return slot < 0 ? -1 : slot * this.valueSize;
+  }
+
   /** Value offset of the tuple in `key`, else `-2 - offset` of its reverse, else -1 (tupleHash maps only, see HashTable.findTupleOrReverse). */
   lookupTupleOrReverse(key: Uint8Array, keyOff = 0): number {
     const table = this.table;

@@ -13,7 +13,7 @@
 // prefixlen beyond the data, -ENOSPC when full.
 import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
-import { DEFAULT_HASH_SEED, KEY_SCRATCH, KeyWords, SlotIndex, SlotPool, hashWords, loadKeyWords } from './hash-table.js';
+import { DEFAULT_HASH_SEED, KEY_SCRATCH, KeyWords, SlotIndex, SlotPool, hashWords, hashWords3, loadKeyWords } from './hash-table.js';
 import { badUpdateFlags, copyInto } from './map-util.js';
 import { HOST_LITTLE_ENDIAN, readU32LE } from './bytes.js';
 import type { HashMapOptions } from './hash.js';
@@ -41,6 +41,14 @@ const LITTLE_ENDIAN: boolean = HOST_LITTLE_ENDIAN;
 const SCRATCH_BYTES = KEY_SCRATCH.bytes;
 const SCRATCH_WORDS = KEY_SCRATCH.words;
 const PROBE = new KeyWords(4 + LPM_DATA_SIZE_MAX);
+/** probeWords2()'s answer when lookupWords2() needs only one. */
+const PAIR = new Int32Array(2);
+
+/**
+ * Whether lookupWords2() and lookupPairWords2() apply: their words are the
+ * key bytes loaded little-endian, the records' form on little-endian hosts only.
+ */
+export const WORD_QUERIES: boolean = LITTLE_ENDIAN;
 
 /**
  * Maps whose slots in use stay within this many are searched by a scan of
@@ -51,6 +59,14 @@ const PROBE = new KeyWords(4 + LPM_DATA_SIZE_MAX);
  * little-endian hosts, where a record's word 0 is its prefixlen.)
  */
 const SCAN_MAX_SLOTS = LITTLE_ENDIAN ? 16 : 0;
+
+/**
+ * SCAN_MAX_SLOTS for word queries (lookupWords2): with the key given as
+ * numbers a probe needs no key bytes loaded, and a hash of three words and
+ * one index probe beat comparing more than a few records (measured on the
+ * bench's 7-entry ipcache: 413 instructions a scan, 285 a probe).
+ */
+const WORD_SCAN_MAX_SLOTS = LITTLE_ENDIAN ? 4 : 0;
 
 /**
  * Word 0 of a deleted slot's record (the slot stays free until an insert
@@ -87,6 +103,8 @@ export class LpmTrieMap implements KeyValueMap {
   private nLengths = 0;
   /** PREFIX_WORD[len]: the prefixlen word of a canonical key (u32 little-endian, as a host-order word). */
   private readonly prefixWord: Int32Array;
+  /** The longest prefix a word query (lookupWords2) can ask for: two data words, or the data's bits if fewer. */
+  private readonly wordLimit: number;
 
   constructor(spec: MapSpecInput, options: HashMapOptions = {}, state?: LpmState) {
     this.spec = withType(spec, BpfMapType.LPM_TRIE);
@@ -98,6 +116,7 @@ export class LpmTrieMap implements KeyValueMap {
     this.keySize = this.spec.keySize;
     this.valueSize = this.spec.valueSize;
     this.maxPrefixLen = dataSize * 8;
+    this.wordLimit = Math.min(64, this.maxPrefixLen);
     this.prefixWord = Int32Array.from({ length: this.maxPrefixLen + 1 }, (_, len) => hostWord([len & 0xff, len >>> 8, 0, 0]));
     if (state) {
       this.pool = state.pool;
@@ -328,6 +347,134 @@ export class LpmTrieMap implements KeyValueMap {
     }
     found[0] = a < 0 ? -1 : a * this.valueSize;
     found[1] = b < 0 ? -1 : b * this.valueSize;
+  }
+
+  /**
+   * lookup() of a query given as numbers: prefixlen `limit` (at most 64, the
+   * bits of two data words) and the key's data words 1 and 2 as host-order
+   * words (key bytes 4..7 and 8..11 as loaded little-endian). An IPv4
+   * ipcache host key or a policy key is all in those words, so no key bytes
+   * are written or loaded. Needs keySize ≥ 12 and a little-endian host
+   * (WORD_QUERIES); the answer is lookup()'s for the same key.
+   */
+  lookupWords2(limit: number, w1: number, w2: number): number {
+    if (this.pool.highWater <= WORD_SCAN_MAX_SLOTS) return this.scanWords2(limit, w1, w2);
+    return this.probeWords2(limit, w1, 0, w2, false, PAIR);
+  }
+
+  /**
+   * lookupPair() for word queries: the longest matches of (limit, w1, w2) in
+   * found[0] and of (limit, alt1, w2) in found[1], as two lookupWords2()
+   * calls would return them (policy_can_access()'s remote identity and its
+   * "any identity" wildcard, which differ only in sec_label, word 1).
+   */
+  lookupPairWords2(limit: number, w1: number, alt1: number, w2: number, found: Int32Array): void {
+    if (this.pool.highWater <= WORD_SCAN_MAX_SLOTS) this.scanPairWords2(limit, w1, alt1, w2, found);
+    else this.probeWords2(limit, w1, alt1, w2, true, found);
+  }
+
+  /** lookupWords2() by scan: scan()'s walk with the two data words compared directly. */
+  private scanWords2(limit: number, w1: number, w2: number): number {
+    const pool = this.pool;
+    const meta = pool.meta;
+    const rw = pool.recordWords;
+    const end = pool.highWater * rw;
+    if (limit > this.wordLimit) limit = this.wordLimit;
+    let best = -1;
+    let bestLen = -1;
+    for (let base = 0; base < end; base += rw) {
+      const len = meta[base];
+      if (len > limit || len <= bestLen) continue;
+      // Word 2 first: it tells host entries apart.
+      if (len > 32) {
+        if (meta[base + 2] !== (w2 & MASK_WORD[len - 32]) || meta[base + 1] !== w1) continue;
+      } else if (meta[base + 1] !== (w1 & MASK_WORD[len])) continue;
+      best = base;
+      bestLen = len;
+      if (len === limit) break;
+    }
+    return best < 0 ? -1 : (best / rw) * this.valueSize;
+  }
+
+  /** lookupPairWords2() by scan: both queries share word 2, word 1 decides between them. */
+  private scanPairWords2(limit: number, w1: number, alt1: number, w2: number, found: Int32Array): void {
+    const pool = this.pool;
+    const meta = pool.meta;
+    const rw = pool.recordWords;
+    const end = pool.highWater * rw;
+    if (limit > this.wordLimit) limit = this.wordLimit;
+    let a = -1;
+    let aLen = -1;
+    let b = -1;
+    let bLen = -1;
+    for (let base = 0; base < end; base += rw) {
+      const len = meta[base];
+      if (len > limit || (len <= aLen && len <= bLen)) continue;
+      const r1 = meta[base + 1];
+      let q1 = w1;
+      let q1b = alt1;
+      if (len > 32) {
+        if (meta[base + 2] !== (w2 & MASK_WORD[len - 32])) continue;
+      } else {
+        const m = MASK_WORD[len];
+        q1 &= m;
+        q1b &= m;
+      }
+      if (r1 === q1 && len > aLen) {
+        a = base;
+        aLen = len;
+      }
+      if (r1 === q1b && len > bLen) {
+        b = base;
+        bLen = len;
+      }
+      if (aLen === limit && bLen === limit) break;
+    }
+    found[0] = a < 0 ? -1 : (a / rw) * this.valueSize;
+    found[1] = b < 0 ? -1 : (b / rw) * this.valueSize;
+  }
+
+  /**
+   * lookupWords2() (into found[0]) or, with `pair`, lookupPairWords2() by hash
+   * probes: per length present, longest first, the query masked in PROBE.
+   */
+  private probeWords2(limit: number, w1: number, alt1: number, w2: number, pair: boolean, found: Int32Array): number {
+    if (limit > this.wordLimit) limit = this.wordLimit;
+    const lengths = this.lengths;
+    const n = this.nLengths;
+    const byLength = this.byLength;
+    const seed = this.seed;
+    const prefixWord = this.prefixWord;
+    let a = -1;
+    let b = pair ? -1 : 0;
+    for (let i = 0; i < n && (a < 0 || b < 0); i++) {
+      const len = lengths[i];
+      if (len > limit) continue;
+      const slots = byLength[len] as SlotIndex;
+      // The canonical key: prefixlen word, then the data words the length touches, masked.
+      const k0 = prefixWord[len];
+      let used: number;
+      let k2 = 0;
+      let mask1 = -1;
+      if (len > 32) {
+        k2 = w2 & MASK_WORD[len - 32];
+        used = 3;
+      } else {
+        mask1 = MASK_WORD[len];
+        used = len === 0 ? 1 : 2;
+      }
+      if (a < 0) {
+        const k1 = w1 & mask1;
+        a = slots.findWords3(hashWords3(used, k0, k1, k2, seed), used, k0, k1, k2);
+      }
+      if (b < 0) {
+        const k1 = alt1 & mask1;
+        b = slots.findWords3(hashWords3(used, k0, k1, k2, seed), used, k0, k1, k2);
+      }
+    }
+    found[0] = a < 0 ? -1 : a * this.valueSize;
+    if (pair) found[1] = b < 0 ? -1 : b * this.valueSize;
+    return found[0];
   }
 
   /** Value offset of the entry with exactly this (prefixlen, masked data), or -1. */

@@ -3,6 +3,8 @@
 
 import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
+import { LpmTrieMap, WORD_QUERIES } from '../../../bpf/lpm.js';
+import { HashMap } from '../../../bpf/hash.js';
 import { prefixMask } from '../../../packet/ip.js';
 import {
   ENDPOINT_KEY,
@@ -32,6 +34,16 @@ const IPCACHE_FAMILY_WORD = ENDPOINT_KEY_IPV4;
 /** An ipcache host key's prefixlen: the static bits before the address, then all 32. */
 const IPCACHE_HOST_PREFIXLEN = IPCACHE_PREFIX_STATIC_BITS + 32;
 
+/** A module-local copy: TurboFan folds it, where an imported binding is loaded, hole-checked and truth-tested per use. */
+const BY_WORDS: boolean = WORD_QUERIES;
+/** The ipcache key's word 1 as a host-order (little-endian) word: cluster_id 0, pad, family IPv4 in its last byte. */
+const IPCACHE_FAMILY_HOST_WORD = ENDPOINT_KEY_IPV4 << 24;
+
+/** An address in network byte order as the host-order (little-endian) word of its 4 key bytes. */
+function addrWord(ip: number): number {
+  return (ip << 24) | ((ip & 0xff00) << 8) | ((ip >>> 8) & 0xff00) | (ip >>> 24);
+}
+
 /**
  * `struct endpoint_key` / `struct tunnel_key` (same layout): an IPv4 address in
  * the first 4 of 16 address bytes, then family, key or pad, cluster_id 0.
@@ -59,7 +71,10 @@ function tunnelKey(ip: number): Uint8Array {
 
 /** lookup_ip4_endpoint(): value offset in cilium_lxc, or -1. */
 export function lookupEndpoint(dp: NodeDatapath, ip: number): number {
-  return dp.lxc.lookup(endpointKey(ip));
+  const map = dp.lxc;
+  // The key as numbers: the address word, three zero words, the family word.
+  if (BY_WORDS && map instanceof HashMap) return map.lookupWords5(addrWord(ip), 0, 0, 0, IPV4_FAMILY_WORD);
+  return map.lookup(endpointKey(ip));
 }
 
 /**
@@ -85,25 +100,50 @@ export class IpcacheResult {
 
 /** lookup_ip4_remote_endpoint(): longest-prefix ipcache match for ip. */
 export function lookupIpcache(dp: NodeDatapath, ip: number, out: IpcacheResult): boolean {
-  const off = dp.ipcache.lookup(ipcacheHostKey(ip));
-  if (off < 0) {
-    out.found = false;
-    out.identity = 0;
-    out.tunnelEndpoint = 0;
-    out.skipTunnel = false;
-    return false;
+  const map = dp.ipcache;
+  if (BY_WORDS && map instanceof LpmTrieMap) {
+    // The host key as numbers: no key bytes written, the value read as words.
+    const off = map.lookupWords2(IPCACHE_HOST_PREFIXLEN, IPCACHE_FAMILY_HOST_WORD, addrWord(ip));
+    if (off < 0) return ipcacheMiss(out);
+    const pool = map.pool;
+    const vw = pool.valueWords;
+    const at = off >>> 2;
+    out.found = true;
+    out.identity = vw[at + (REMOTE_ENDPOINT_INFO.SEC_IDENTITY >>> 2)] >>> 0;
+    // tunnel_endpoint is in network order.
+    out.tunnelEndpoint = addrWord(vw[at + (REMOTE_ENDPOINT_INFO.TUNNEL_ENDPOINT >>> 2)]) >>> 0;
+    out.skipTunnel = (pool.values[off + REMOTE_ENDPOINT_INFO.FLAGS] & RemoteEndpointFlags.SKIP_TUNNEL) !== 0;
+    return true;
   }
-  const v = dp.ipcache.view;
+  const off = map.lookup(ipcacheHostKey(ip));
+  if (off < 0) return ipcacheMiss(out);
+  const v = map.view;
   out.found = true;
   out.identity = v.getUint32(off + REMOTE_ENDPOINT_INFO.SEC_IDENTITY, true);
   out.tunnelEndpoint = v.getUint32(off + REMOTE_ENDPOINT_INFO.TUNNEL_ENDPOINT, false);
-  out.skipTunnel = (dp.ipcache.values[off + REMOTE_ENDPOINT_INFO.FLAGS] & RemoteEndpointFlags.SKIP_TUNNEL) !== 0;
+  out.skipTunnel = (map.values[off + REMOTE_ENDPOINT_INFO.FLAGS] & RemoteEndpointFlags.SKIP_TUNNEL) !== 0;
   return true;
+}
+
+function ipcacheMiss(out: IpcacheResult): boolean {
+  out.found = false;
+  out.identity = 0;
+  out.tunnelEndpoint = 0;
+  out.skipTunnel = false;
+  return false;
 }
 
 /** cilium_tunnel_map lookup by the destination's pod CIDR (node CIDRs share one size); 0 when absent. */
 export function lookupTunnel(dp: NodeDatapath, ip: number): number {
-  const off = dp.tunnelMap.lookup(tunnelKey((ip & prefixMask(dp.cfg.podCidr.prefixLen)) >>> 0));
+  const map = dp.tunnelMap;
+  const cidr = (ip & prefixMask(dp.cfg.podCidr.prefixLen)) >>> 0;
+  if (BY_WORDS && map instanceof HashMap) {
+    const off = map.lookupWords5(addrWord(cidr), 0, 0, 0, IPV4_FAMILY_WORD);
+    if (off < 0) return 0;
+    // The value's address, in network order.
+    return addrWord(map.valueWords[off >>> 2]) >>> 0;
+  }
+  const off = map.lookup(tunnelKey(cidr));
   if (off < 0) return 0;
-  return dp.tunnelMap.view.getUint32(off + TUNNEL_VALUE.IP, false);
+  return map.view.getUint32(off + TUNNEL_VALUE.IP, false);
 }
