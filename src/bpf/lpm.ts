@@ -101,6 +101,23 @@ export class LpmTrieMap implements KeyValueMap {
   /** Prefix lengths that have entries, longest first. */
   private readonly lengths: Int32Array;
   private nLengths = 0;
+  // The last answers of lookupWords2() and lookupPairWords2(): the query and
+  // the value offsets it found. The programs ask the same few questions
+  // packet after packet (a destination's ipcache entry, an endpoint's policy
+  // for one peer and port), and a lookup changes nothing, so until an entry
+  // is inserted or deleted the same query has the same answer (values
+  // written in place keep their offsets). A limit of -1 = nothing
+  // remembered; clones start without.
+  private lastLimit = -1;
+  private lastW1 = 0;
+  private lastW2 = 0;
+  private lastOff = -1;
+  private pairLimit = -1;
+  private pairW1 = 0;
+  private pairAlt = 0;
+  private pairW2 = 0;
+  private pairA = -1;
+  private pairB = -1;
   /** PREFIX_WORD[len]: the prefixlen word of a canonical key (u32 little-endian, as a host-order word). */
   private readonly prefixWord: Int32Array;
   /** The longest prefix a word query (lookupWords2) can ask for: two data words, or the data's bits if fewer. */
@@ -358,8 +375,13 @@ export class LpmTrieMap implements KeyValueMap {
    * (WORD_QUERIES); the answer is lookup()'s for the same key.
    */
   lookupWords2(limit: number, w1: number, w2: number): number {
-    if (this.pool.highWater <= WORD_SCAN_MAX_SLOTS) return this.scanWords2(limit, w1, w2);
-    return this.probeWords2(limit, w1, 0, w2, false, PAIR);
+    if (limit === this.lastLimit && w1 === this.lastW1 && w2 === this.lastW2) return this.lastOff;
+    const off = this.pool.highWater <= WORD_SCAN_MAX_SLOTS ? this.scanWords2(limit, w1, w2) : this.probeWords2(limit, w1, 0, w2, false, PAIR);
+    this.lastLimit = limit;
+    this.lastW1 = w1;
+    this.lastW2 = w2;
+    this.lastOff = off;
+    return off;
   }
 
   /**
@@ -369,8 +391,25 @@ export class LpmTrieMap implements KeyValueMap {
    * "any identity" wildcard, which differ only in sec_label, word 1).
    */
   lookupPairWords2(limit: number, w1: number, alt1: number, w2: number, found: Int32Array): void {
+    if (limit === this.pairLimit && w1 === this.pairW1 && alt1 === this.pairAlt && w2 === this.pairW2) {
+      found[0] = this.pairA;
+      found[1] = this.pairB;
+      return;
+    }
     if (this.pool.highWater <= WORD_SCAN_MAX_SLOTS) this.scanPairWords2(limit, w1, alt1, w2, found);
     else this.probeWords2(limit, w1, alt1, w2, true, found);
+    this.pairLimit = limit;
+    this.pairW1 = w1;
+    this.pairAlt = alt1;
+    this.pairW2 = w2;
+    this.pairA = found[0];
+    this.pairB = found[1];
+  }
+
+  /** Forget the word queries' last answers: the entries changed (an insert, a delete, a clear). */
+  private forgetAnswers(): void {
+    this.lastLimit = -1;
+    this.pairLimit = -1;
   }
 
   /** lookupWords2() by scan: scan()'s walk with the two data words compared directly. */
@@ -512,6 +551,7 @@ export class LpmTrieMap implements KeyValueMap {
     if (slot < 0) return -Errno.ENOENT;
     slots.remove(slot, h);
     this.pool.free(slot);
+    this.forgetAnswers();
     // The scans read a record's word 0 as its prefixlen and need no `live` check for this one.
     this.pool.meta[slot * this.pool.recordWords] = DEAD_RECORD;
     if (slots.count === 0) this.forgetLength(len);
@@ -519,6 +559,7 @@ export class LpmTrieMap implements KeyValueMap {
   }
 
   clear(): void {
+    this.forgetAnswers();
     this.pool.clear();
     this.byLength.fill(undefined);
     this.nLengths = 0;
@@ -581,6 +622,7 @@ export class LpmTrieMap implements KeyValueMap {
     if (slots.count === 0) this.addLength(len);
     const slot = this.pool.alloc(pw, h);
     slots.add(slot, h);
+    this.forgetAnswers();
     return slot;
   }
 

@@ -42,6 +42,11 @@ function check(m: LpmTrieMap, keySize: number, rng: Rng, stored: [number, number
     assert.equal(m.lookupWords2(limit, w1 | 0, w2 | 0), a, `lookupWords2 /${limit} ${w1} ${w2}`);
     m.lookupPairWords2(limit, w1 | 0, alt | 0, w2 | 0, found);
     assert.deepEqual([found[0], found[1]], [a, b], `lookupPairWords2 /${limit} ${w1} ${alt} ${w2}`);
+    // Asked again: the remembered answer.
+    assert.equal(m.lookupWords2(limit, w1 | 0, w2 | 0), a);
+    found.fill(-7);
+    m.lookupPairWords2(limit, w1 | 0, alt | 0, w2 | 0, found);
+    assert.deepEqual([found[0], found[1]], [a, b]);
   }
 }
 
@@ -92,4 +97,47 @@ test('word queries on keys shorter than two data words ask for at most the data 
   const w1 = 10 | (1 << 8) | (2 << 16) | (99 << 24);
   assert.equal(m.lookupWords2(64, w1, 12345), 0);
   assert.equal(m.lookupWords2(20, w1, 12345), -1);
+});
+
+test('a remembered word-query answer gives way to inserts, deletes, clear; clones answer on their own', { skip: !WORD_QUERIES }, () => {
+  for (const fill of [0, 40]) {
+    // fill > 4 slots: the probe path.
+    const m = makeMap(12, 100);
+    for (let i = 0; i < fill; i++) m.update(keyOf(12, 64, 1000 + i, i), new Uint8Array(4));
+    const found = new Int32Array(2);
+    const w1 = 7;
+    const w2 = 0x1234_5678;
+    const ask = (mm: LpmTrieMap) => {
+      const one = mm.lookupWords2(64, w1, w2);
+      mm.lookupPairWords2(64, w1, 0, w2, found);
+      assert.equal(one, mm.lookup(keyOf(12, 64, w1, w2)));
+      assert.equal(found[0], one);
+      assert.equal(found[1], mm.lookup(keyOf(12, 64, 0, w2)));
+      return [found[0], found[1]];
+    };
+    assert.deepEqual(ask(m), [-1, -1]);
+    m.update(keyOf(12, 32, w1, 0), new Uint8Array(4));
+    const byId = ask(m);
+    assert.ok(byId[0] >= 0 && byId[1] === -1);
+    m.update(keyOf(12, 48, 0, w2), new Uint8Array(4));
+    const any = ask(m)[1];
+    assert.ok(any >= 0);
+    m.update(keyOf(12, 64, w1, w2), new Uint8Array(4));
+    const host = ask(m)[0];
+    assert.ok(host >= 0 && host !== byId[0]);
+    // Updating an existing entry's value keeps every answer.
+    m.update(keyOf(12, 64, w1, w2), new Uint8Array([1, 2, 3, 4]));
+    assert.deepEqual(ask(m), [host, any]);
+    const c = m.clone();
+    m.delete(keyOf(12, 64, w1, w2));
+    assert.deepEqual(ask(m), [byId[0], any]);
+    assert.deepEqual(ask(c), [host, any]);
+    m.delete(keyOf(12, 48, 0, w2));
+    assert.deepEqual(ask(m), [byId[0], -1]);
+    m.clear();
+    assert.deepEqual(ask(m), [-1, -1]);
+    assert.deepEqual(ask(c), [host, any]);
+    c.clear();
+    assert.deepEqual(ask(c), [-1, -1]);
+  }
 });
