@@ -58,53 +58,67 @@ const FRAGMENT_BITS = IPV4_FLAG_MF | 0x1fff;
  * Multi-byte fields are read through the skb's DataView (one load each).
  */
 export function loadIp4(ctx: SkBuff, info: Ip4Info): number {
-  const b = ctx.buf;
   const v = ctx.view;
   const l3 = ctx.off + ETH.HEADER_LEN;
   const avail = ctx.len - ETH.HEADER_LEN;
   if (avail < IPV4.MIN_HEADER_LEN) return DropReason.INVALID;
-  const verIhl = b[l3 + IPV4.VER_IHL];
-  const totalLen = v.getUint16(l3 + IPV4.TOTAL_LEN);
+  // Whole words where fields sit side by side: version/IHL, TOS and total
+  // length; TTL and protocol; the TCP/UDP ports.
+  const head = v.getUint32(l3 + IPV4.VER_IHL);
+  const verIhl = head >>> 24;
+  const totalLen = head & 0xffff;
   if (verIhl === VER_IHL_PLAIN) {
     // checkIpv4Structure() for the common header, inline.
     if (totalLen < IPV4.MIN_HEADER_LEN || totalLen > avail) return DropReason.INVALID;
-  } else if (checkIpv4Structure(b, l3, avail) !== 0) return DropReason.INVALID;
+  } else if (checkIpv4Structure(ctx.buf, l3, avail) !== 0) return DropReason.INVALID;
   const ihl = (verIhl & 0x0f) * 4;
+  const l4 = l3 + ihl;
+  const l4len = totalLen - ihl;
+  const ttlProto = v.getUint16(l3 + IPV4.TTL);
+  const proto = ttlProto & 0xff;
   info.l3 = l3;
-  info.l4 = l3 + ihl;
-  info.l4len = totalLen - ihl;
+  info.l4 = l4;
+  info.l4len = l4len;
   info.totalLen = totalLen;
   info.src = v.getUint32(l3 + IPV4.SRC);
   info.dst = v.getUint32(l3 + IPV4.DST);
-  info.proto = b[l3 + IPV4.PROTOCOL];
-  info.ttl = b[l3 + IPV4.TTL];
-  info.sport = 0;
-  info.dport = 0;
-  info.tcpFlags = 0;
+  info.proto = proto;
+  info.ttl = ttlProto >>> 8;
   info.icmpType = -1;
   info.icmpCode = -1;
   info.innerValid = false;
-  const frag = v.getUint16(l3 + IPV4.FLAGS_FRAG);
-  if (frag & FRAGMENT_BITS) return DropReason.FRAG_NOSUPPORT;
-  const l4 = info.l4;
-  switch (info.proto) {
-    case IpProto.TCP:
-      if (info.l4len < TCP.MIN_HEADER_LEN) return DropReason.CT_INVALID_HDR;
-      info.sport = v.getUint16(l4);
-      info.dport = v.getUint16(l4 + 2);
-      info.tcpFlags = b[l4 + TCP.FLAGS];
-      return 0;
-    case IpProto.UDP:
-    case IpProto.SCTP:
-      if (info.l4len < 8) return DropReason.CT_INVALID_HDR;
-      info.sport = v.getUint16(l4);
-      info.dport = v.getUint16(l4 + 2);
-      return 0;
-    case IpProto.ICMP:
-      return loadIcmp(b, l4, info);
-    default:
-      return 0;
+  if (v.getUint16(l3 + IPV4.FLAGS_FRAG) & FRAGMENT_BITS) return fragment(info);
+  if (proto === IpProto.TCP) {
+    if (l4len < TCP.MIN_HEADER_LEN) return noPorts(info, DropReason.CT_INVALID_HDR);
+    const ports = v.getUint32(l4);
+    info.sport = ports >>> 16;
+    info.dport = ports & 0xffff;
+    info.tcpFlags = ctx.buf[l4 + TCP.FLAGS];
+    return 0;
   }
+  if (proto === IpProto.UDP || proto === IpProto.SCTP) {
+    if (l4len < 8) return noPorts(info, DropReason.CT_INVALID_HDR);
+    const ports = v.getUint32(l4);
+    info.sport = ports >>> 16;
+    info.dport = ports & 0xffff;
+    info.tcpFlags = 0;
+    return 0;
+  }
+  noPorts(info, 0);
+  return proto === IpProto.ICMP ? loadIcmp(ctx.buf, l4, info) : 0;
+}
+
+/** A fragment: FRAG_NOSUPPORT, with no ports read. */
+function fragment(info: Ip4Info): number {
+  return noPorts(info, DropReason.FRAG_NOSUPPORT);
+}
+
+/** Zero the L4 fields for a packet whose ports are not read; returns `ret`. */
+function noPorts(info: Ip4Info, ret: number): number {
+  info.sport = 0;
+  info.dport = 0;
+  info.tcpFlags = 0;
+  return ret;
 }
 
 function loadIcmp(b: Uint8Array, l4: number, info: Ip4Info): number {
