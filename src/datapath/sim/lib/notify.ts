@@ -41,48 +41,37 @@ function networkWord(v: number): number {
   return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
 }
 
-/**
- * Begin an event record of `structSize` bytes plus `cap` packet bytes;
- * returns the struct's offset or -1. Records start 8-aligned, so the envelope
- * time goes in as one float64 element and the notify header as four word
- * elements (host order is little-endian, see EventRing.words): element stores
- * share one bounds check base, where each DataView store re-checks its view.
- */
-function beginEvent(dp: NodeDatapath, ctx: SkBuff, typeWord: number, structSize: number, cap: number): number {
-  // Values stored into the word elements are written `x | 0` (what the store does to
-  // them anyway): TurboFan then stores a checked small integer as it is, where a plain
-  // argument goes through its general number-to-int32 truncation, by way of a double.
-  const ring = dp.events;
-  const o = ring.reserve(EVENT_ENVELOPE.SIZE + structSize + cap);
-  if (o < 0) return -1;
-  ring.f64[o >> 3] = dp.clock.now();
-  const s = o + EVENT_ENVELOPE.SIZE;
-  // Little-endian words: type, subtype, source (u16); hash; len_orig; len_cap (u16), version (u16).
-  const w = ring.words;
-  const i = s >> 2;
-  w[i] = typeWord | 0;
-  w[i + 1] = ctx.hash;
-  w[i + 2] = ctx.len;
-  w[i + 3] = cap | (VERSION << 16);
-  if (cap > 0) capturePacket(ring, s + structSize, ctx, cap);
-  return s;
-}
+/** Bytes before a record's packet capture: envelope and trace_notify / drop_notify / policy_verdict_notify. */
+const TRACE_HEAD = EVENT_ENVELOPE.SIZE + TRACE_NOTIFY.SIZE;
+const DROP_HEAD = EVENT_ENVELOPE.SIZE + DROP_NOTIFY.SIZE;
+const VERDICT_HEAD = EVENT_ENVELOPE.SIZE + POLICY_VERDICT_NOTIFY.SIZE;
+
+// Each record kind is written by one flat function: reserve, the envelope time
+// as one float64 element, the notify header and struct as host-order words
+// (little-endian, see EventRing.words), the capture, commit. Element stores
+// into the ring's arrays share one bounds-check base, where each DataView store
+// re-checks its view, and one function per record saves the calls (and their
+// argument checks) that a shared "begin" helper cost on every record.
+// Values stored into word elements are written `x | 0` (what the store does to
+// them anyway): TurboFan then stores a checked small integer as it is, where a
+// plain argument goes through its general number-to-int32 truncation.
 
 /**
  * The packet capture behind a notify struct: the first `cap` bytes of the
- * packet into the record at `dstOff`. Records start 8-aligned, the structs are
- * whole float64s and a record's space is rounded up to 8 bytes, so the copy
- * moves whole float64s (as copyPacket, bits as they are), the last one running
- * into the record's padding, which consumers never see: no word or byte tail.
- * The skb's buffer is a whole number of float64s, so the read stays inside it.
+ * packet into the ring at float64 element `j` (the record's capture offset / 8).
+ * Records start 8-aligned, the structs are whole float64s and a record's space
+ * is rounded up to 8 bytes, so the copy moves whole float64s (bits as they
+ * are), the last one running into the record's padding, which consumers never
+ * see. The skb's buffer is a whole number of float64s, so the read stays
+ * inside it. A packet at an offset that is not 8-aligned goes through copyPacket.
  */
-function capturePacket(ring: EventRing, dstOff: number, ctx: SkBuff, cap: number): void {
+function capturePacket(ring: EventRing, j: number, ctx: SkBuff, cap: number): void {
   const srcOff = ctx.off;
-  if (((dstOff | srcOff) & 7) !== 0) {
-    copyPacket(ring, dstOff, ctx, srcOff, cap);
+  if ((srcOff & 7) !== 0) {
+    copyPacket(ring, j << 3, ctx, srcOff, cap);
     return;
   }
-  copyFloat64s(ring.f64, dstOff >> 3, ctx.f64, srcOff >> 3, (cap + 7) >> 3);
+  copyFloat64s(ring.f64, j, ctx.f64, srcOff >> 3, (cap + 7) >> 3);
 }
 
 /** The notify header's first word: type (u8), subtype (u8), source (u16). */
@@ -114,9 +103,8 @@ export function traceAllowed(dp: NodeDatapath, obsPoint: number, monitor: number
 /**
  * send_trace_notify(). `monitor` is the CT report length (0 = nothing new to
  * report); origIp is the packet's original source for to-endpoint/to-proxy.
- * The record itself is writeTraceNotify's; callers on the packet path whose
- * trace point aggregation usually suppresses ask traceAllowed() first and
- * save the call.
+ * Callers on the packet path whose trace point aggregation usually suppresses
+ * ask traceAllowed() first and save the call.
  */
 export function sendTraceNotify(
   dp: NodeDatapath,
@@ -131,29 +119,21 @@ export function sendTraceNotify(
   monitor: number,
   origIp: number,
 ): void {
-  if (traceAllowed(dp, obsPoint, monitor)) writeTraceNotify(dp, ctx, obsPoint, source, srcLabel, dstLabel, dstId, ifindex, ctReason, monitor, origIp);
-}
-
-/** The trace_notify record itself. */
-function writeTraceNotify(
-  dp: NodeDatapath,
-  ctx: SkBuff,
-  obsPoint: number,
-  source: number,
-  srcLabel: number,
-  dstLabel: number,
-  dstId: number,
-  ifindex: number,
-  ctReason: number,
-  monitor: number,
-  origIp: number,
-): void {
+  if (!traceAllowed(dp, obsPoint, monitor)) return;
+  const len = ctx.len;
   const want = monitor === 0 ? PAYLOAD_LEN : monitor;
-  const cap = ctx.len < want ? ctx.len : want;
-  const s = beginEvent(dp, ctx, typeWord(MsgType.TRACE, obsPoint, source), TRACE_NOTIFY.SIZE, cap);
-  if (s < 0) return;
-  const w = dp.events.words;
-  const i = s >> 2;
+  const cap = len < want ? len : want;
+  const ring = dp.events;
+  const o = ring.reserve(TRACE_HEAD + cap);
+  if (o < 0) return;
+  ring.f64[o >> 3] = dp.clock.now();
+  const w = ring.words;
+  // The struct's words, from the notify header (type, subtype, source; hash; len_orig; len_cap, version).
+  const i = (o + EVENT_ENVELOPE.SIZE) >> 2;
+  w[i] = typeWord(MsgType.TRACE, obsPoint, source);
+  w[i + 1] = ctx.hash;
+  w[i + 2] = len;
+  w[i + 3] = cap | (VERSION << 16);
   w[i + (TRACE_NOTIFY.SRC_LABEL >> 2)] = srcLabel | 0;
   w[i + (TRACE_NOTIFY.DST_LABEL >> 2)] = dstLabel | 0;
   // dst_id (u16 LE), reason (u8), flags (u8, 0) as one little-endian word.
@@ -164,7 +144,8 @@ function writeTraceNotify(
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 1] = 0;
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 2] = 0;
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 3] = 0;
-  dp.events.commit();
+  if (cap > 0) capturePacket(ring, (o + TRACE_HEAD) >> 3, ctx, cap);
+  ring.commit();
 }
 
 /** `*(u64 *)(v + off) += delta` for a little-endian u64 counter (delta < 2^32), carrying by hand. */
@@ -219,11 +200,18 @@ export function sendDropNotify(
 ): number {
   ctx.dropReason = reason;
   updateMetrics(dp, ctx.len, metricDir, reason, line, file);
-  const cap = ctx.len < PAYLOAD_LEN ? ctx.len : PAYLOAD_LEN;
-  const s = beginEvent(dp, ctx, typeWord(MsgType.DROP, reason, source), DROP_NOTIFY.SIZE, cap);
-  if (s >= 0) {
-    const w = dp.events.words;
-    const i = s >> 2;
+  const len = ctx.len;
+  const cap = len < PAYLOAD_LEN ? len : PAYLOAD_LEN;
+  const ring = dp.events;
+  const o = ring.reserve(DROP_HEAD + cap);
+  if (o >= 0) {
+    ring.f64[o >> 3] = dp.clock.now();
+    const w = ring.words;
+    const i = (o + EVENT_ENVELOPE.SIZE) >> 2;
+    w[i] = typeWord(MsgType.DROP, reason, source);
+    w[i + 1] = ctx.hash;
+    w[i + 2] = len;
+    w[i + 3] = cap | (VERSION << 16);
     w[i + (DROP_NOTIFY.SRC_LABEL >> 2)] = srcLabel | 0;
     w[i + (DROP_NOTIFY.DST_LABEL >> 2)] = dstLabel | 0;
     w[i + (DROP_NOTIFY.DST_ID >> 2)] = dstId | 0;
@@ -231,7 +219,8 @@ export function sendDropNotify(
     w[i + (DROP_NOTIFY.LINE >> 2)] = (line & 0xffff) | ((file & 0xff) << 16) | ((extError & 0xff) << 24);
     w[i + (DROP_NOTIFY.IFINDEX >> 2)] = ctx.ifindex | 0;
     w[i + (DROP_NOTIFY.FLAGS >> 2)] = 0;
-    dp.events.commit();
+    if (cap > 0) capturePacket(ring, (o + DROP_HEAD) >> 3, ctx, cap);
+    ring.commit();
   }
   return TcAct.SHOT;
 }
@@ -250,11 +239,18 @@ export function sendPolicyVerdictNotify(
   audited: boolean,
   cookie: number,
 ): void {
-  const cap = ctx.len < PAYLOAD_LEN ? ctx.len : PAYLOAD_LEN;
-  const s = beginEvent(dp, ctx, typeWord(MsgType.POLICY_VERDICT, 0, source), POLICY_VERDICT_NOTIFY.SIZE, cap);
-  if (s < 0) return;
-  const w = dp.events.words;
-  const i = s >> 2;
+  const len = ctx.len;
+  const cap = len < PAYLOAD_LEN ? len : PAYLOAD_LEN;
+  const ring = dp.events;
+  const o = ring.reserve(VERDICT_HEAD + cap);
+  if (o < 0) return;
+  ring.f64[o >> 3] = dp.clock.now();
+  const w = ring.words;
+  const i = (o + EVENT_ENVELOPE.SIZE) >> 2;
+  w[i] = typeWord(MsgType.POLICY_VERDICT, 0, source);
+  w[i + 1] = ctx.hash;
+  w[i + 2] = len;
+  w[i + 3] = cap | (VERSION << 16);
   w[i + (POLICY_VERDICT_NOTIFY.REMOTE_LABEL >> 2)] = remoteLabel | 0;
   w[i + (POLICY_VERDICT_NOTIFY.VERDICT >> 2)] = verdict | 0;
   // dst_port (u16 LE), proto (u8), flags (u8) as one little-endian word.
@@ -264,7 +260,8 @@ export function sendPolicyVerdictNotify(
   w[i + (POLICY_VERDICT_NOTIFY.AUTH_TYPE >> 2)] = 0;
   w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2)] = cookie | 0;
   w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2) + 1] = 0;
-  dp.events.commit();
+  if (cap > 0) capturePacket(ring, (o + VERDICT_HEAD) >> 3, ctx, cap);
+  ring.commit();
 }
 
 /** trace-sock event from the socket LB (pre/post translation). */
