@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bench } from './fixture.js';
 import { SkBuff } from '../../src/datapath/skb.js';
-import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify } from '../../src/datapath/sim/lib/notify.js';
+import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify, traceAllowed } from '../../src/datapath/sim/lib/notify.js';
 import { DROP_NOTIFY, EVENT_ENVELOPE, NOTIFY_HDR, POLICY_VERDICT_NOTIFY, TRACE_NOTIFY, TRACE_PAYLOAD_LEN } from '../../src/datapath/events.js';
 import { MonitorAggregation, ObsPoint } from '../../src/datapath/trace.js';
 
@@ -51,5 +51,22 @@ test('trace, drop and verdict records capture exactly the packet prefix at every
         assert.deepEqual(r.subarray(s + sizes[i]!), f.subarray(0, cap), `record ${i} capture, len ${len} headroom ${headroom}`);
       });
     }
+  }
+});
+
+test('monitor aggregation: from-* trace points pass only below LOWEST, the others unless MEDIUM+ with nothing new to report', () => {
+  // emit_trace_notify()'s case list, as bpf/lib/trace.h spells it.
+  const from = new Set<number>([ObsPoint.FROM_LXC, ObsPoint.FROM_PROXY, ObsPoint.FROM_HOST, ObsPoint.FROM_STACK, ObsPoint.FROM_OVERLAY, ObsPoint.FROM_NETWORK, ObsPoint.FROM_CRYPTO]);
+  for (const agg of [MonitorAggregation.NONE, MonitorAggregation.LOWEST, MonitorAggregation.LOW, MonitorAggregation.MEDIUM, MonitorAggregation.MAXIMUM]) {
+    const b = new Bench(1, { monitorAggregation: agg });
+    for (let point = 0; point <= ObsPoint.TO_CRYPTO; point++) {
+      for (const monitor of [0, 1, TRACE_PAYLOAD_LEN]) {
+        const want = from.has(point) ? agg < MonitorAggregation.LOWEST : !(agg >= MonitorAggregation.MEDIUM && monitor === 0);
+        assert.equal(traceAllowed(b.dp, point, monitor), want, `aggregation ${agg}, point ${point}, monitor ${monitor}`);
+      }
+    }
+    // Points past the enum are not from-* points (the bit test must not wrap around).
+    assert.equal(traceAllowed(b.dp, 32 + ObsPoint.FROM_LXC, 1), true);
+    assert.equal(traceAllowed(b.dp, 32 + ObsPoint.FROM_LXC, 0), agg < MonitorAggregation.MEDIUM);
   }
 });

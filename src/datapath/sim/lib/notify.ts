@@ -74,6 +74,16 @@ function capturePacket(ring: EventRing, j: number, ctx: SkBuff, cap: number): vo
   copyFloat64s(ring.f64, j, ctx.f64, srcOff >> 3, (cap + 7) >> 3);
 }
 
+/** Trace points that monitor aggregation treats as "from": a bit per ObsPoint. */
+const FROM_POINTS =
+  (1 << ObsPoint.FROM_LXC) |
+  (1 << ObsPoint.FROM_PROXY) |
+  (1 << ObsPoint.FROM_HOST) |
+  (1 << ObsPoint.FROM_STACK) |
+  (1 << ObsPoint.FROM_OVERLAY) |
+  (1 << ObsPoint.FROM_NETWORK) |
+  (1 << ObsPoint.FROM_CRYPTO);
+
 /** The notify header's first word: type (u8), subtype (u8), source (u16). */
 function typeWord(type: number, subtype: number, source: number): number {
   return (type & 0xff) | ((subtype & 0xff) << 8) | ((source & 0xffff) << 16);
@@ -86,18 +96,9 @@ function typeWord(type: number, subtype: number, source: number): number {
  */
 export function traceAllowed(dp: NodeDatapath, obsPoint: number, monitor: number): boolean {
   const agg = dp.cfg.monitorAggregation;
-  switch (obsPoint) {
-    case ObsPoint.FROM_LXC:
-    case ObsPoint.FROM_PROXY:
-    case ObsPoint.FROM_HOST:
-    case ObsPoint.FROM_STACK:
-    case ObsPoint.FROM_OVERLAY:
-    case ObsPoint.FROM_NETWORK:
-    case ObsPoint.FROM_CRYPTO:
-      return agg < MonitorAggregation.LOWEST;
-    default:
-      return !(agg >= MonitorAggregation.MEDIUM && monitor === 0);
-  }
+  // The from-* points (FROM_LXC … FROM_NETWORK, FROM_CRYPTO) as one bit test.
+  if (obsPoint >>> 0 < 32 && ((FROM_POINTS >>> obsPoint) & 1) !== 0) return agg < MonitorAggregation.LOWEST;
+  return !(agg >= MonitorAggregation.MEDIUM && monitor === 0);
 }
 
 /**
