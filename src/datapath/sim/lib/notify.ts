@@ -105,7 +105,10 @@ export function traceAllowed(dp: NodeDatapath, obsPoint: number, monitor: number
  * send_trace_notify(). `monitor` is the CT report length (0 = nothing new to
  * report); origIp is the packet's original source for to-endpoint/to-proxy.
  * Callers on the packet path whose trace point aggregation usually suppresses
- * ask traceAllowed() first and save the call.
+ * ask traceAllowed() first and save the call. This stays a small wrapper
+ * around the record writer so that TurboFan can inline it where aggregation
+ * mostly says no (established flows) without spending its inlining budget on
+ * the writer.
  */
 export function sendTraceNotify(
   dp: NodeDatapath,
@@ -120,7 +123,23 @@ export function sendTraceNotify(
   monitor: number,
   origIp: number,
 ): void {
-  if (!traceAllowed(dp, obsPoint, monitor)) return;
+  if (traceAllowed(dp, obsPoint, monitor)) writeTraceNotify(dp, ctx, obsPoint, source, srcLabel, dstLabel, dstId, ifindex, ctReason, monitor, origIp);
+}
+
+/** The trace_notify record itself. */
+function writeTraceNotify(
+  dp: NodeDatapath,
+  ctx: SkBuff,
+  obsPoint: number,
+  source: number,
+  srcLabel: number,
+  dstLabel: number,
+  dstId: number,
+  ifindex: number,
+  ctReason: number,
+  monitor: number,
+  origIp: number,
+): void {
   const len = ctx.len;
   const want = monitor === 0 ? PAYLOAD_LEN : monitor;
   const cap = len < want ? len : want;
