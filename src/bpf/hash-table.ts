@@ -129,38 +129,6 @@ export function hashWords3(n: number, k0: number, k1: number, k2: number, seed: 
   return h;
 }
 
-/** Bytes of `struct ipv4_ct_tuple`, the only key size tupleHash applies to. */
-export const CT_TUPLE_KEY_SIZE = 14;
-
-/** TUPLE_F_IN (bit 0 of the flags byte, key byte 13) in the tuple's last key word. */
-const TUPLE_DIR_BIT = HOST_LITTLE_ENDIAN ? 0x100 : 0x10000;
-
-/**
- * Hash of a conntrack tuple (`struct ipv4_ct_tuple` loaded as words: daddr,
- * saddr, dport|sport, nexthdr|flags) that is the same for the tuple and its
- * reverse (addresses and ports swapped, the direction bit of the flags
- * flipped). ct_lookup4() looks a packet up as a reply and then as a forward
- * packet, and ct_create4() inserts the forward key after both missed: with
- * this hash all three land on one probe run, so a new flow costs one cold
- * cache line in the index instead of two. Each side's (address, port) is
- * mixed on its own and the two are added, which commutes.
- */
-export function tupleHashWords(kw: Int32Array, seed: number): number {
-  const ports = kw[2];
-  let a = Math.imul(kw[0] ^ Math.imul(ports & 0xffff, 0x85ebca6b), HASH_MUL);
-  a ^= a >>> 15;
-  a = Math.imul(a, 0x2c1b3c6d);
-  let b = Math.imul(kw[1] ^ Math.imul(ports >>> 16, 0x85ebca6b), HASH_MUL);
-  b ^= b >>> 15;
-  b = Math.imul(b, 0x2c1b3c6d);
-  // nexthdr and flags without TUPLE_F_IN.
-  let h = Math.imul((a + b) ^ (kw[3] & ~TUPLE_DIR_BIT) ^ seed, HASH_MUL);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h;
-}
-
 /**
  * Copy `keySize` key bytes into `kw` as host-order words, the last one
  * zero-padded: the form records store keys in.
@@ -203,9 +171,6 @@ const TAIL_MASK = Int32Array.from([0, 1, 2, 3], (r) => {
   for (let i = 0; i < r; i++) b[i] = 0xff;
   return new Int32Array(b.buffer)[0];
 });
-
-/** TAIL_MASK for the 14-byte conntrack tuple's last word. */
-const TUPLE_TAIL_MASK = TAIL_MASK[2];
 
 export class SlotPool {
   readonly keySize: number;
@@ -296,11 +261,8 @@ export class SlotPool {
     return slot;
   }
 
-  /**
-   * alloc() without storing the key and hash, which the caller does: a live
-   * slot with a zeroed value. Caller checks `full` first. May replace the buffers.
-   */
-  protected takeSlot(): number {
+  /** alloc() without storing the key and hash: a live slot with a zeroed value. May replace the buffers. */
+  private takeSlot(): number {
     let slot: number;
     if (this.freeHead !== 0) {
       slot = this.freeHead - 1;
@@ -546,33 +508,15 @@ export class HashTable extends SlotPool {
   /** Entries in the index (equals `count`; kept apart so SlotPool stays the owner of `count`). */
   private indexed = 0;
 
-  /** Keys are conntrack tuples hashed with tupleHashWords (see there). */
-  readonly tupleHash: boolean;
-
-  // The last miss of findTupleOrReverse(): ct_create4() inserts the forward
-  // tuple right after ct_lookup4() missed it and its reply, which share one
-  // hash and probe run. Remembered: that hash, the run's first empty position
-  // (where an insert of that hash goes) and the forward tuple (the loaded
-  // tuple's reverse), so the insert neither hashes nor probes again. Every
-  // change to the index forgets it (missPos = -1); clones start without.
-  /** Index position an insert of hash `missHash` takes, or -1. */
-  private missPos = -1;
-  private missHash = 0;
-  private missK0 = 0;
-  private missK1 = 0;
-  private missK2 = 0;
-  private missK3 = 0;
   /** Hash of the key findForInsert() loaded last. */
   loadedHash = 0;
   // The slot lookupSlot() or findForInsert() last found, or insert() last
   // filled, or -1. The datapath uses the same few keys packet after packet:
-  // the cilium_lxc entries of the local destination, and the related ICMP
-  // entry ct_create4() reserves in cilium_ct_any4 for every new flow between
-  // the same two pods. A live slot holding exactly the key is the key's entry
-  // (keys are unique), so checking it first gives find()'s
-  // answer without hashing and probing (lookupSlot() checks it for any key,
-  // findForInsert() for conntrack tuples). It needs no forgetting: a freed or
-  // reused slot fails the check. Clones start without it.
+  // the cilium_lxc entries of the local destination, for one. A live slot
+  // holding exactly the key is the key's entry (keys are unique), so
+  // lookupSlot() checks it first and gets find()'s answer without hashing and
+  // probing. It needs no forgetting: a freed or reused slot fails the check.
+  // Clones start without it.
   private lastSlot = -1;
   // lookupSlot()'s other memory: the key it last missed (in `missedKey`,
   // valid while `missedKnown`), e.g. a remote destination looked up in
@@ -581,11 +525,9 @@ export class HashTable extends SlotPool {
   private missedKnown = false;
   private readonly missedKey: Int32Array;
 
-  constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable, tupleHash = from?.tupleHash ?? false) {
+  constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable) {
     super(keySize, valueStride, capacity, metaWords, from);
     this.seed = seed | 0;
-    if (tupleHash && keySize !== CT_TUPLE_KEY_SIZE) throw new Error(`tuple hash needs ${CT_TUPLE_KEY_SIZE}-byte keys, not ${keySize}`);
-    this.tupleHash = tupleHash;
     this.missedKey = new Int32Array(this.keyWords);
     if (from) {
       this.index = from.index.slice();
@@ -613,16 +555,12 @@ export class HashTable extends SlotPool {
     // Clear the padding of a partial last word, hash as is.
     const rest = this.keySize & 3;
     if (rest !== 0) kw[this.keySize >>> 2] &= TAIL_MASK[rest];
-    return this.tupleHash ? tupleHashWords(kw, this.seed) : hashWords(kw, this.keyWords, this.seed);
+    return hashWords(kw, this.keyWords, this.seed);
   }
 
   /** load() of a key in its own buffer: assembling and hashing in one pass. */
   private loadCopy(key: Uint8Array, keyOff: number): number {
     const kw = SCRATCH_WORDS;
-    if (this.tupleHash) {
-      loadKeyWords(kw, SCRATCH_BYTES, key, keyOff, this.keySize);
-      return tupleHashWords(kw, this.seed);
-    }
     if (!HOST_LITTLE_ENDIAN) {
       loadKeyWords(kw, SCRATCH_BYTES, key, keyOff, this.keySize);
       return hashWords(kw, this.keyWords, this.seed);
@@ -700,7 +638,7 @@ export class HashTable extends SlotPool {
       while (w < n && missed[w] === kw[w]) w++;
       if (w === n) return -1;
     }
-    const slot = this.find(this.tupleHash ? tupleHashWords(kw, this.seed) : hashWords(kw, n, this.seed));
+    const slot = this.find(hashWords(kw, n, this.seed));
     if (slot >= 0) {
       this.lastSlot = slot;
     } else {
@@ -743,99 +681,11 @@ export class HashTable extends SlotPool {
   }
 
   /**
-   * For the conntrack tuple `key` (loaded here): its slot, else `-2 - slot`
-   * of its reverse (addresses and ports swapped, TUPLE_F_IN flipped), else
-   * -1. ct_lookup4()'s "as a reply, then as a forward packet" in one probe
-   * run: with tupleHash both keys have the same hash, so the run that holds
-   * one holds the other. A match of the tuple itself wins, as the first of
-   * two lookups would. It loads the key itself (load()'s work for a tuple),
-   * so ct_lookup4() makes one map call, not two.
-   */
-  findTupleOrReverse(key: Uint8Array, keyOff: number): number {
-    if (!this.tupleHash) throw new Error('findTupleOrReverse needs a tuple-hashed table');
-    const kw = SCRATCH_WORDS;
-    let h: number;
-    if (key === SCRATCH_BYTES && keyOff === 0) {
-      // The 14-byte tuple's last word without its two padding bytes.
-      kw[3] &= TUPLE_TAIL_MASK;
-      h = tupleHashWords(kw, this.seed);
-    } else {
-      h = this.loadCopy(key, keyOff);
-    }
-    const k0 = kw[0];
-    const k1 = kw[1];
-    const k2 = kw[2];
-    const k3 = kw[3];
-    // The same reversal in host-order words: swap the addresses, swap the two ports in word 2.
-    const r2 = (k2 >>> 16) | (k2 << 16);
-    const r3 = k3 ^ TUPLE_DIR_BIT;
-    const index = this.index;
-    const mask = this.mask;
-    const meta = this.meta;
-    const rw = this.recordWords;
-    let reverse = -1;
-    let p = h & mask;
-    while (true) {
-      const link = index[2 * p + 1];
-      if (link === 0) {
-        if (reverse >= 0) return -2 - reverse;
-        this.missPos = p;
-        this.missHash = h;
-        this.missK0 = k1;
-        this.missK1 = k0;
-        this.missK2 = r2;
-        this.missK3 = r3;
-        return -1;
-      }
-      if (index[2 * p] === h) {
-        const base = (link - 1) * rw;
-        const m0 = meta[base];
-        const m1 = meta[base + 1];
-        const m2 = meta[base + 2];
-        const m3 = meta[base + 3];
-        if (m0 === k0 && m1 === k1 && m2 === k2 && m3 === k3) return link - 1;
-        if (m0 === k1 && m1 === k0 && m2 === r2 && m3 === r3) reverse = link - 1;
-      }
-      p = (p + 1) & mask;
-    }
-  }
-
-  /**
-   * load() and find() for the tuple built in KEY_SCRATCH, when it is the
-   * reverse of the tuple findTupleOrReverse() last missed and the index has
-   * not changed since: the key is absent and its hash is the miss's, so
-   * returns true without hashing or probing. Otherwise false (nothing
-   * loaded: call load() and find()).
-   */
-  loadMissedTuple(key: Uint8Array, keyOff: number): boolean {
-    if (this.missPos < 0 || key !== SCRATCH_BYTES || keyOff !== 0) return false;
-    const kw = SCRATCH_WORDS;
-    // The 14-byte tuple's last word without its two padding bytes, as load() keeps it.
-    const k3 = kw[3] & TUPLE_TAIL_MASK;
-    if (kw[0] !== this.missK0 || kw[1] !== this.missK1 || kw[2] !== this.missK2 || k3 !== this.missK3) return false;
-    kw[3] = k3;
-    return true;
-  }
-
-  /**
    * load() and find() for an insert-or-update (reserve, update): the key's
    * slot, or -1 with the key loaded and its hash in `loadedHash` for
-   * insert(). Answers from memory for the tuple loadMissedTuple() accepts.
+   * insert().
    */
   findForInsert(key: Uint8Array, keyOff: number): number {
-    if (this.loadMissedTuple(key, keyOff)) {
-      // ct_create4() after ct_lookup4() missed this tuple: known absent.
-      this.loadedHash = this.missHash;
-      return -1;
-    }
-    const last = this.lastSlot;
-    if (this.tupleHash && last >= 0 && key === SCRATCH_BYTES && keyOff === 0 && this.live[last] === 1) {
-      // The 14-byte tuple's four words compared straight (the last without its padding): no loop, whose every round rechecks both arrays.
-      const kw = SCRATCH_WORDS;
-      const meta = this.meta;
-      const base = last * this.recordWords;
-      if (meta[base] === kw[0] && meta[base + 1] === kw[1] && meta[base + 2] === kw[2] && meta[base + 3] === (kw[3] & TUPLE_TAIL_MASK)) return last;
-    }
     const h = this.load(key, keyOff);
     this.loadedHash = h;
     const slot = this.find(h);
@@ -845,46 +695,24 @@ export class HashTable extends SlotPool {
 
   /** Add the loaded key, known to be absent; caller checks `full` first. */
   insert(h: number): number {
-    const slot = this.tupleHash ? this.allocTuple(h) : this.alloc(SCRATCH_WORDS, h);
+    const slot = this.alloc(SCRATCH_WORDS, h);
     // Keep the index at most half full.
     if ((this.indexed + 1) * 2 > this.mask + 1) this.growIndex();
     const index = this.index;
     const mask = this.mask;
-    let p: number;
-    if (this.missPos >= 0 && h === this.missHash) {
-      // A miss of this hash found this run's end, and the index is unchanged since.
-      p = this.missPos;
-    } else {
-      p = h & mask;
-      while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
-    }
+    let p = h & mask;
+    while (index[2 * p + 1] !== 0) p = (p + 1) & mask;
     index[2 * p] = h;
     index[2 * p + 1] = slot + 1;
     this.indexed++;
-    this.missPos = -1;
     this.missedKnown = false;
     this.lastSlot = slot;
-    return slot;
-  }
-
-  /** alloc() for the loaded conntrack tuple: its four words stored straight, no loop, whose every round rechecks both arrays. */
-  private allocTuple(h: number): number {
-    const slot = this.takeSlot();
-    const meta = this.meta;
-    const base = slot * this.recordWords;
-    const kw = SCRATCH_WORDS;
-    meta[base] = kw[0];
-    meta[base + 1] = kw[1];
-    meta[base + 2] = kw[2];
-    meta[base + 3] = kw[3];
-    meta[base + 4] = h;
     return slot;
   }
 
   remove(slot: number): void {
     unlinkSlot(this.index, this.mask, slot, this.hashOf(slot));
     this.indexed--;
-    this.missPos = -1;
     this.free(slot);
   }
 
@@ -892,17 +720,15 @@ export class HashTable extends SlotPool {
     super.clear();
     this.index.fill(0);
     this.indexed = 0;
-    this.missPos = -1;
   }
 
   override clone(): HashTable {
-    return new HashTable(this.keySize, this.valueStride, this.capacity, this.seed, this.metaWords, this, this.tupleHash);
+    return new HashTable(this.keySize, this.valueStride, this.capacity, this.seed, this.metaWords, this);
   }
 
   /** Double the index positions and re-place every entry from its stored hash. */
   private growIndex(): void {
     this.index = doubledIndex(this.index);
     this.mask = (this.index.length >> 1) - 1;
-    this.missPos = -1;
   }
 }

@@ -17,8 +17,6 @@ const EXIST = BPF_EXIST;
 export interface HashMapOptions {
   /** Hash seed; the default is fixed so runs are deterministic. */
   seed?: number;
-  /** Keys are conntrack tuples: hash a tuple and its reverse alike (tupleHashWords), so bidirectional lookups share a probe run. */
-  tupleHash?: boolean;
 }
 
 /** Find-or-insert shared by HASH and PERCPU_HASH; returns the slot or -errno. */
@@ -47,7 +45,7 @@ export class HashMap implements KeyValueMap {
     this.spec = withType(spec, BpfMapType.HASH);
     checkSpec(this.spec, BpfMapType.HASH, 'hash map');
     this.valueSize = this.spec.valueSize;
-    this.table = table ?? new HashTable(this.spec.keySize, this.spec.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, 1, undefined, options.tupleHash);
+    this.table = table ?? new HashTable(this.spec.keySize, this.spec.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED);
   }
 
   /** The value bytes; a new buffer after an insert grows the storage, so read it after map writes. */
@@ -83,14 +81,6 @@ export class HashMap implements KeyValueMap {
     if (table.keySize !== 20) throw new Error(`${this.spec.name}: lookupWords5 needs 20-byte keys, not ${table.keySize}`);
     const slot = table.lookupSlotWords5(k0, k1, k2, k3, k4);
     return slot < 0 ? -1 : slot * this.valueSize;
-  }
-
-  /** Value offset of the tuple in `key`, else `-2 - offset` of its reverse, else -1 (tupleHash maps only, see HashTable.findTupleOrReverse). */
-  lookupTupleOrReverse(key: Uint8Array, keyOff = 0): number {
-    const table = this.table;
-    const found = table.findTupleOrReverse(key, keyOff);
-    if (found === -1) return -1;
-    return found >= 0 ? found * this.valueSize : -2 - (-2 - found) * this.valueSize;
   }
 
   reserve(key: Uint8Array, flags = BPF_ANY, keyOff = 0): number {

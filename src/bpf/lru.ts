@@ -57,7 +57,7 @@ export class LruHashMap implements KeyValueMap {
       this.leastRecent = state.leastRecent;
       this.evictions = state.evictions;
     } else {
-      this.table = new HashTable(this.spec.keySize, this.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, META_WORDS, undefined, options.tupleHash);
+      this.table = new HashTable(this.spec.keySize, this.valueSize, this.spec.maxEntries, options.seed ?? DEFAULT_HASH_SEED, META_WORDS);
     }
     this.recordWords = this.table.recordWords;
     this.metaBase = this.table.keyWords;
@@ -88,20 +88,6 @@ export class LruHashMap implements KeyValueMap {
     if (slot < 0) return -1;
     if (this.mostRecent !== slot + 1) this.touch(slot);
     return slot * this.valueSize;
-  }
-
-  /**
-   * ct_lookup4()'s two lookups in one (tupleHash maps only, see
-   * HashTable.findTupleOrReverse): value offset of the tuple in `key`, else
-   * `-2 - offset` of its reverse, else -1. The entry found counts as used.
-   */
-  lookupTupleOrReverse(key: Uint8Array, keyOff = 0): number {
-    const table = this.table;
-    const found = table.findTupleOrReverse(key, keyOff);
-    if (found === -1) return -1;
-    const slot = found >= 0 ? found : -2 - found;
-    if (this.mostRecent !== slot + 1) this.touch(slot);
-    return found >= 0 ? slot * this.valueSize : -2 - slot * this.valueSize;
   }
 
   /** Lookup without refreshing recency (for dumps and garbage collection passes). */

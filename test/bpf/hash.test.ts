@@ -4,8 +4,7 @@ import { HashMap, PerCpuHashMap } from '../../src/bpf/hash.js';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, Errno } from '../../src/bpf/types.js';
 import { hexKey, readU32LE, readU64LE, writeU64LE } from '../../src/bpf/bytes.js';
 import { Rng } from '../../src/util/rng.js';
-import { ctTuple, ctTupleSpace, reverseTuple, u32Key, valueOf } from './helpers.js';
-import { tupleHashWords } from '../../src/bpf/hash-table.js';
+import { ctTuple, u32Key, valueOf } from './helpers.js';
 
 const spec = (maxEntries: number, keySize = 4, valueSize = 8) => ({ name: 'test_hash', keySize, valueSize, maxEntries });
 
@@ -145,13 +144,11 @@ test('bad specs are refused at construction', () => {
   assert.throws(() => new HashMap({ name: 'x', type: 9, keySize: 4, valueSize: 4, maxEntries: 1 }));
 });
 
-for (const tupleHash of [false, true]) test(`differential: 100k random operations against a Map model (14-byte keys, full-map pressure${tupleHash ? '; tuple hash, tuples and their reverses' : ''})`, () => {
+test('differential: 100k random operations against a Map model (14-byte keys, full-map pressure)', () => {
   const rng = new Rng(0xc0ffee);
   const maxEntries = 300;
-  const keySpace = tupleHash
-    ? ctTupleSpace(rng, 600, (i) => 6 + (i & 1))
-    : Array.from({ length: 600 }, (_, i) => ctTuple(rng.u32(), rng.u32(), i & 0xffff, rng.below(65536), 6 + (i & 1)));
-  const m = new HashMap(spec(maxEntries, 14, 8), { tupleHash });
+  const keySpace = Array.from({ length: 600 }, (_, i) => ctTuple(rng.u32(), rng.u32(), i & 0xffff, rng.below(65536), 6 + (i & 1)));
+  const m = new HashMap(spec(maxEntries, 14, 8));
   const model = new Map<string, number>();
   const value = new Uint8Array(8);
   for (let op = 0; op < 100_000; op++) {
@@ -193,44 +190,6 @@ for (const tupleHash of [false, true]) test(`differential: 100k random operation
       assert.deepEqual(dumped, model);
     }
   }
-});
-
-test('tuple hash: a CT tuple and its reverse (TUPLE_F_IN flipped) hash alike, other tuples apart; only 14-byte keys; clones keep it', () => {
-  const rng = new Rng(7);
-  const words = (k: Uint8Array) => {
-    const w = new Int32Array(4);
-    new Uint8Array(w.buffer).set(k);
-    return w;
-  };
-  const seen = new Set<number>();
-  for (let i = 0; i < 2000; i++) {
-    const [d, s, dp, sp] = [rng.u32(), rng.u32(), rng.below(65536), rng.below(65536)];
-    const h = tupleHashWords(words(ctTuple(d, s, dp, sp, 6, 0)), 1);
-    assert.equal(tupleHashWords(words(ctTuple(s, d, sp, dp, 6, 1)), 1), h);
-    // RELATED / SERVICE bits and the protocol still tell tuples apart.
-    assert.notEqual(tupleHashWords(words(ctTuple(d, s, dp, sp, 6, 2)), 1), h);
-    assert.notEqual(tupleHashWords(words(ctTuple(d, s, dp, sp, 17, 0)), 1), h);
-    seen.add(h);
-  }
-  assert.ok(seen.size > 1990, `distinct tuples spread (${seen.size} distinct hashes of 2000)`);
-  assert.throws(() => new HashMap(spec(4, 4, 8), { tupleHash: true }), /tuple hash needs 14-byte keys/);
-  const m = new HashMap(spec(4, 14, 8), { tupleHash: true });
-  assert.equal(m.clone().table.tupleHash, true);
-});
-
-test('lookupTupleOrReverse on a tuple-hashed hash map: the tuple, else its reverse, else -1', () => {
-  const rng = new Rng(0x7e);
-  const keySpace = ctTupleSpace(rng, 400, () => 6);
-  const m = new HashMap(spec(200, 14, 8), { tupleHash: true });
-  for (let i = 0; i < 200; i++) m.update(keySpace[rng.below(keySpace.length)], valueOf(8, i));
-  let reverses = 0;
-  for (const key of keySpace) {
-    const own = m.lookup(key);
-    const rev = m.lookup(reverseTuple(key));
-    if (own < 0 && rev >= 0) reverses++;
-    assert.equal(m.lookupTupleOrReverse(key), own >= 0 ? own : rev >= 0 ? -2 - rev : -1);
-  }
-  assert.ok(reverses > 20, `reverse hits happened (${reverses})`);
 });
 
 test('percpu hash: nCpus values per entry, program ops act on CPU 0', () => {

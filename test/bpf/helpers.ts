@@ -1,33 +1,5 @@
 // Key builders shared by the bpf tests.
-import { hexKey, writeU32LE } from '../../src/bpf/bytes.js';
-import { KEY_SCRATCH } from '../../src/bpf/hash-table.js';
-import type { HashMap } from '../../src/bpf/hash.js';
-import { LruHashMap } from '../../src/bpf/lru.js';
-
-/** The conntrack-shaped maps (14-byte tuples) the fast-path tests compare. */
-export type CtLike = LruHashMap | HashMap;
-
-/**
- * A 14-byte tuple `k` copied into KEY_SCRATCH, as the packet path builds its
- * keys, with `junk` in the two bytes past the tuple (the maps ignore them).
- */
-export function tupleInScratch(k: Uint8Array, junk: number): Uint8Array {
-  KEY_SCRATCH.bytes.set(k, 0);
-  KEY_SCRATCH.bytes[14] = junk & 0xff;
-  KEY_SCRATCH.bytes[15] = junk >>> 8;
-  return KEY_SCRATCH.bytes;
-}
-
-/** Every entry of a conntrack-shaped map in slot order (key=first 8 value bytes), then for LRU maps the recency order and evictions. */
-export function dumpCtLike(m: CtLike): string[] {
-  const out: string[] = [];
-  m.forEach((keys, koff, voff) => out.push(`${hexKey(keys, koff, 14)}=${hexKey(m.values, voff, 8)}`));
-  if (m instanceof LruHashMap) {
-    m.forEachByRecency((keys, koff) => out.push(`mru ${hexKey(keys, koff, 14)}`));
-    out.push(`evictions ${m.evictions}`);
-  }
-  return out;
-}
+import { writeU32LE } from '../../src/bpf/bytes.js';
 
 export function u32Key(n: number): Uint8Array {
   const k = new Uint8Array(4);
@@ -50,7 +22,7 @@ export function ctTuple(daddr: number, saddr: number, dport: number, sport: numb
 
 /**
  * `n` random CT tuples and, for every other one, its reverse (addresses and
- * ports swapped, TUPLE_F_IN flipped): pairs a tuple hash puts on one probe run.
+ * ports swapped, TUPLE_F_IN flipped): pairs CtHashMap's tuple hash puts on one probe run.
  */
 export function ctTupleSpace(rng: { u32(): number; below(n: number): number }, n: number, nexthdr: (i: number) => number): Uint8Array[] {
   const out: Uint8Array[] = [];
