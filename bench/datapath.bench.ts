@@ -12,12 +12,14 @@
 // engine's own work (it also counts V8's helper threads, so it errs high).
 // Each figure is the median over its rounds (50,000 packets each), so one
 // round disturbed by another job does not move it; the range is printed too.
-// Usage: node dist/bench/datapath.bench.js [--json]
+// Usage: npm run bench -- datapath [--json] (scripts/run-benches.js starts it with
+// the engine's V8 flags, src/util/engine-flags.ts, as the daemon runs)
 
 import { cpus } from 'node:os';
 import { SkBuff } from '../src/datapath/skb.js';
 import { Ip4Info, loadIp4 } from '../src/datapath/sim/lib/pkt.js';
 import { clearCt, drain, setup as setupWorld } from './datapath-setup.js';
+import { ENGINE_V8_FLAGS, hasEngineFlags } from '../src/util/engine-flags.js';
 
 const json = process.argv.includes('--json');
 const CONNS = 50_000;
@@ -132,7 +134,8 @@ const est = runEstablished(ROUNDS);
 const same = runNew(true, ROUNDS);
 const parse = runParseOnly(setup(false).frames, ROUNDS);
 
-const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}`;
+const v8Flags = hasEngineFlags() ? ENGINE_V8_FLAGS.join(' ') : 'V8 defaults, not the engine flags: run it through npm run bench';
+const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, Node ${process.version}, ${v8Flags}`;
 if (!json) console.log(`datapath benchmark (one core; ${machine}; median of ${ROUNDS} rounds): wall time [fastest-slowest round] | CPU time of this process`);
 const mpps = (ns: number): string => (1e3 / ns).toFixed(2);
 const line = (label: string, f: Figure): string =>

@@ -3,7 +3,9 @@
 // callgrind (the one repeatable measure on a shared machine). Runs
 // dist/bench/datapath-loop.js under valgrind with `lo` and `hi` rounds and
 // prints (Ir(hi) - Ir(lo)) / ((hi - lo) × conns): set-up and JIT warm-up cancel.
-// Usage: npm run build && node scripts/datapath-instructions.js [new|established|both] [conns=10000] [lo=8] [hi=16] [--cache]
+// Usage: npm run build && node scripts/datapath-instructions.js [new|established|both] [conns=10000] [lo=8] [hi=16] [--cache] [--v8-defaults]
+// node runs with the engine's V8 flags (src/util/engine-flags.ts), as the
+// daemon and `npm run bench` do; --v8-defaults measures without them.
 // --cache adds callgrind's cache simulation (32 KiB L1s, and a 4 MiB last
 // level: on the shared VMs this project is measured on, random loads stay at
 // ~17 ns up to a 4 MiB working set and cost ~170 ns from 8 MiB on) and also
@@ -20,12 +22,15 @@
 // rounds, and a shorter window counts TurboFan's work (25,645 instead of
 // ~19,100 instructions/packet for established at rounds 6 minus 2).
 import { spawnSync } from 'node:child_process';
+import { ENGINE_V8_FLAGS } from '../dist/src/util/engine-flags.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const args = process.argv.slice(2).filter((a) => a !== '--cache');
+const args = process.argv.slice(2).filter((a) => a !== '--cache' && a !== '--v8-defaults');
 const cache = process.argv.includes('--cache');
+/** The engine's V8 flags, as the daemon and `npm run bench` run it; --v8-defaults leaves them out. */
+const V8_TUNING = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
 const [which = 'both', conns = '10000', lo = '8', hi = '16'] = args;
 /** V8 flags that make two runs of one build execute the same instructions. */
 const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
@@ -36,7 +41,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dp-callgrind-'));
 /** Callgrind's totals for one run: Ir, and with --cache also Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw. */
 function counts(mode, rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, 'dist/bench/datapath-loop.js', mode, conns, rounds], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, 'dist/bench/datapath-loop.js', mode, conns, rounds], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
   const text = readFileSync(out, 'utf8');
   const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];

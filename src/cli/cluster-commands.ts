@@ -10,6 +10,7 @@ import { CliError, daemonPid, execRemote, post, resolveCluster, socketAlive, sta
 import { SHUTDOWN_PATH } from '../cluster/exec-protocol.js';
 import { bashAvailable, runPodShell, shellScript } from './pod-shell.js';
 import { readHubbleApiInfo } from '../hubble/grpc/endpoint.js';
+import { ENGINE_V8_FLAGS } from '../util/engine-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DAEMON_ENTRY = join(here, '..', 'cluster', 'daemon-main.js');
@@ -41,7 +42,8 @@ export async function up(opts: UpOptions, out: (s: string) => void): Promise<num
     return 0;
   }
   ensurePrivateDir(paths.dir);
-  const args = [DAEMON_ENTRY, '--name', name, '--home', home, '--clock', clock];
+  // The daemon runs the engine: it gets the engine's V8 flags (see engine-flags.ts).
+  const args = [...ENGINE_V8_FLAGS, DAEMON_ENTRY, '--name', name, '--home', home, '--clock', clock];
   if (workers !== undefined) args.push('--workers', String(workers));
   if (opts.demo) args.push('--demo');
   if (opts.config) args.push('--config', opts.config);

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processAlive } from '../../src/cli/cluster-commands.js';
+import { ENGINE_V8_FLAGS } from '../../src/util/engine-flags.js';
 
 const PODPATH_BIN = join(process.cwd(), 'bin', 'podpath.js');
 
@@ -41,6 +42,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
       const daemonPid = Number(readFileSync(await pidFile, 'utf8').trim());
       assert.ok(processAlive(daemonPid), 'the lab daemon runs');
+      // The daemon runs the engine, so it is started with the engine's V8 flags.
+      const argv = readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8').split('\0');
+      for (const flag of ENGINE_V8_FLAGS) assert.ok(argv.includes(flag), `daemon argv ${argv.join(' ')} has ${flag}`);
       child.kill(signal);
       const code = await exited;
       assert.equal(code, signal === 'SIGINT' ? 130 : 143, err);
