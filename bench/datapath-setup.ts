@@ -1,7 +1,9 @@
 // The datapath bench's two-node world: a client pod on node 0, a server pod
 // (ingress policy enforced, the client allowed on 8080/TCP) on node 1 or on
 // node 0, and `conns` SYN frames of distinct new flows client → server.
-// Shared by datapath.bench.ts and datapath-loop.ts (the callgrind loop).
+// setupPairs() builds the same with many pods on each side, every packet
+// between another pair. Shared by datapath.bench.ts and datapath-loop.ts (the
+// callgrind loop).
 
 import { World } from '../src/cluster/testbed.js';
 import { buildTcpFrame } from '../src/packet/build.js';
@@ -18,24 +20,54 @@ export function setup(sameNode: boolean, conns: number) {
   const server = w.addPod('backend', sameNode ? 0 : 1, sameNode ? '10.0.1.100' : '10.0.2.100', 23456, { enforce: PolicyDir.INGRESS });
   putPolicyEntry(server.policyMap, { identity: 12345, egress: false, proto: IpProto.TCP, port: 8080, cookie: 1 });
   const frames: Uint8Array[] = [];
-  for (let i = 0; i < conns; i++) {
-    frames.push(
-      buildTcpFrame({
-        srcMac: client.ep.mac,
-        dstMac: client.ep.hostMac,
-        srcIp: client.ip,
-        dstIp: server.ip,
-        srcPort: 10000 + i,
-        dstPort: 8080,
-        seq: 1000 + i,
-        flags: TcpFlags.SYN,
-        options: { mss: 1410, sackPermitted: true, windowScale: 7 },
-      }),
-    );
-  }
+  for (let i = 0; i < conns; i++) frames.push(synFrame(client, server, 10000 + i, 1000 + i));
   const ack = buildTcpFrame({ srcMac: client.ep.mac, dstMac: client.ep.hostMac, srcIp: client.ip, dstIp: server.ip, srcPort: 9999, dstPort: 8080, seq: 5, ack: 7, flags: TcpFlags.ACK, payload: new Uint8Array(64) });
   const syn = buildTcpFrame({ srcMac: client.ep.mac, dstMac: client.ep.hostMac, srcIp: client.ip, dstIp: server.ip, srcPort: 9999, dstPort: 8080, seq: 4, flags: TcpFlags.SYN });
   return { w, client, server, frames, ack, syn, delivered: () => delivered };
+}
+
+/** A SYN of a new flow client → server on 8080/TCP. */
+function synFrame(client: ReturnType<World['addPod']>, server: ReturnType<World['addPod']>, srcPort: number, seq: number): Uint8Array {
+  return buildTcpFrame({
+    srcMac: client.ep.mac,
+    dstMac: client.ep.hostMac,
+    srcIp: client.ip,
+    dstIp: server.ip,
+    srcPort,
+    dstPort: 8080,
+    seq,
+    flags: TcpFlags.SYN,
+    options: { mss: 1410, sackPermitted: true, windowScale: 7 },
+  });
+}
+
+/**
+ * `pods` clients on node 0 and `pods` servers on node 1, each server
+ * enforcing ingress policy that allows every client on 8080/TCP, and `conns`
+ * SYNs of new flows where consecutive packets come from another client and go
+ * to another server: the lookups of one packet (ipcache, policy, endpoint,
+ * tunnel, metrics, the related CT entry) are not those of the packet before,
+ * so what the maps remember of their last answer rarely helps. frames[i]
+ * enters at ifindexes[i], its client's veth.
+ */
+export function setupPairs(pods: number, conns: number) {
+  let delivered = 0;
+  const w = new World({ immediate: true, podReceive: () => delivered++ });
+  const clients = Array.from({ length: pods }, (_, i) => w.addPod(`frontend-${i}`, 0, `10.0.1.${10 + i}`, 20000 + i));
+  const servers = Array.from({ length: pods }, (_, i) => w.addPod(`backend-${i}`, 1, `10.0.2.${10 + i}`, 30000 + i, { enforce: PolicyDir.INGRESS }));
+  for (const server of servers) {
+    for (const client of clients) putPolicyEntry(server.policyMap, { identity: client.identity, egress: false, proto: IpProto.TCP, port: 8080, cookie: 1 });
+  }
+  const frames: Uint8Array[] = [];
+  const ifindexes = new Int32Array(conns);
+  for (let i = 0; i < conns; i++) {
+    // Client i mod pods, server (i + i / pods) mod pods: neither repeats from one packet to the next.
+    const client = clients[i % pods]!;
+    const server = servers[(i + Math.floor(i / pods)) % pods]!;
+    frames.push(synFrame(client, server, 10000 + (i % 50000), 1000 + i));
+    ifindexes[i] = client.ep.ifindex;
+  }
+  return { w, frames, ifindexes, delivered: () => delivered };
 }
 
 export function drain(w: World): void {

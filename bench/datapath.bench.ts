@@ -5,6 +5,8 @@
 //      (ingress policy, CT create) → delivery into the pod;
 //  (b) the established path (CT hit on both nodes);
 //  (c) same-node delivery of new connections;
+//  (d) as (a), between 64 client and 64 server pods, another pair every
+//      packet: what the maps remember of their last answer rarely helps;
 //  and a parse-only loop over the same frames as the baseline.
 // Every figure is measured twice over the same loop: wall time, and the
 // process's CPU time (user + system). On a shared machine the wall time also
@@ -18,11 +20,13 @@
 import { cpus } from 'node:os';
 import { SkBuff } from '../src/datapath/skb.js';
 import { Ip4Info, loadIp4 } from '../src/datapath/sim/lib/pkt.js';
-import { clearCt, drain, setup as setupWorld } from './datapath-setup.js';
+import { clearCt, drain, setup as setupWorld, setupPairs } from './datapath-setup.js';
 import { ENGINE_V8_FLAGS, hasEngineFlags } from '../src/util/engine-flags.js';
 
 const json = process.argv.includes('--json');
 const CONNS = 50_000;
+/** Pods on each side in (d). */
+const PAIR_PODS = 64;
 const setup = (sameNode: boolean) => setupWorld(sameNode, CONNS);
 
 function report(metric: string, value: number, unit: string, human: string): void {
@@ -87,6 +91,25 @@ function runNew(sameNode: boolean, rounds: number): Figure & { lost: number; del
   return { ...figure(t), lost, delivered: s.delivered() };
 }
 
+/** (d): as runNew across nodes, between PAIR_PODS × PAIR_PODS pods, another pair every packet. */
+function runPairs(rounds: number): Figure & { lost: number; delivered: number } {
+  const s = setupPairs(PAIR_PODS, CONNS);
+  const k = s.w.nodes[0]!.kernel;
+  const t = new Timer();
+  for (let r = 0; r < rounds; r++) {
+    clearCt(s.w);
+    t.start();
+    for (let i = 0; i < s.frames.length; i++) {
+      k.runIngress(s.ifindexes[i]!, s.frames[i]!);
+      if ((i & 127) === 127) drain(s.w);
+    }
+    drain(s.w);
+    t.stop(s.frames.length);
+  }
+  const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
+  return { ...figure(t), lost, delivered: s.delivered() };
+}
+
 function runEstablished(rounds: number): Figure {
   const s = setup(false);
   const k = s.w.nodes[0]!.kernel;
@@ -126,12 +149,14 @@ function runParseOnly(frames: Uint8Array[], rounds: number): Figure {
 runNew(false, 1);
 runNew(true, 1);
 runEstablished(1);
+runPairs(1);
 runParseOnly(setup(false).frames, 2);
 
 const ROUNDS = 7;
 const cross = runNew(false, ROUNDS);
 const est = runEstablished(ROUNDS);
 const same = runNew(true, ROUNDS);
+const pairs = runPairs(ROUNDS);
 const parse = runParseOnly(setup(false).frames, ROUNDS);
 
 const v8Flags = hasEngineFlags() ? ENGINE_V8_FLAGS.join(' ') : 'V8 defaults, not the engine flags: run it through npm run bench';
@@ -148,6 +173,9 @@ report('established', est.ns, 'ns/packet', line('(b) cross-node, established (CT
 report('established_cpu', est.cpuNs, 'ns/packet', '');
 report('same_node_new', same.ns, 'ns/packet', line('(c) same-node, new connection (SYN):  ', same));
 report('same_node_new_cpu', same.cpuNs, 'ns/packet', '');
+report('pairs_new', pairs.ns, 'ns/packet', line(`(d) cross-node, new, ${PAIR_PODS}x${PAIR_PODS} pods:  `, pairs));
+report('pairs_new_pps', 1e9 / pairs.ns, 'packets/s', `    events lost: ${pairs.lost}, delivered: ${pairs.delivered}`);
+report('pairs_new_cpu', pairs.cpuNs, 'ns/packet', '');
 report('parse_only', parse.ns, 'ns/packet', line('    parse-only baseline:              ', parse));
 report('parse_only_cpu', parse.cpuNs, 'ns/packet', '');
 report('cross_node_vs_parse', cross.cpuNs / parse.cpuNs, 'ratio', '');
