@@ -22,7 +22,7 @@
 // are new buffers after a growth: read them after map writes.
 import { BPF_ANY, BPF_EXIST, BPF_F_NO_PREALLOC, BPF_NOEXIST, BpfMapType, Errno, checkSpec, withType } from './types.js';
 import type { KeyValueMap, MapSpec, MapSpecInput } from './types.js';
-import { copyInto } from './map-util.js';
+import { badUpdateFlags, copyInto, nextPowerOfTwo } from './map-util.js';
 
 // Module-local copies of imported constants used per packet: TurboFan folds a
 // module's own consts, but loads and checks an imported binding at every use.
@@ -105,12 +105,6 @@ export function storeTupleKey(out: Uint8Array, off: number, k0: number, k1: numb
   out[off + 11] = k2;
   out[off + 12] = k3 >>> 8;
   out[off + 13] = k3;
-}
-
-function nextPowerOfTwo(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
 }
 
 export class CtHashMap implements KeyValueMap {
@@ -238,17 +232,7 @@ export class CtHashMap implements KeyValueMap {
    * entry found counts as used.
    */
   lookupTupleOrReverse(k0: number, k1: number, k2: number, k3: number): number {
-    // tupleHash(), inlined by hand as in reserveTuple().
-    let a = Math.imul(k0 ^ Math.imul(k2 >>> 16, 0x85ebca6b), HASH_MUL);
-    a ^= a >>> 15;
-    a = Math.imul(a, 0x2c1b3c6d);
-    let b = Math.imul(k1 ^ Math.imul(k2 & 0xffff, 0x85ebca6b), HASH_MUL);
-    b ^= b >>> 15;
-    b = Math.imul(b, 0x2c1b3c6d);
-    let h = Math.imul((a + b) ^ (k3 & ~TUPLE_F_IN) ^ DEFAULT_SEED, HASH_MUL);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
+    const h = tupleHash(k0, k1, k2, k3);
     const r2 = (k2 >>> 16) | (k2 << 16);
     const r3 = k3 ^ TUPLE_F_IN;
     const index = this.index;
@@ -308,42 +292,17 @@ export class CtHashMap implements KeyValueMap {
         return last * this.valueSize;
       }
     }
-    // tupleHash() and find(), inlined by hand: the conntrack code calling
-    // this is too large for TurboFan to inline them as well.
-    let a = Math.imul(k0 ^ Math.imul(k2 >>> 16, 0x85ebca6b), HASH_MUL);
-    a ^= a >>> 15;
-    a = Math.imul(a, 0x2c1b3c6d);
-    let b = Math.imul(k1 ^ Math.imul(k2 & 0xffff, 0x85ebca6b), HASH_MUL);
-    b ^= b >>> 15;
-    b = Math.imul(b, 0x2c1b3c6d);
-    let h = Math.imul((a + b) ^ (k3 & ~TUPLE_F_IN) ^ DEFAULT_SEED, HASH_MUL);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    const index = this.index;
-    const rec = this.rec;
-    const mask = this.mask;
-    let p = h & mask;
-    for (;;) {
-      const link = index[(p << 1) | 1];
-      if (link === 0) break;
-      if (index[p << 1] === h) {
-        const r = (link - 1) << REC_SHIFT;
-        if (rec[r] === k0 && rec[r | 1] === k1 && rec[r | 2] === k2 && rec[r | 3] === k3) {
-          if (this.lru && this.mostRecent !== link) this.touch(link - 1);
-          this.lastSlot = link - 1;
-          return (link - 1) * this.valueSize;
-        }
-      }
-      p = (p + 1) & mask;
-    }
-    this.probeEnd = p;
-    return this.insert(k0, k1, k2, k3, h);
+    const h = tupleHash(k0, k1, k2, k3);
+    const slot = this.find(k0, k1, k2, k3, h);
+    if (slot < 0) return this.insert(k0, k1, k2, k3, h);
+    if (this.lru && this.mostRecent !== slot + 1) this.touch(slot);
+    this.lastSlot = slot;
+    return slot * this.valueSize;
   }
 
   /** reserveTuple() with BPF_NOEXIST / BPF_EXIST (or bad flags: -EINVAL). */
   private reserveFlagged(k0: number, k1: number, k2: number, k3: number, flags: number): number {
-    if (flags >>> 0 > EXIST) return -Errno.EINVAL;
+    if (badUpdateFlags(flags)) return -Errno.EINVAL;
     const h = tupleHash(k0, k1, k2, k3);
     const slot = this.find(k0, k1, k2, k3, h);
     if (slot >= 0) {
@@ -366,6 +325,11 @@ export class CtHashMap implements KeyValueMap {
     if (slot >= this.fastEnd) return this.insertSlow(k0, k1, k2, k3, h);
     this.highWater = slot + 1;
     this.count++;
+    return this.place(slot, this.probeEnd, k0, k1, k2, k3, h);
+  }
+
+  /** Fill `slot`'s record, index it at the empty position `p`, and make it the most recently used: its value offset. */
+  private place(slot: number, p: number, k0: number, k1: number, k2: number, k3: number, h: number): number {
     const rec = this.rec;
     const r = slot << REC_SHIFT;
     rec[r] = k0;
@@ -375,7 +339,6 @@ export class CtHashMap implements KeyValueMap {
     rec[r | HASH] = h;
     rec[r | STATE] = LIVE;
     const index = this.index;
-    const p = this.probeEnd;
     index[p << 1] = h;
     index[(p << 1) | 1] = slot + 1;
     this.missEnd = -1;
@@ -396,32 +359,20 @@ export class CtHashMap implements KeyValueMap {
       p = -1; // the removal may have shifted the probe run
     }
     const slot = this.takeSlot();
-    const rec = this.rec;
-    const r = slot << REC_SHIFT;
-    rec[r] = k0;
-    rec[r | 1] = k1;
-    rec[r | 2] = k2;
-    rec[r | 3] = k3;
-    rec[r | HASH] = h;
-    rec[r | STATE] = LIVE;
     // Keep the index at most half full.
     if (this.count * 2 > this.mask + 1) {
       this.growIndex();
       p = -1;
     }
-    const index = this.index;
     if (p < 0) {
+      const index = this.index;
       const mask = this.mask;
       p = h & mask;
       while (index[(p << 1) | 1] !== 0) p = (p + 1) & mask;
     }
-    index[p << 1] = h;
-    index[(p << 1) | 1] = slot + 1;
-    this.missEnd = -1;
-    this.lastSlot = slot;
-    if (this.lru) this.pushMostRecent(slot);
+    const off = this.place(slot, p, k0, k1, k2, k3, h);
     this.setFastEnd();
-    return slot * this.valueSize;
+    return off;
   }
 
   /**

@@ -28,6 +28,7 @@
 // every hot loop sees one object shape.
 
 import { HOST_LITTLE_ENDIAN } from './bytes.js';
+import { nextPowerOfTwo } from './map-util.js';
 
 /** Default hash seed: fixed so runs are reproducible. */
 export const DEFAULT_HASH_SEED = 0x2f0f_a1c3;
@@ -46,11 +47,6 @@ const INITIAL_SLOTS = 16;
 /** Longest key handled (the kernel's LPM limit: 4 + 256 data bytes). */
 const MAX_KEY_WORDS = 65;
 
-function nextPowerOfTwo(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
-}
 
 /**
  * 32-bit murmur3-style hash of `len` bytes, consuming 4 bytes per round.

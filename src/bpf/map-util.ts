@@ -10,6 +10,13 @@ export function perCpuStride(valueSize: number): number {
   return (valueSize + 7) & ~7;
 }
 
+/** The smallest power of two ≥ n (index sizes). */
+export function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
 /** Kernel check on update flags: anything beyond BPF_EXIST is -EINVAL. */
 export function badUpdateFlags(flags: number): boolean {
   return flags >>> 0 > EXIST;
