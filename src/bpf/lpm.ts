@@ -41,7 +41,7 @@ const LITTLE_ENDIAN: boolean = HOST_LITTLE_ENDIAN;
 const SCRATCH_BYTES = KEY_SCRATCH.bytes;
 const SCRATCH_WORDS = KEY_SCRATCH.words;
 const PROBE = new KeyWords(4 + LPM_DATA_SIZE_MAX);
-/** probeWords2()'s answer when lookupWords2() needs only one. */
+/** The pair scan's and probeWords2()'s answer when lookupWords2() needs only one. */
 const PAIR = new Int32Array(2);
 
 /**
@@ -376,7 +376,13 @@ export class LpmTrieMap implements KeyValueMap {
    */
   lookupWords2(limit: number, w1: number, w2: number): number {
     if (limit === this.lastLimit && w1 === this.lastW1 && w2 === this.lastW2) return this.lastOff;
-    const off = this.pool.highWater <= WORD_SCAN_MAX_SLOTS ? this.scanWords2(limit, w1, w2) : this.probeWords2(limit, w1, 0, w2, false, PAIR);
+    let off: number;
+    if (this.pool.highWater > WORD_SCAN_MAX_SLOTS) off = this.probeWords2(limit, w1, 0, w2, false, PAIR);
+    else {
+      // The pair scan with both queries the same: found[0] is the one answer.
+      this.scanPairWords2(limit, w1, w1, w2, PAIR);
+      off = PAIR[0];
+    }
     this.lastLimit = limit;
     this.lastW1 = w1;
     this.lastW2 = w2;
@@ -412,30 +418,7 @@ export class LpmTrieMap implements KeyValueMap {
     this.pairLimit = -1;
   }
 
-  /** lookupWords2() by scan: scan()'s walk with the two data words compared directly. */
-  private scanWords2(limit: number, w1: number, w2: number): number {
-    const pool = this.pool;
-    const meta = pool.meta;
-    const rw = pool.recordWords;
-    const end = pool.highWater * rw;
-    if (limit > this.wordLimit) limit = this.wordLimit;
-    let best = -1;
-    let bestLen = -1;
-    for (let base = 0; base < end; base += rw) {
-      const len = meta[base];
-      if (len > limit || len <= bestLen) continue;
-      // Word 2 first: it tells host entries apart.
-      if (len > 32) {
-        if (meta[base + 2] !== (w2 & MASK_WORD[len - 32]) || meta[base + 1] !== w1) continue;
-      } else if (meta[base + 1] !== (w1 & MASK_WORD[len])) continue;
-      best = base;
-      bestLen = len;
-      if (len === limit) break;
-    }
-    return best < 0 ? -1 : (best / rw) * this.valueSize;
-  }
-
-  /** lookupPairWords2() by scan: both queries share word 2, word 1 decides between them. */
+  /** lookupPairWords2() (and lookupWords2(), with alt1 = w1) by scan: both queries share word 2, word 1 decides between them. */
   private scanPairWords2(limit: number, w1: number, alt1: number, w2: number, found: Int32Array): void {
     const pool = this.pool;
     const meta = pool.meta;
