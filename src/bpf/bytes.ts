@@ -9,6 +9,11 @@
  */
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** The 32-bit value with its four bytes reversed (network ↔ host order of a little-endian word). */
+export function bswap32(x: number): number {
+  return (x >>> 24) | ((x >>> 8) & 0xff00) | ((x & 0xff00) << 8) | (x << 24);
+}
+
 export function readU8(b: Uint8Array, off: number): number {
   return b[off];
 }

@@ -30,3 +30,9 @@ test('big- and little-endian fields, u64 counters, hex', () => {
   assert.ok(b.bytesEqual(new Uint8Array([1, 2, 3]), 1, new Uint8Array([2, 3]), 0, 2));
   assert.ok(!b.bytesEqual(new Uint8Array([1, 2, 3]), 0, new Uint8Array([2, 3]), 0, 2));
 });
+
+test('bswap32 reverses the four bytes and is its own inverse', () => {
+  assert.equal(b.bswap32(0x0a000132) >>> 0, 0x3201000a);
+  assert.equal(b.bswap32(0x80ff0001) >>> 0, 0x0100ff80);
+  for (const x of [0, 1, 0x7fffffff, 0x80000000, 0xdeadbeef]) assert.equal(b.bswap32(b.bswap32(x)) >>> 0, x >>> 0);
+});

@@ -2,7 +2,7 @@
 // bidirectional lookup (reply first, then forward), timeout and flag updates
 // with the monitor report decision, and entry creation.
 
-import { HOST_LITTLE_ENDIAN, writeU16BE, writeU32BE } from '../../../bpf/bytes.js';
+import { bswap32, HOST_LITTLE_ENDIAN, writeU16BE, writeU32BE } from '../../../bpf/bytes.js';
 import { BPF_ANY, type KeyValueMap } from '../../../bpf/types.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { IpProto } from '../../../packet/ipv4.js';
@@ -195,10 +195,6 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
   }
   out.monitor = PAYLOAD_LEN;
   return (out.ret = CtState.NEW);
-}
-
-function bswap32(x: number): number {
-  return (x >>> 24) | ((x >>> 8) & 0xff00) | ((x & 0xff00) << 8) | (x << 24);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Lookups in the node-wide maps keyed by address: cilium_lxc, cilium_ipcache
 // (longest prefix) and cilium_tunnel_map (pod CIDR → node).
 
-import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
+import { bswap32, HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { LpmTrieMap, WORD_QUERIES } from '../../../bpf/lpm.js';
 import { HashMap } from '../../../bpf/hash.js';
@@ -39,10 +39,8 @@ const BY_WORDS: boolean = WORD_QUERIES;
 /** The ipcache key's word 1 as a host-order (little-endian) word: cluster_id 0, pad, family IPv4 in its last byte. */
 const IPCACHE_FAMILY_HOST_WORD = ENDPOINT_KEY_IPV4 << 24;
 
-/** An address in network byte order as the host-order (little-endian) word of its 4 key bytes. */
-function addrWord(ip: number): number {
-  return (ip << 24) | ((ip & 0xff00) << 8) | ((ip >>> 8) & 0xff00) | (ip >>> 24);
-}
+// An address (a number in network byte order) becomes the host-order
+// (little-endian) word of its 4 key bytes by bswap32(), and back.
 
 /**
  * `struct endpoint_key` / `struct tunnel_key` (same layout): an IPv4 address in
@@ -73,7 +71,7 @@ function tunnelKey(ip: number): Uint8Array {
 export function lookupEndpoint(dp: NodeDatapath, ip: number): number {
   const map = dp.lxc;
   // The key as numbers: the address word, three zero words, the family word.
-  if (BY_WORDS && map instanceof HashMap) return map.lookupWords5(addrWord(ip), 0, 0, 0, IPV4_FAMILY_WORD);
+  if (BY_WORDS && map instanceof HashMap) return map.lookupWords5(bswap32(ip), 0, 0, 0, IPV4_FAMILY_WORD);
   return map.lookup(endpointKey(ip));
 }
 
@@ -103,7 +101,7 @@ export function lookupIpcache(dp: NodeDatapath, ip: number, out: IpcacheResult):
   const map = dp.ipcache;
   if (BY_WORDS && map instanceof LpmTrieMap) {
     // The host key as numbers: no key bytes written, the value read as words.
-    const off = map.lookupWords2(IPCACHE_HOST_PREFIXLEN, IPCACHE_FAMILY_HOST_WORD, addrWord(ip));
+    const off = map.lookupWords2(IPCACHE_HOST_PREFIXLEN, IPCACHE_FAMILY_HOST_WORD, bswap32(ip));
     if (off < 0) return ipcacheMiss(out);
     const pool = map.pool;
     const vw = pool.valueWords;
@@ -111,7 +109,7 @@ export function lookupIpcache(dp: NodeDatapath, ip: number, out: IpcacheResult):
     out.found = true;
     out.identity = vw[at + (REMOTE_ENDPOINT_INFO.SEC_IDENTITY >>> 2)] >>> 0;
     // tunnel_endpoint is in network order.
-    out.tunnelEndpoint = addrWord(vw[at + (REMOTE_ENDPOINT_INFO.TUNNEL_ENDPOINT >>> 2)]) >>> 0;
+    out.tunnelEndpoint = bswap32(vw[at + (REMOTE_ENDPOINT_INFO.TUNNEL_ENDPOINT >>> 2)]) >>> 0;
     out.skipTunnel = (pool.values[off + REMOTE_ENDPOINT_INFO.FLAGS] & RemoteEndpointFlags.SKIP_TUNNEL) !== 0;
     return true;
   }
@@ -138,10 +136,10 @@ export function lookupTunnel(dp: NodeDatapath, ip: number): number {
   const map = dp.tunnelMap;
   const cidr = (ip & prefixMask(dp.cfg.podCidr.prefixLen)) >>> 0;
   if (BY_WORDS && map instanceof HashMap) {
-    const off = map.lookupWords5(addrWord(cidr), 0, 0, 0, IPV4_FAMILY_WORD);
+    const off = map.lookupWords5(bswap32(cidr), 0, 0, 0, IPV4_FAMILY_WORD);
     if (off < 0) return 0;
     // The value's address, in network order.
-    return addrWord(map.valueWords[off >>> 2]) >>> 0;
+    return bswap32(map.valueWords[off >>> 2]) >>> 0;
   }
   const off = map.lookup(tunnelKey(cidr));
   if (off < 0) return 0;

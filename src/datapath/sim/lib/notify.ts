@@ -1,7 +1,7 @@
 // Events into cilium_events (send_trace_notify, send_drop_notify,
 // send_policy_verdict_notify) and the cilium_metrics counters.
 
-import { writeU32BE } from '../../../bpf/bytes.js';
+import { bswap32, writeU32BE } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { PerCpuHashMap } from '../../../bpf/hash.js';
 import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
@@ -32,14 +32,6 @@ const PerCpuHash = PerCpuHashMap;
 
 // The notify structs below are little-endian and written as host-order words.
 if (!HOST_LITTLE_ENDIAN) throw new Error('notify: event structs are written as host-order words and need a little-endian host');
-
-/**
- * A 32-bit value in network byte order as the ring's host-order words hold it
- * (the bytes of orig_ip, as send_trace_notify copies the address).
- */
-function networkWord(v: number): number {
-  return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-}
 
 /** Bytes before a record's packet capture: envelope and trace_notify / drop_notify / policy_verdict_notify. */
 const TRACE_HEAD = EVENT_ENVELOPE.SIZE + TRACE_NOTIFY.SIZE;
@@ -159,8 +151,8 @@ function writeTraceNotify(
   // dst_id (u16 LE), reason (u8), flags (u8, 0) as one little-endian word.
   w[i + (TRACE_NOTIFY.DST_ID >> 2)] = (dstId & 0xffff) | ((ctReason & 0xff) << 16);
   w[i + (TRACE_NOTIFY.IFINDEX >> 2)] = ifindex | 0;
-  // orig_ip is 16 bytes: the IPv4 address (network order), then zeros.
-  w[i + (TRACE_NOTIFY.ORIG_IP >> 2)] = networkWord(origIp);
+  // orig_ip is 16 bytes: the IPv4 address (network order, so byte-swapped into the host-order word), then zeros.
+  w[i + (TRACE_NOTIFY.ORIG_IP >> 2)] = bswap32(origIp);
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 1] = 0;
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 2] = 0;
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 3] = 0;
