@@ -20,10 +20,11 @@ const PAIR_PODS = 64;
 if (mode === 'pairs') {
   const s = setupPairs(PAIR_PODS, conns);
   const k = s.w.nodes[0]!.kernel;
+  const { area, offsets, lengths } = s.frames;
   for (let r = 0; r < rounds; r++) {
     clearCt(s.w);
     for (let i = 0; i < conns; i++) {
-      k.runIngress(s.ifindexes[i]!, s.frames[i]!);
+      k.runIngress(s.ifindexes[i]!, area, offsets[i]!, lengths[i]!);
       if ((i & 127) === 127) drain(s.w);
     }
     drain(s.w);
@@ -37,11 +38,13 @@ if (mode === 'pairs') {
 const s = setup(false, mode === 'new' ? conns : 0);
 const k = s.w.nodes[0]!.kernel;
 const ifindex = s.client.ep.ifindex;
+const { area, offsets, lengths } = s.frames;
 if (mode === 'established') k.runIngress(ifindex, s.syn);
 for (let r = 0; r < rounds; r++) {
   if (mode === 'new') clearCt(s.w);
   for (let i = 0; i < conns; i++) {
-    k.runIngress(ifindex, mode === 'new' ? s.frames[i]! : s.ack);
+    if (mode === 'new') k.runIngress(ifindex, area, offsets[i]!, lengths[i]!);
+    else k.runIngress(ifindex, s.ack);
     if ((i & 127) === 127) drain(s.w);
   }
   drain(s.w);

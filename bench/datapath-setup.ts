@@ -19,11 +19,44 @@ export function setup(sameNode: boolean, conns: number) {
   // The server enforces ingress policy (allow the client on 8080/TCP), so verdict events are emitted too.
   const server = w.addPod('backend', sameNode ? 0 : 1, sameNode ? '10.0.1.100' : '10.0.2.100', 23456, { enforce: PolicyDir.INGRESS });
   putPolicyEntry(server.policyMap, { identity: 12345, egress: false, proto: IpProto.TCP, port: 8080, cookie: 1 });
-  const frames: Uint8Array[] = [];
-  for (let i = 0; i < conns; i++) frames.push(synFrame(client, server, 10000 + i, 1000 + i));
+  const frames = RxFrames.of(Array.from({ length: conns }, (_, i) => synFrame(client, server, 10000 + i, 1000 + i)));
   const ack = buildTcpFrame({ srcMac: client.ep.mac, dstMac: client.ep.hostMac, srcIp: client.ip, dstIp: server.ip, srcPort: 9999, dstPort: 8080, seq: 5, ack: 7, flags: TcpFlags.ACK, payload: new Uint8Array(64) });
   const syn = buildTcpFrame({ srcMac: client.ep.mac, dstMac: client.ep.hostMac, srcIp: client.ip, dstIp: server.ip, srcPort: 9999, dstPort: 8080, seq: 4, flags: TcpFlags.SYN });
   return { w, client, server, frames, ack, syn, delivered: () => delivered };
+}
+
+/**
+ * The bench's input frames back to back in one buffer, each given as an
+ * offset and a length into it: what a NIC's RX descriptors hand the driver
+ * (a buffer area the frames were received into), rather than one separately
+ * allocated array per frame. The datapath copies each frame into its skb
+ * either way (NodeKernel.runIngress(ifindex, area, offset, length)).
+ */
+export class RxFrames {
+  constructor(
+    readonly area: Uint8Array,
+    readonly offsets: Int32Array,
+    readonly lengths: Int32Array,
+  ) {}
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  /** Pack `frames`, each starting 8-byte aligned, as DMA buffers do. */
+  static of(frames: Uint8Array[]): RxFrames {
+    const offsets = new Int32Array(frames.length);
+    const lengths = new Int32Array(frames.length);
+    let end = 0;
+    frames.forEach((f, i) => {
+      offsets[i] = end;
+      lengths[i] = f.length;
+      end += (f.length + 7) & ~7;
+    });
+    const area = new Uint8Array(end);
+    frames.forEach((f, i) => area.set(f, offsets[i]));
+    return new RxFrames(area, offsets, lengths);
+  }
 }
 
 /** A SYN of a new flow client → server on 8080/TCP. */
@@ -58,15 +91,16 @@ export function setupPairs(pods: number, conns: number) {
   for (const server of servers) {
     for (const client of clients) putPolicyEntry(server.policyMap, { identity: client.identity, egress: false, proto: IpProto.TCP, port: 8080, cookie: 1 });
   }
-  const frames: Uint8Array[] = [];
+  const list: Uint8Array[] = [];
   const ifindexes = new Int32Array(conns);
   for (let i = 0; i < conns; i++) {
     // Client i mod pods, server (i + i / pods) mod pods: neither repeats from one packet to the next.
     const client = clients[i % pods]!;
     const server = servers[(i + Math.floor(i / pods)) % pods]!;
-    frames.push(synFrame(client, server, 10000 + (i % 50000), 1000 + i));
+    list.push(synFrame(client, server, 10000 + (i % 50000), 1000 + i));
     ifindexes[i] = client.ep.ifindex;
   }
+  const frames = RxFrames.of(list);
   return { w, frames, ifindexes, delivered: () => delivered };
 }
 

@@ -20,7 +20,7 @@
 import { cpus } from 'node:os';
 import { SkBuff } from '../src/datapath/skb.js';
 import { Ip4Info, loadIp4 } from '../src/datapath/sim/lib/pkt.js';
-import { clearCt, drain, setup as setupWorld, setupPairs } from './datapath-setup.js';
+import { RxFrames, clearCt, drain, setup as setupWorld, setupPairs } from './datapath-setup.js';
 import { ENGINE_V8_FLAGS, hasEngineFlags } from '../src/util/engine-flags.js';
 
 const json = process.argv.includes('--json');
@@ -76,16 +76,17 @@ function runNew(sameNode: boolean, rounds: number): Figure & { lost: number; del
   const s = setup(sameNode);
   const k = s.w.nodes[0]!.kernel;
   const ifindex = s.client.ep.ifindex;
+  const { area, offsets, lengths, count } = s.frames;
   const t = new Timer();
   for (let r = 0; r < rounds; r++) {
     clearCt(s.w);
     t.start();
-    for (let i = 0; i < s.frames.length; i++) {
-      k.runIngress(ifindex, s.frames[i]!);
+    for (let i = 0; i < count; i++) {
+      k.runIngress(ifindex, area, offsets[i]!, lengths[i]!);
       if ((i & 127) === 127) drain(s.w);
     }
     drain(s.w);
-    t.stop(s.frames.length);
+    t.stop(count);
   }
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
   return { ...figure(t), lost, delivered: s.delivered() };
@@ -95,16 +96,17 @@ function runNew(sameNode: boolean, rounds: number): Figure & { lost: number; del
 function runPairs(rounds: number): Figure & { lost: number; delivered: number } {
   const s = setupPairs(PAIR_PODS, CONNS);
   const k = s.w.nodes[0]!.kernel;
+  const { area, offsets, lengths, count } = s.frames;
   const t = new Timer();
   for (let r = 0; r < rounds; r++) {
     clearCt(s.w);
     t.start();
-    for (let i = 0; i < s.frames.length; i++) {
-      k.runIngress(s.ifindexes[i]!, s.frames[i]!);
+    for (let i = 0; i < count; i++) {
+      k.runIngress(s.ifindexes[i]!, area, offsets[i]!, lengths[i]!);
       if ((i & 127) === 127) drain(s.w);
     }
     drain(s.w);
-    t.stop(s.frames.length);
+    t.stop(count);
   }
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
   return { ...figure(t), lost, delivered: s.delivered() };
@@ -128,18 +130,19 @@ function runEstablished(rounds: number): Figure {
   return figure(t);
 }
 
-function runParseOnly(frames: Uint8Array[], rounds: number): Figure {
+function runParseOnly(frames: RxFrames, rounds: number): Figure {
   const skb = new SkBuff();
   const info = new Ip4Info();
+  const { area, offsets, lengths, count } = frames;
   let sink = 0;
   const t = new Timer();
   for (let r = 0; r < rounds; r++) {
     t.start();
-    for (let i = 0; i < frames.length; i++) {
-      skb.load(frames[i]!);
+    for (let i = 0; i < count; i++) {
+      skb.load(area, offsets[i]!, lengths[i]!);
       sink += loadIp4(skb, info) + info.sport;
     }
-    t.stop(frames.length);
+    t.stop(count);
   }
   if (sink === -1) console.log('');
   return figure(t);

@@ -96,6 +96,16 @@ function copyPacketUnaligned(dst: PacketViews, dstOff: number, src: PacketViews,
   if ((len & 3) !== 0) dst.view.setInt32(dstOff + len - 4, src.view.getInt32(srcOff + len - 4, true), true);
 }
 
+/**
+ * PacketViews over `frame`'s bytes for copyPacket(), or null where they
+ * cannot start with it: float64 and Int32 views need an 8-aligned start.
+ */
+function sourceViews(frame: Uint8Array): PacketViews | null {
+  const { buffer, byteOffset, byteLength } = frame;
+  if ((byteOffset & 7) !== 0) return null;
+  return { f64: new Float64Array(buffer, byteOffset, byteLength >> 3), words: new Int32Array(buffer, byteOffset, byteLength >> 2), view: new DataView(buffer, byteOffset, byteLength) };
+}
+
 /** A packet buffer of at least `n` bytes, a whole number of float64s so an Int32Array and a Float64Array cover it. */
 function packetBuffer(n: number): Uint8Array {
   return new Uint8Array((n + 7) & ~7);
@@ -130,9 +140,10 @@ export class SkBuff {
   /** Drop reason of the last drop notification (for tests and the trace, not read by programs). */
   dropReason = 0;
 
-  /** The last buffer a frame was loaded from at an offset, and a view of it (see load). */
+  /** The last buffer a frame was loaded from at an offset, and views of it (see load). */
   private srcBuf: Uint8Array | null = null;
   private srcView: DataView | null = null;
+  private src: PacketViews | null = null;
 
   constructor(capacity = 2048) {
     this.buf = packetBuffer(capacity);
@@ -152,13 +163,16 @@ export class SkBuff {
     }
     if (frameOff === 0 && frameLen === frame.length) this.buf.set(frame, headroom);
     else {
-      // A frame inside a bigger buffer: the wire hands over the sender's skb
-      // bytes, the same buffer every time, so keep a view of it and copy by words.
+      // A frame inside a bigger buffer (an RX descriptor's buffer area): the
+      // same buffer frame after frame, so keep views of it and copy as
+      // packet copies go, by float64s where both offsets are 8-aligned.
       if (frame !== this.srcBuf) {
         this.srcBuf = frame;
+        this.src = sourceViews(frame);
         this.srcView = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
       }
-      copyView(this.view, headroom, this.srcView as DataView, frameOff, frameLen);
+      if (this.src !== null) copyPacket(this, headroom, this.src, frameOff, frameLen);
+      else copyView(this.view, headroom, this.srcView as DataView, frameOff, frameLen);
     }
     this.off = headroom;
     this.len = frameLen;

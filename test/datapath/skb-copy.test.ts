@@ -54,3 +54,32 @@ test('copyPacket copies exactly len bytes for every alignment and length, NaN pa
     }
   }
 });
+
+test('load() takes a frame at an offset of a buffer area as the bytes it holds, whatever the area and frame alignment', () => {
+  const rng = new Rng(5);
+  const backing = new Uint8Array(4096);
+  for (let i = 0; i < backing.length; i++) backing[i] = rng.below(256);
+  // Areas starting 8-aligned (float64 copies) and not (the DataView copy), NaN patterns inside.
+  for (const areaStart of [0, 8, 3, 4, 5]) {
+    const area = backing.subarray(areaStart, areaStart + 2048);
+    const skb = new SkBuff(256);
+    for (let round = 0; round < 20; round++) {
+      for (const off of [0, 1, 4, 8, 13, 64, 200]) {
+        for (const len of [1, 3, 4, 7, 8, 14, 60, 66, 74, 150]) {
+          const v = new DataView(area.buffer, area.byteOffset + off);
+          for (const [i, [lo, hi]] of NAN_WORDS.entries()) {
+            v.setUint32(i * 8, lo, true);
+            v.setUint32(i * 8 + 4, hi, true);
+          }
+          skb.load(area, off, len, 64);
+          assert.equal(skb.len, len);
+          assert.deepEqual(skb.buf.subarray(skb.off, skb.off + len), area.subarray(off, off + len), `area+${areaStart} off ${off} len ${len}`);
+        }
+      }
+    }
+    // Another area afterwards: the views of the first are not reused.
+    const other = new Uint8Array(128).fill(0xab);
+    skb.load(other, 8, 40, 64);
+    assert.deepEqual(skb.buf.subarray(64, 104), other.subarray(8, 48));
+  }
+});
