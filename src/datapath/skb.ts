@@ -126,12 +126,16 @@ export class SkBuff {
   /** Device the packet is on now; the program's ctx_get_ifindex(). */
   ifindex = 0;
   mark = 0;
+  // The two u32 fields below hold their bits as an int32 (`x | 0`; read the
+  // u32 as `x >>> 0`): a property V8 ever sees at 2^31 or more becomes a boxed
+  // double, which every read on the packet path then unboxes and converts.
   /** skb->hash: symmetric flow hash, carried into events as "flow 0x…". */
   hash = 0;
   readonly cb = new Uint32Array(5);
   /** Tunnel metadata (bpf_skb_get/set_tunnel_key). */
   tunnelValid = false;
   tunnelId = 0;
+  /** The tunnel's remote IPv4 address (int32 bits, see hash). */
   tunnelRemoteIpv4 = 0;
   tunnelTtl = 0;
   /** Set by bpf_redirect*(): where the kernel sends the packet after TC_ACT_REDIRECT. */

@@ -324,7 +324,7 @@ export class NodeKernel implements UnderlayPort {
       // The VXLAN driver: strip the outer headers, keep VNI and the sender as tunnel metadata.
       const v = ctx.view;
       const vni = v.getUint32(inner - 4) >>> 8;
-      ctx.tunnelRemoteIpv4 = v.getUint32(ctx.off + ETH.HEADER_LEN + IPV4.SRC);
+      ctx.tunnelRemoteIpv4 = v.getInt32(ctx.off + ETH.HEADER_LEN + IPV4.SRC);
       ctx.len -= inner - ctx.off;
       ctx.off = inner;
       ctx.tunnelValid = true;
@@ -364,7 +364,7 @@ export class NodeKernel implements UnderlayPort {
     if (v.getUint16(o + ETH.ETHERTYPE) !== 0x0800) return 0;
     const ip = o + ETH.HEADER_LEN;
     if (b[ip + IPV4.PROTOCOL] !== IpProto.UDP) return 0;
-    if (v.getUint32(ip + IPV4.DST) !== this.ip) return 0;
+    if (v.getInt32(ip + IPV4.DST) !== this.ipWord) return 0;
     const verIhl = b[ip];
     const ihl = (verIhl & 0x0f) * 4;
     const udp = ip + ihl;

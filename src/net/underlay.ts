@@ -84,7 +84,7 @@ export class Underlay {
     this.byIp.delete(ipKey(port.ip));
   }
 
-  /** The neighbour table: MAC of an underlay address, or undefined. */
+  /** The neighbour table: MAC of an underlay address (as a u32 or its int32 bits), or undefined. */
   macOf(ip: number): number | undefined {
     return this.byIp.get(ipKey(ip))?.mac;
   }

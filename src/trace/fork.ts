@@ -222,7 +222,8 @@ class ForkUnderlay extends Underlay {
   }
 
   override macOf(ip: number): number | undefined {
-    this.fork.ensureAt(ip);
+    // The VXLAN driver asks with the skb's int32 bits of the address (SkBuff.tunnelRemoteIpv4).
+    this.fork.ensureAt(ip >>> 0);
     return super.macOf(ip);
   }
 }

@@ -71,7 +71,7 @@ test('egress SYN to a remote pod: redirect to cilium_vxlan, VNI = source identit
   assert.equal(b.kernel.deviceName(r.ctx.redirectIfindex), 'cilium_vxlan');
   assert.equal(r.ctx.tunnelValid, true);
   assert.equal(r.ctx.tunnelId, CLIENT.identity, 'VNI = source security identity');
-  assert.equal(r.ctx.tunnelRemoteIpv4, NODE2.ip, 'tunnel remote = node2');
+  assert.equal(r.ctx.tunnelRemoteIpv4 >>> 0, NODE2.ip, 'tunnel remote = node2');
   assert.equal(r.ctx.tunnelTtl, 64);
   // The inner packet is not routed here: bytes go to the VXLAN driver unchanged.
   assert.deepEqual(r.out, syn);
@@ -262,7 +262,7 @@ test('per-packet LB (socket LB off): SYN to the ClusterIP is DNATed, SVC entry h
 
   assert.equal(r.rc, TcAct.REDIRECT);
   assert.equal(r.ctx.redirectIfindex, VXLAN_IFINDEX);
-  assert.equal(r.ctx.tunnelRemoteIpv4, NODE2.ip, 'routed by the backend address');
+  assert.equal(r.ctx.tunnelRemoteIpv4 >>> 0, NODE2.ip, 'routed by the backend address');
   assert.equal(u32(r.out, IP_DST), SERVER.ip, 'destination rewritten to the backend');
   assert.equal(u16(r.out, L4 + 2), 8080, 'destination port rewritten');
   assert.equal(u32(r.out, IP_SRC), CLIENT.ip);

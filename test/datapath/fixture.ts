@@ -160,7 +160,7 @@ export class Bench {
       if (vni !== null) {
         ctx.tunnelValid = true;
         ctx.tunnelId = vni;
-        ctx.tunnelRemoteIpv4 = remote;
+        ctx.tunnelRemoteIpv4 = remote | 0;
       }
     });
   }

@@ -289,7 +289,7 @@ test(`fuzz: ${TOTAL} random and mutated frames through cil_from_container and ci
     if (rng.below(20) !== 0) {
       skb.tunnelValid = true;
       skb.tunnelId = rng.below(4) === 0 ? rng.below(1 << 24) : gen.pick(vnis);
-      skb.tunnelRemoteIpv4 = NODE2.ip;
+      skb.tunnelRemoteIpv4 = NODE2.ip | 0;
     }
     const from = chk.produced;
     const rc = run(() => k.overlay.cil_from_overlay(skb), frame, 'cil_from_overlay');

@@ -444,7 +444,7 @@ export function encapAndRedirect(dp: NodeDatapath, ctx: SkBuff, srcLabel: number
   const vni = srcLabel === ReservedIdentity.HOST ? ReservedIdentity.REMOTE_NODE : srcLabel;
   ctx.tunnelValid = true;
   ctx.tunnelId = vni;
-  ctx.tunnelRemoteIpv4 = remoteNodeIp;
+  ctx.tunnelRemoteIpv4 = remoteNodeIp | 0;
   ctx.tunnelTtl = 64;
   const vx = dp.cfg.ifindex.ciliumVxlan;
   sendTraceNotify(dp, ctx, ObsPoint.TO_OVERLAY, source, srcLabel, dstLabel, 0, vx, ctReason, monitor, 0);

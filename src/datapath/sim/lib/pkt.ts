@@ -154,12 +154,12 @@ function loadIcmp(b: Uint8Array, l4: number, info: Ip4Info): number {
   return 0;
 }
 
-/** A symmetric flow hash (the kernel's skb hash is symmetric, so both directions print the same `flow 0x…`). */
+/** A symmetric flow hash (the kernel's skb hash is symmetric, so both directions print the same `flow 0x…`), as int32 bits (see SkBuff.hash). */
 export function flowHash(info: Ip4Info): number {
   let h = (info.src ^ info.dst) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
   h ^= (info.sport ^ info.dport) | (info.proto << 16);
   h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
   h ^= h >>> 13;
-  return h >>> 0 || 1;
+  return h | 0 || 1;
 }
