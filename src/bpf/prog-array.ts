@@ -7,12 +7,19 @@ import type { MapSpec, MapSpecInput } from './types.js';
 export class ProgArray<P> {
   readonly spec: MapSpec;
   private readonly slots: (P | undefined)[];
+  /**
+   * max_entries, kept here for get() on every tail call: specs are built by
+   * spreading their inputs, so they come in several hidden classes, and a
+   * read through `spec` checks them all.
+   */
+  private readonly size: number;
   private used = 0;
 
   /** keySize and valueSize default to 4 (u32 index, u32 prog fd). */
   constructor(spec: Omit<MapSpecInput, 'keySize' | 'valueSize'> & { keySize?: number; valueSize?: number }) {
     this.spec = withType({ keySize: 4, valueSize: 4, ...spec }, BpfMapType.PROG_ARRAY);
     checkSpec(this.spec, BpfMapType.PROG_ARRAY, 'prog array');
+    this.size = this.spec.maxEntries;
     // Holey array of fixed length so get() is a bounds check plus a load.
     this.slots = new Array<P | undefined>(this.spec.maxEntries).fill(undefined);
   }
@@ -30,7 +37,7 @@ export class ProgArray<P> {
   }
 
   get(index: number): P | undefined {
-    return index >>> 0 < this.spec.maxEntries ? this.slots[index] : undefined;
+    return index >>> 0 < this.size ? this.slots[index] : undefined;
   }
 
   /** 0, -ENOENT for an empty slot, -E2BIG past the end. */
