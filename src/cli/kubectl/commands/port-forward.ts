@@ -251,13 +251,19 @@ export async function runPortForward(ctx: KubectlContext): Promise<number> {
     });
   };
 
+  // Connections wait until every listener is up and announced: kubectl sets
+  // them all up before its first "Handling connection" line, while here each
+  // listen() yields to the event loop, where an early client could be served
+  // between two "Forwarding from" lines.
+  let allListening!: () => void;
+  const listening = new Promise<void>((resolve) => (allListening = resolve));
   const failedPorts: PortPair[] = [];
   for (const p of pairs) {
     const errors: string[] = [];
     const opened: Server[] = [];
     let strict = false;
     for (const address of addresses) {
-      const srv = createServer((local) => forward(p, local));
+      const srv = createServer((local) => void listening.then(() => forward(p, local)));
       const err = await listen(srv, p.local, address);
       if (err) {
         errors.push(`unable to create listener: Error listen ${address.family} ${hostPort(address.address, p.local)}: bind: ${bindError(err)}`);
@@ -278,6 +284,7 @@ export async function runPortForward(ctx: KubectlContext): Promise<number> {
     servers.push(...opened);
   }
   if (failedPorts.length === pairs.length) throw usageError(`unable to listen on any of the requested ports: [${failedPorts.map((p) => `{${p.local} ${p.remote}}`).join(' ')}]`);
+  allListening();
 
   const stop = (): void => {
     if (over) return;
