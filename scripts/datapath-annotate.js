@@ -18,6 +18,7 @@
 // function) go to a temporary directory that is removed at the end.
 import { spawnSync } from 'node:child_process';
 import { ENGINE_V8_FLAGS } from '../dist/src/util/engine-flags.js';
+import { eachInstructionCost } from './lib/callgrind.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -34,34 +35,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dp-annotate-'));
 /** Callgrind's self cost per instruction address (the run records per instruction with --dump-instr). */
 function costsByAddress(file) {
   const counts = new Map();
-  const last = [0, 0];
-  const position = (tok, i) => {
-    let v;
-    if (tok.startsWith('0x')) v = parseInt(tok, 16);
-    else if (tok[0] === '+') v = last[i] + Number(tok.slice(1));
-    else if (tok[0] === '-') v = last[i] - Number(tok.slice(1));
-    else if (tok === '*') v = last[i];
-    else v = Number(tok);
-    last[i] = v;
-    return v;
-  };
-  let afterCalls = false;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const c = line[0];
-    if (c === undefined) continue;
-    if ((c >= '0' && c <= '9') || c === '+' || c === '-' || c === '*') {
-      const t = line.split(' ');
-      if (t.length < 3) continue;
-      const addr = position(t[0], 0);
-      position(t[1], 1);
-      // The line after calls= is the call's inclusive cost, counted where it was spent.
-      if (afterCalls) {
-        afterCalls = false;
-        continue;
-      }
-      counts.set(addr, (counts.get(addr) ?? 0) + Number(t[2]));
-    } else if (line.startsWith('calls=')) afterCalls = true;
-  }
+  eachInstructionCost(readFileSync(file, 'utf8'), (addr, ir) => counts.set(addr, (counts.get(addr) ?? 0) + ir));
   return counts;
 }
 

@@ -12,6 +12,7 @@
 // Takes a few minutes (valgrind runs node ~50x slower).
 import { spawnSync } from 'node:child_process';
 import { ENGINE_V8_FLAGS } from '../dist/src/util/engine-flags.js';
+import { eachInstructionCost } from './lib/callgrind.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,52 +66,10 @@ function profile(rounds) {
   const text = readFileSync(out, 'utf8');
   const ranges = perfMap(/^pid: (\d+)$/m.exec(text.slice(0, 4000))?.[1]);
   const byName = new Map();
-  // Cost lines are "<instr> <line> <Ir>", each position absolute (0x…), relative (+n / -n) or repeated (*).
-  const last = [0, 0];
-  const position = (tok, i) => {
-    let v;
-    if (tok.startsWith('0x')) v = parseInt(tok, 16);
-    else if (tok[0] === '+') v = last[i] + Number(tok.slice(1));
-    else if (tok[0] === '-') v = last[i] - Number(tok.slice(1));
-    else if (tok === '*') v = last[i];
-    else v = Number(tok);
-    last[i] = v;
-    return v;
-  };
-  const fnNames = new Map();
-  let fn = '';
-  let afterCalls = false;
-  for (const line of text.split('\n')) {
-    const c = line[0];
-    if (c === undefined) continue;
-    if ((c >= '0' && c <= '9') || c === '+' || c === '-' || c === '*') {
-      const t = line.split(' ');
-      if (t.length < 3) continue;
-      const addr = position(t[0], 0);
-      position(t[1], 1);
-      // The line after calls= is the call's inclusive cost, already counted where it was spent.
-      if (afterCalls) {
-        afterCalls = false;
-        continue;
-      }
-      let name = nameAt(ranges, addr);
-      if (name === undefined) name = fn;
-      byName.set(name, (byName.get(name) ?? 0) + Number(t[2]));
-    } else if (line.startsWith('calls=')) afterCalls = true;
-    else if (line.startsWith('cfn=')) {
-      // A callee's name may be defined first here.
-      const m = /^cfn=\((\d+)\) (.*)$/.exec(line);
-      if (m) fnNames.set(m[1], m[2]);
-    }
-    else if (line.startsWith('fn=')) {
-      // "fn=(id) name" the first time, "fn=(id)" after that.
-      const m = /^fn=\((\d+)\)(?: (.*))?$/.exec(line);
-      if (m) {
-        if (m[2] !== undefined) fnNames.set(m[1], m[2]);
-        fn = fnNames.get(m[1]) ?? m[1];
-      } else fn = line.slice(3);
-    }
-  }
+  eachInstructionCost(text, (addr, ir, fn) => {
+    const name = nameAt(ranges, addr) ?? fn;
+    byName.set(name, (byName.get(name) ?? 0) + ir);
+  });
   byName.set(TOTAL, Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? 0));
   return byName;
 }
