@@ -14,9 +14,11 @@
 //
 // Slot records are REC Int32 words: the four key words, the hash, the two
 // LRU links (slot+1, 0 = none) and a state word (LIVE, or the free list's
-// next link while the slot is free). The index is open addressing over
-// (hash, slot+1) pairs with linear probing, at most half full, with
-// backward-shift deletion. Storage starts small and doubles up to
+// next link while the slot is free). The index is open addressing with
+// linear probing, at most half full, with backward-shift deletion; a position
+// is one word, the hash's high bits over slot+1 (0 = empty), so the index of
+// a map holding 50,000 flows is 512 KiB rather than twice that: each new flow
+// probes it at a random place, and a smaller index stays in the caches. Storage starts small and doubles up to
 // max_entries, so a 512k-entry map holding 1,000 tuples stays small; value
 // offsets (slot * valueSize) never move, but `values`, `view`, `valueWords`
 // are new buffers after a growth: read them after map writes.
@@ -35,7 +37,7 @@ export const CT_TUPLE_KEY_BYTES = 14;
 
 /**
  * Int32 words per slot record, a power of two: a record's words are
- * `(slot << REC_SHIFT) | word`, and index pairs `(p << 1) | 0/1`. Shifts and
+ * `(slot << REC_SHIFT) | word`. Shifts and
  * ors are plain 32-bit operations, where `slot * 8 + 1` gets an overflow
  * check in TurboFan's code for each add and multiply.
  */
@@ -126,9 +128,12 @@ export class CtHashMap implements KeyValueMap {
   valueWords: Int32Array;
   /** Slot records (see the top of the file). Replaced when storage grows. */
   private rec: Int32Array;
-  /** (hash, slot+1) pairs. Replaced when it grows. */
+  /** Positions: the hash's bits above slotBits, over slot+1 (0 = empty). Replaced when it grows. */
   private index: Int32Array;
   private mask: number;
+  /** Bits that hold slot+1 in a position (enough for max_entries), and their mask. */
+  private readonly slotBits: number;
+  private readonly slotMask: number;
   /** Slots the buffers have room for. */
   private allocated: number;
   /** Slots at or above this index have never been used since creation or clear (values still zero). */
@@ -168,6 +173,8 @@ export class CtHashMap implements KeyValueMap {
     if (this.spec.keySize !== CT_TUPLE_KEY_BYTES) throw new Error(`conntrack map ${this.spec.name}: keys are ${CT_TUPLE_KEY_BYTES}-byte tuples, not ${this.spec.keySize}`);
     this.valueSize = this.spec.valueSize;
     this.capacity = this.spec.maxEntries;
+    this.slotBits = 32 - Math.clz32(this.capacity);
+    this.slotMask = (1 << this.slotBits) - 1;
     if (from) {
       this.allocated = from.allocated;
       this.rec = from.rec.slice();
@@ -184,8 +191,8 @@ export class CtHashMap implements KeyValueMap {
       this.allocated = Math.min(this.capacity, INITIAL_SLOTS);
       this.rec = new Int32Array(this.allocated * REC);
       this.values = new Uint8Array(this.allocated * this.valueSize);
-      this.index = new Int32Array(Math.min(INITIAL_POSITIONS, nextPowerOfTwo(this.capacity * 2)) * 2);
-      this.mask = (this.index.length >> 1) - 1;
+      this.index = new Int32Array(Math.min(INITIAL_POSITIONS, nextPowerOfTwo(this.capacity * 2)));
+      this.mask = this.index.length - 1;
     }
     this.view = new DataView(this.values.buffer);
     this.valueWords = new Int32Array(this.values.buffer, 0, this.values.length >>> 2);
@@ -202,13 +209,15 @@ export class CtHashMap implements KeyValueMap {
     const index = this.index;
     const rec = this.rec;
     const mask = this.mask;
+    const slotMask = this.slotMask;
+    const tag = h & ~slotMask;
     let p = h & mask;
     for (;;) {
-      const link = index[(p << 1) | 1];
-      if (link === 0) break;
-      if (index[p << 1] === h) {
-        const r = (link - 1) << REC_SHIFT;
-        if (rec[r] === k0 && rec[r | 1] === k1 && rec[r | 2] === k2 && rec[r | 3] === k3) return link - 1;
+      const e = index[p];
+      if (e === 0) break;
+      if ((e & ~slotMask) === tag) {
+        const r = ((e & slotMask) - 1) << REC_SHIFT;
+        if (rec[r] === k0 && rec[r | 1] === k1 && rec[r | 2] === k2 && rec[r | 3] === k3) return (e & slotMask) - 1;
       }
       p = (p + 1) & mask;
     }
@@ -238,12 +247,15 @@ export class CtHashMap implements KeyValueMap {
     const index = this.index;
     const rec = this.rec;
     const mask = this.mask;
+    const slotMask = this.slotMask;
+    const tag = h & ~slotMask;
     let reverse = -1;
     let p = h & mask;
     for (;;) {
-      const link = index[(p << 1) | 1];
-      if (link === 0) break;
-      if (index[p << 1] === h) {
+      const e = index[p];
+      if (e === 0) break;
+      if ((e & ~slotMask) === tag) {
+        const link = e & slotMask;
         const r = (link - 1) << REC_SHIFT;
         const a0 = rec[r];
         const a1 = rec[r | 1];
@@ -338,9 +350,7 @@ export class CtHashMap implements KeyValueMap {
     rec[r | 3] = k3;
     rec[r | HASH] = h;
     rec[r | STATE] = LIVE;
-    const index = this.index;
-    index[p << 1] = h;
-    index[(p << 1) | 1] = slot + 1;
+    this.index[p] = (h & ~this.slotMask) | (slot + 1);
     this.missEnd = -1;
     this.lastSlot = slot;
     if (this.lru) this.pushMostRecent(slot);
@@ -368,7 +378,7 @@ export class CtHashMap implements KeyValueMap {
       const index = this.index;
       const mask = this.mask;
       p = h & mask;
-      while (index[(p << 1) | 1] !== 0) p = (p + 1) & mask;
+      while (index[p] !== 0) p = (p + 1) & mask;
     }
     const off = this.place(slot, p, k0, k1, k2, k3, h);
     this.setFastEnd();
@@ -415,22 +425,22 @@ export class CtHashMap implements KeyValueMap {
     // hole unless their home position lies cyclically in (hole, p].
     const index = this.index;
     const mask = this.mask;
+    const slotMask = this.slotMask;
     let hole = rec[r | HASH] & mask;
-    while (index[(hole << 1) | 1] !== slot + 1) hole = (hole + 1) & mask;
+    while ((index[hole] & slotMask) !== slot + 1) hole = (hole + 1) & mask;
     let p = hole;
     for (;;) {
       p = (p + 1) & mask;
-      const link = index[(p << 1) | 1];
-      if (link === 0) break;
-      const home = index[p << 1] & mask;
+      const e = index[p];
+      if (e === 0) break;
+      // Positions keep only the hash's high bits: the home position comes from the record.
+      const home = rec[(((e & slotMask) - 1) << REC_SHIFT) | HASH] & mask;
       const stays = hole <= p ? hole < home && home <= p : hole < home || home <= p;
       if (stays) continue;
-      index[hole << 1] = index[p << 1];
-      index[(hole << 1) | 1] = link;
+      index[hole] = e;
       hole = p;
     }
-    index[hole << 1] = 0;
-    index[(hole << 1) | 1] = 0;
+    index[hole] = 0;
     rec[r | STATE] = this.freeHead;
     this.freeHead = slot + 1;
     this.count--;
@@ -482,15 +492,15 @@ export class CtHashMap implements KeyValueMap {
   private growIndex(): void {
     const old = this.index;
     const index = new Int32Array(old.length * 2);
-    const mask = old.length - 1;
-    for (let q = 0; q < old.length; q += 2) {
-      const link = old[q + 1];
-      if (link === 0) continue;
-      const h = old[q];
-      let p = h & mask;
-      while (index[(p << 1) | 1] !== 0) p = (p + 1) & mask;
-      index[p << 1] = h;
-      index[(p << 1) | 1] = link;
+    const mask = index.length - 1;
+    const rec = this.rec;
+    const slotMask = this.slotMask;
+    for (let q = 0; q < old.length; q++) {
+      const e = old[q];
+      if (e === 0) continue;
+      let p = rec[(((e & slotMask) - 1) << REC_SHIFT) | HASH] & mask;
+      while (index[p] !== 0) p = (p + 1) & mask;
+      index[p] = e;
     }
     this.index = index;
     this.mask = mask;
