@@ -56,6 +56,11 @@ export class Underlay {
   /** Ports by the low 32 bits of their MAC; a hit is checked against the full MAC. */
   private readonly byMacLow = new Map<number, UnderlayPort>();
   private readonly byIp = new Map<number, UnderlayPort>();
+  // The port the last frame went to and the last neighbour looked up: frames
+  // between two nodes come in runs, and a Map lookup costs far more than the
+  // compare. Forgotten whenever a port comes or goes.
+  private lastPort: UnderlayPort | null = null;
+  private lastNeighbour: UnderlayPort | null = null;
   private readonly taps: WireTap[] = [];
   /** Frames no port claimed (wrong MAC). */
   unclaimed = 0;
@@ -71,6 +76,8 @@ export class Underlay {
   ) {}
 
   attach(port: UnderlayPort): void {
+    this.lastPort = null;
+    this.lastNeighbour = null;
     this.byMac.set(port.mac, port);
     // Same MAC again: the newer port, as in byMac; another MAC with the same low bits keeps its place (byMac resolves the rest).
     const low = this.byMacLow.get(macKey(port.mac));
@@ -79,6 +86,8 @@ export class Underlay {
   }
 
   detach(port: UnderlayPort): void {
+    this.lastPort = null;
+    this.lastNeighbour = null;
     this.byMac.delete(port.mac);
     if (this.byMacLow.get(macKey(port.mac))?.mac === port.mac) this.byMacLow.delete(macKey(port.mac));
     this.byIp.delete(ipKey(port.ip));
@@ -86,7 +95,12 @@ export class Underlay {
 
   /** The neighbour table: MAC of an underlay address (as a u32 or its int32 bits), or undefined. */
   macOf(ip: number): number | undefined {
-    return this.byIp.get(ipKey(ip))?.mac;
+    const last = this.lastNeighbour;
+    if (last !== null && (last.ip | 0) === (ip | 0)) return last.mac;
+    const port = this.byIp.get(ipKey(ip));
+    if (port === undefined) return undefined;
+    this.lastNeighbour = port;
+    return port.mac;
   }
 
   addTap(tap: WireTap): () => void {
@@ -134,10 +148,12 @@ export class Underlay {
       }
     }
     if (dst === BROADCAST_MAC) return BROADCAST;
+    const last = this.lastPort;
+    if (last !== null && last.mac === dst) return last;
     const low = this.byMacLow.get(macKey(dst));
-    if (low !== undefined && low.mac === dst) return low;
+    if (low !== undefined && low.mac === dst) return (this.lastPort = low);
     const p = this.byMac.get(dst);
-    if (p) return p;
+    if (p) return (this.lastPort = p);
     this.unclaimed++;
     return null;
   }
