@@ -33,6 +33,8 @@ export type WireTap = (frame: Uint8Array, timeMs: number) => void;
  * whichever port owns the destination IP, as proxy ARP on a bridge would.
  */
 export const UNDERLAY_GATEWAY_MAC = 0x02_42_ac_12_00_01;
+/** The same, module-local for route(): an export is read through its cell, as a boxed number, on every frame. */
+const GATEWAY_MAC = UNDERLAY_GATEWAY_MAC;
 
 /**
  * route()'s answer for a broadcast frame: a port object of its own, so route()
@@ -140,7 +142,7 @@ export class Underlay {
     }
     if (len < ETH.HEADER_LEN) return null;
     let dst = readMac(buf, off + ETH.DST);
-    if (dst === UNDERLAY_GATEWAY_MAC && len >= ETH.HEADER_LEN + 20 && readU16BE(buf, off + ETH.ETHERTYPE) === 0x0800) {
+    if (dst === GATEWAY_MAC && len >= ETH.HEADER_LEN + 20 && readU16BE(buf, off + ETH.ETHERTYPE) === 0x0800) {
       const owner = this.byIp.get(ipKey(readU32BE(buf, off + ETH.HEADER_LEN + 16)));
       if (owner) {
         writeMac(buf, off + ETH.DST, owner.mac);

@@ -15,13 +15,19 @@ import { CtState, ObsPoint } from '../trace.js';
 import { encapAndRedirect, ipv4LocalDelivery } from './bpf_lxc.js';
 import { DropLine, MARK_MAGIC_MASK, MARK_MAGIC_PROXY_EGRESS, MARK_MAGIC_PROXY_EGRESS_EPID, MARK_MAGIC_PROXY_INGRESS, markIdentity } from './calls.js';
 import { IpcacheResult, lookupEndpoint, lookupIpcache, lookupTunnel } from './lib/maps.js';
-import { sendDropNotify, sendTraceNotify, traceAllowed } from './lib/notify.js';
-import { ethProto, flowHash, loadIp4 } from './lib/pkt.js';
+import { sendDropNotify, sendTraceNotify, traceAllowed as importedTraceAllowed } from './lib/notify.js';
+import { ethProto as importedEthProto, flowHash, loadIp4 } from './lib/pkt.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
 
 // Module-local copies of imported constants read for every frame on eth0:
 // TurboFan folds a module's own consts, but loads and checks an imported
 // binding at every use.
+// Module-local bindings of small helpers called per packet: TurboFan folds a
+// module's own const, where a call through an import loads the binding and
+// checks, on every call, that it is initialised and still the function it inlined.
+const traceAllowed = importedTraceAllowed;
+const ethProto = importedEthProto;
+
 const PORT_MIN = NAT_PORT_MIN;
 const PORT_MAX = NAT_PORT_MAX;
 

@@ -35,9 +35,9 @@ import {
   svcCount,
   svcRevNatIndex,
 } from './lib/lb.js';
-import { ethProto, flowHash, Ip4Info, loadIp4 } from './lib/pkt.js';
+import { ethProto as importedEthProto, flowHash, Ip4Info, loadIp4 } from './lib/pkt.js';
 import { PolicyResult, policyCanAccess } from './lib/policy.js';
-import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify, traceAllowed, updateMetrics } from './lib/notify.js';
+import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify, traceAllowed as importedTraceAllowed, updateMetrics } from './lib/notify.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
 
 // Module-local copies of imported constants used per packet: TurboFan folds a
@@ -46,6 +46,12 @@ const PROXY_EGRESS = MARK_MAGIC_PROXY_EGRESS;
 const PROXY_EGRESS_EPID = MARK_MAGIC_PROXY_EGRESS_EPID;
 const PROXY_INGRESS = MARK_MAGIC_PROXY_INGRESS;
 const TO_PROXY = MARK_MAGIC_TO_PROXY;
+
+// Module-local bindings of small helpers called per packet: TurboFan folds a
+// module's own const, where a call through an import loads the binding and
+// checks, on every call, that it is initialised and still the function it inlined.
+const traceAllowed = importedTraceAllowed;
+const ethProto = importedEthProto;
 
 /** The per-endpoint constants Cilium compiles into bpf_lxc.o (ep_config.h). */
 export interface EndpointConfig {

@@ -11,10 +11,16 @@ import { CtState, ObsPoint } from '../trace.js';
 import { ipv4LocalDelivery } from './bpf_lxc.js';
 import { CallSlot, DropLine } from './calls.js';
 import { IpcacheResult, lookupEndpoint, lookupIpcache } from './lib/maps.js';
-import { sendDropNotify, sendTraceNotify, traceAllowed } from './lib/notify.js';
+import { sendDropNotify, sendTraceNotify, traceAllowed as importedTraceAllowed } from './lib/notify.js';
 import { cidrContains } from '../../packet/ip.js';
-import { ethProto, flowHash, loadIp4 } from './lib/pkt.js';
+import { ethProto as importedEthProto, flowHash, loadIp4 } from './lib/pkt.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
+
+// Module-local bindings of small helpers called per packet: TurboFan folds a
+// module's own const, where a call through an import loads the binding and
+// checks, on every call, that it is initialised and still the function it inlined.
+const traceAllowed = importedTraceAllowed;
+const ethProto = importedEthProto;
 
 export class OverlayProgram {
   readonly cil_from_overlay: Prog;

@@ -2,7 +2,7 @@
 // bidirectional lookup (reply first, then forward), timeout and flag updates
 // with the monitor report decision, and entry creation.
 
-import { bswap32, HOST_LITTLE_ENDIAN, writeU16BE, writeU32BE } from '../../../bpf/bytes.js';
+import { bswap32 as importedBswap32, HOST_LITTLE_ENDIAN, writeU16BE, writeU32BE } from '../../../bpf/bytes.js';
 import { BPF_ANY, type KeyValueMap } from '../../../bpf/types.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { IpProto } from '../../../packet/ipv4.js';
@@ -21,6 +21,7 @@ const keyView = KEY_SCRATCH.view;
 const LITTLE_ENDIAN: boolean = HOST_LITTLE_ENDIAN;
 const PAYLOAD_LEN = TRACE_PAYLOAD_LEN;
 const ANY = BPF_ANY;
+const bswap32 = importedBswap32;
 
 /** What a lookup found, kept across tail calls (Cilium's tail call buffer). */
 export class CtLookupResult {
@@ -81,7 +82,7 @@ function tupleProto(proto: number, flags: number): number {
 }
 
 /** TCP goes to the TCP map, everything else to the "any" map. */
-export function ctMapFor(dp: NodeDatapath, proto: number): CtMap {
+function ctMapFor(dp: NodeDatapath, proto: number): CtMap {
   return proto === IpProto.TCP ? dp.ct4 : dp.ctAny4;
 }
 

@@ -1,7 +1,7 @@
 // Lookups in the node-wide maps keyed by address: cilium_lxc, cilium_ipcache
 // (longest prefix) and cilium_tunnel_map (pod CIDR → node).
 
-import { bswap32, HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
+import { bswap32 as importedBswap32, HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { LpmTrieMap, WORD_QUERIES } from '../../../bpf/lpm.js';
 import { HashMap } from '../../../bpf/hash.js';
@@ -36,6 +36,8 @@ const IPCACHE_HOST_PREFIXLEN = IPCACHE_PREFIX_STATIC_BITS + 32;
 
 /** A module-local copy: TurboFan folds it, where an imported binding is loaded, hole-checked and truth-tested per use. */
 const BY_WORDS: boolean = WORD_QUERIES;
+/** bswap32 as a module-local binding, which TurboFan folds (an import is loaded and checked per call). */
+const bswap32 = importedBswap32;
 /** The ipcache key's word 1 as a host-order (little-endian) word: cluster_id 0, pad, family IPv4 in its last byte. */
 const IPCACHE_FAMILY_HOST_WORD = ENDPOINT_KEY_IPV4 << 24;
 

@@ -1,7 +1,7 @@
 // Events into cilium_events (send_trace_notify, send_drop_notify,
 // send_policy_verdict_notify) and the cilium_metrics counters.
 
-import { bswap32, writeU32BE } from '../../../bpf/bytes.js';
+import { bswap32 as importedBswap32, writeU32BE } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { PerCpuHashMap } from '../../../bpf/hash.js';
 import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
@@ -17,7 +17,7 @@ import {
   TRACE_SOCK_NOTIFY,
 } from '../../events.js';
 import { METRICS_KEY, METRICS_VALUE } from '../../maps.js';
-import { copyFloat64s, copyPacket, TcAct, type SkBuff } from '../../skb.js';
+import { copyFloat64s as importedCopyFloat64s, copyPacket, TcAct, type SkBuff } from '../../skb.js';
 import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 import type { EventRing } from '../../../bpf/ringbuf.js';
@@ -29,6 +29,8 @@ const VERSION = NOTIFY_VERSION;
 const MATCH_SHIFT = PV_MATCH_SHIFT;
 const AUDITED_SHIFT = PV_AUDITED_SHIFT;
 const PerCpuHash = PerCpuHashMap;
+const bswap32 = importedBswap32;
+const copyFloat64s = importedCopyFloat64s;
 
 // The notify structs below are little-endian and written as host-order words.
 if (!HOST_LITTLE_ENDIAN) throw new Error('notify: event structs are written as host-order words and need a little-endian host');
