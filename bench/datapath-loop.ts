@@ -7,7 +7,7 @@
 //   established: rounds × conns ACKs of one established cross-node flow
 //   pairs:       as new, but between 64 clients and 64 servers, another pair every packet
 
-import { clearCt, drain, setup, setupPairs } from './datapath-setup.js';
+import { clearCt, drain, sendFrames, setup, setupPairs } from './datapath-setup.js';
 
 const mode = process.argv[2] ?? 'new';
 const conns = Number(process.argv[3] ?? 10_000);
@@ -17,38 +17,27 @@ if (mode !== 'new' && mode !== 'established' && mode !== 'pairs') throw new Erro
 /** Pods on each side in `pairs` mode (as datapath.bench.ts's figure (d)). */
 const PAIR_PODS = 64;
 
-if (mode === 'pairs') {
-  const s = setupPairs(PAIR_PODS, conns);
+if (mode === 'established') {
+  const s = setup(false, 0);
   const k = s.w.nodes[0]!.kernel;
-  const { area, offsets, lengths } = s.frames;
+  const ifindex = s.client.ep.ifindex;
+  k.runIngress(ifindex, s.syn);
   for (let r = 0; r < rounds; r++) {
-    clearCt(s.w);
     for (let i = 0; i < conns; i++) {
-      k.runIngress(s.ifindexes[i]!, area, offsets[i]!, lengths[i]!);
+      k.runIngress(ifindex, s.ack);
       if ((i & 127) === 127) drain(s.w);
     }
     drain(s.w);
   }
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
   if (lost) throw new Error(`${lost} events lost`);
-  if (s.delivered() !== rounds * conns) throw new Error(`delivered ${s.delivered()} of ${rounds * conns}`);
-  process.exit(0);
-}
-
-const s = setup(false, mode === 'new' ? conns : 0);
-const k = s.w.nodes[0]!.kernel;
-const ifindex = s.client.ep.ifindex;
-const { area, offsets, lengths } = s.frames;
-if (mode === 'established') k.runIngress(ifindex, s.syn);
-for (let r = 0; r < rounds; r++) {
-  if (mode === 'new') clearCt(s.w);
-  for (let i = 0; i < conns; i++) {
-    if (mode === 'new') k.runIngress(ifindex, area, offsets[i]!, lengths[i]!);
-    else k.runIngress(ifindex, s.ack);
-    if ((i & 127) === 127) drain(s.w);
+} else {
+  const s = mode === 'pairs' ? setupPairs(PAIR_PODS, conns) : setup(false, conns);
+  for (let r = 0; r < rounds; r++) {
+    clearCt(s.w);
+    sendFrames(s.w, s.frames, s.ifindexes);
   }
-  drain(s.w);
+  const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
+  if (lost) throw new Error(`${lost} events lost`);
+  if (s.delivered() !== rounds * conns) throw new Error(`delivered ${s.delivered()} of ${rounds * conns}`);
 }
-const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
-if (lost) throw new Error(`${lost} events lost`);
-if (mode === 'new' && s.delivered() !== rounds * conns) throw new Error(`delivered ${s.delivered()} of ${rounds * conns}`);

@@ -22,7 +22,9 @@ export function setup(sameNode: boolean, conns: number) {
   const frames = RxFrames.of(Array.from({ length: conns }, (_, i) => synFrame(client, server, 10000 + i, 1000 + i)));
   const ack = buildTcpFrame({ srcMac: client.ep.mac, dstMac: client.ep.hostMac, srcIp: client.ip, dstIp: server.ip, srcPort: 9999, dstPort: 8080, seq: 5, ack: 7, flags: TcpFlags.ACK, payload: new Uint8Array(64) });
   const syn = buildTcpFrame({ srcMac: client.ep.mac, dstMac: client.ep.hostMac, srcIp: client.ip, dstIp: server.ip, srcPort: 9999, dstPort: 8080, seq: 4, flags: TcpFlags.SYN });
-  return { w, client, server, frames, ack, syn, delivered: () => delivered };
+  // Every frame enters at the client's veth (as setupPairs gives each frame its client's).
+  const ifindexes = new Int32Array(conns).fill(client.ep.ifindex);
+  return { w, client, server, frames, ifindexes, ack, syn, delivered: () => delivered };
 }
 
 /**
@@ -102,6 +104,20 @@ export function setupPairs(pods: number, conns: number) {
   }
   const frames = RxFrames.of(list);
   return { w, frames, ifindexes, delivered: () => delivered };
+}
+
+/**
+ * One pass of the frames: frames[i] into tc ingress of ifindexes[i] on node 0,
+ * the event rings drained every 128 packets as a consumer reading them would.
+ */
+export function sendFrames(w: World, frames: RxFrames, ifindexes: Int32Array): void {
+  const k = w.nodes[0]!.kernel;
+  const { area, offsets, lengths, count } = frames;
+  for (let i = 0; i < count; i++) {
+    k.runIngress(ifindexes[i]!, area, offsets[i]!, lengths[i]!);
+    if ((i & 127) === 127) drain(w);
+  }
+  drain(w);
 }
 
 export function drain(w: World): void {

@@ -20,7 +20,7 @@
 import { cpus } from 'node:os';
 import { SkBuff } from '../src/datapath/skb.js';
 import { Ip4Info, loadIp4 } from '../src/datapath/sim/lib/pkt.js';
-import { RxFrames, clearCt, drain, setup as setupWorld, setupPairs } from './datapath-setup.js';
+import { RxFrames, clearCt, drain, sendFrames, setup as setupWorld, setupPairs } from './datapath-setup.js';
 import { ENGINE_V8_FLAGS, hasEngineFlags } from '../src/util/engine-flags.js';
 
 const json = process.argv.includes('--json');
@@ -71,45 +71,27 @@ function figure(t: Timer): Figure {
   return { ns: median(t.wall), cpuNs: median(t.cpu), minNs: Math.min(...t.wall), maxNs: Math.max(...t.wall) };
 }
 
-/** ns per packet over `rounds` passes of the frames, CT cleared (untimed) between passes so every SYN is new. */
-function runNew(sameNode: boolean, rounds: number): Figure & { lost: number; delivered: number } {
-  const s = setup(sameNode);
-  const k = s.w.nodes[0]!.kernel;
-  const ifindex = s.client.ep.ifindex;
-  const { area, offsets, lengths, count } = s.frames;
+/** ns per packet over `rounds` passes of the world's frames, CT cleared (untimed) between passes so every SYN is new. */
+function timeNewFlows(s: ReturnType<typeof setupPairs>, rounds: number): Figure & { lost: number; delivered: number } {
   const t = new Timer();
   for (let r = 0; r < rounds; r++) {
     clearCt(s.w);
     t.start();
-    for (let i = 0; i < count; i++) {
-      k.runIngress(ifindex, area, offsets[i]!, lengths[i]!);
-      if ((i & 127) === 127) drain(s.w);
-    }
-    drain(s.w);
-    t.stop(count);
+    sendFrames(s.w, s.frames, s.ifindexes);
+    t.stop(s.frames.count);
   }
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
   return { ...figure(t), lost, delivered: s.delivered() };
 }
 
+/** (a) and (c): new flows between one client and one server. */
+function runNew(sameNode: boolean, rounds: number): Figure & { lost: number; delivered: number } {
+  return timeNewFlows(setup(sameNode), rounds);
+}
+
 /** (d): as runNew across nodes, between PAIR_PODS × PAIR_PODS pods, another pair every packet. */
 function runPairs(rounds: number): Figure & { lost: number; delivered: number } {
-  const s = setupPairs(PAIR_PODS, CONNS);
-  const k = s.w.nodes[0]!.kernel;
-  const { area, offsets, lengths, count } = s.frames;
-  const t = new Timer();
-  for (let r = 0; r < rounds; r++) {
-    clearCt(s.w);
-    t.start();
-    for (let i = 0; i < count; i++) {
-      k.runIngress(s.ifindexes[i]!, area, offsets[i]!, lengths[i]!);
-      if ((i & 127) === 127) drain(s.w);
-    }
-    drain(s.w);
-    t.stop(count);
-  }
-  const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
-  return { ...figure(t), lost, delivered: s.delivered() };
+  return timeNewFlows(setupPairs(PAIR_PODS, CONNS), rounds);
 }
 
 function runEstablished(rounds: number): Figure {
