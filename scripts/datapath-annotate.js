@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import { ENGINE_V8_FLAGS } from '../dist/src/util/engine-flags.js';
 import { eachInstructionCost } from './lib/callgrind.js';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,8 +84,20 @@ function run(rounds) {
 }
 
 const sources = new Map();
+/** sourceLine()'s answers: many instructions share a position, and counting lines scans the file. */
+const lineMemo = new Map();
 /** "file:line: text" of a script offset. */
 function sourceLine(url, offset) {
+  const key = `${url}\0${offset}`;
+  let line = lineMemo.get(key);
+  if (line === undefined) {
+    line = describeLine(url, offset);
+    lineMemo.set(key, line);
+  }
+  return line;
+}
+
+function describeLine(url, offset) {
   if (!sources.has(url)) {
     try {
       sources.set(url, readFileSync(url.startsWith('file:') ? fileURLToPath(url) : url, 'utf8'));
@@ -157,8 +169,7 @@ try {
   const byFunction = new Map();
   for (const name of new Set(hot.map(([code]) => code.split('\0')[0]))) {
     const traceDir = join(dir, `trace-${name}`);
-    rmSync(traceDir, { recursive: true, force: true });
-    spawnSync('mkdir', ['-p', traceDir]);
+    mkdirSync(traceDir);
     const r = spawnSync(process.execPath, [...PREDICTABLE, ...V8_TUNING, '--trace-turbo', `--trace-turbo-path=${traceDir}`, `--trace-turbo-filter=${name}`, LOOP, mode, conns, hi], { cwd: traceDir, stdio: 'ignore' });
     if (r.status !== 0) throw new Error(`trace of ${name}: exit ${r.status}`);
     for (const f of readdirSync(traceDir).filter((f) => f.endsWith('.json'))) {
