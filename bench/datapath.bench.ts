@@ -19,8 +19,8 @@
 
 import { cpus } from 'node:os';
 import { SkBuff } from '../src/datapath/skb.js';
-import { Ip4Info, loadIp4 } from '../src/datapath/sim/lib/pkt.js';
-import { RxFrames, clearCt, drain, sendFrames, setup as setupWorld, setupPairs } from './datapath-setup.js';
+import { Ip4Info } from '../src/datapath/sim/lib/pkt.js';
+import { RxFrames, clearCt, parseFrames, sendEstablished, sendFrames, setup as setupWorld, setupPairs, warmUp } from './datapath-setup.js';
 import { ENGINE_V8_FLAGS, hasEngineFlags } from '../src/util/engine-flags.js';
 
 const json = process.argv.includes('--json');
@@ -96,17 +96,11 @@ function runPairs(rounds: number): Figure & { lost: number; delivered: number } 
 
 function runEstablished(rounds: number): Figure {
   const s = setup(false);
-  const k = s.w.nodes[0]!.kernel;
-  const ifindex = s.client.ep.ifindex;
-  k.runIngress(ifindex, s.syn);
+  s.w.nodes[0]!.kernel.runIngress(s.client.ep.ifindex, s.syn);
   const t = new Timer();
   for (let r = 0; r < rounds; r++) {
     t.start();
-    for (let i = 0; i < CONNS; i++) {
-      k.runIngress(ifindex, s.ack);
-      if ((i & 127) === 127) drain(s.w);
-    }
-    drain(s.w);
+    sendEstablished(s, CONNS);
     t.stop(CONNS);
   }
   return figure(t);
@@ -115,27 +109,19 @@ function runEstablished(rounds: number): Figure {
 function runParseOnly(frames: RxFrames, rounds: number): Figure {
   const skb = new SkBuff();
   const info = new Ip4Info();
-  const { area, offsets, lengths, count } = frames;
   let sink = 0;
   const t = new Timer();
   for (let r = 0; r < rounds; r++) {
     t.start();
-    for (let i = 0; i < count; i++) {
-      skb.load(area, offsets[i]!, lengths[i]!);
-      sink += loadIp4(skb, info) + info.sport;
-    }
-    t.stop(count);
+    sink += parseFrames(frames, skb, info);
+    t.stop(frames.count);
   }
   if (sink === -1) console.log('');
   return figure(t);
 }
 
-// Warm up the JIT on every path first.
-runNew(false, 1);
-runNew(true, 1);
-runEstablished(1);
-runPairs(1);
-runParseOnly(setup(false).frames, 2);
+// Warm up the JIT on every path first (a world of each figure's own).
+warmUp(CONNS, PAIR_PODS);
 
 const ROUNDS = 7;
 const cross = runNew(false, ROUNDS);

@@ -11,7 +11,7 @@
 // and per inlined function. Lines are approximate at the edges: instructions
 // without a position of their own (map checks, moves) are listed apart, and
 // some nodes carry the position of the statement around them.
-// Usage: npm run build && node scripts/datapath-annotate.js [new|established|pairs] [conns=10000] [lo=8] [hi=16] [top=50] [--v8-defaults]
+// Usage: npm run build && node scripts/datapath-annotate.js [new|established|pairs] [conns=10000] [lo=8] [hi=16] [top=50] [--v8-defaults] [--fresh]
 // node runs with --predictable and fixed seeds (as datapath-instructions.js),
 // so the three runs compile the same code; a function is matched across them
 // by its name and code size. Takes a few minutes; the trace files (~50 MB per
@@ -24,8 +24,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '50'] = process.argv.slice(2).filter((a) => a !== '--v8-defaults');
+const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '50'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const V8_TUNING = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
+/** datapath-loop.js runs the bench's warm-up first unless --fresh (see there). */
+const LOOP_FLAGS = process.argv.includes('--fresh') ? ['--fresh'] : [];
 const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
 const LOOP = resolve('dist/bench/datapath-loop.js');
 /** Functions whose optimised code runs at least this share of the instructions get annotated. */
@@ -66,7 +68,7 @@ function codeObjects(text) {
 /** Ir per (function name, code size, pc offset) of one callgrind run of `rounds` rounds. */
 function run(rounds) {
   const out = join(dir, `cg.${rounds}`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, '--print-opt-code', LOOP, mode, conns, rounds], {
+  const r = spawnSync('valgrind', ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, '--print-opt-code', LOOP, mode, conns, rounds, ...LOOP_FLAGS], {
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
     maxBuffer: 1 << 30,
@@ -170,7 +172,7 @@ try {
   for (const name of new Set(hot.map(([code]) => code.split('\0')[0]))) {
     const traceDir = join(dir, `trace-${name}`);
     mkdirSync(traceDir);
-    const r = spawnSync(process.execPath, [...PREDICTABLE, ...V8_TUNING, '--trace-turbo', `--trace-turbo-path=${traceDir}`, `--trace-turbo-filter=${name}`, LOOP, mode, conns, hi], { cwd: traceDir, stdio: 'ignore' });
+    const r = spawnSync(process.execPath, [...PREDICTABLE, ...V8_TUNING, '--trace-turbo', `--trace-turbo-path=${traceDir}`, `--trace-turbo-filter=${name}`, LOOP, mode, conns, hi, ...LOOP_FLAGS], { cwd: traceDir, stdio: 'ignore' });
     if (r.status !== 0) throw new Error(`trace of ${name}: exit ${r.status}`);
     for (const f of readdirSync(traceDir).filter((f) => f.endsWith('.json'))) {
       const pos = positions(join(traceDir, f));

@@ -3,7 +3,7 @@
 // callgrind (the one repeatable measure on a shared machine). Runs
 // dist/bench/datapath-loop.js under valgrind with `lo` and `hi` rounds and
 // prints (Ir(hi) - Ir(lo)) / ((hi - lo) × conns): set-up and JIT warm-up cancel.
-// Usage: npm run build && node scripts/datapath-instructions.js [new|established|both] [conns=10000] [lo=8] [hi=16] [--cache] [--v8-defaults]
+// Usage: npm run build && node scripts/datapath-instructions.js [new|established|both] [conns=10000] [lo=8] [hi=16] [--cache] [--v8-defaults] [--fresh]
 // node runs with the engine's V8 flags (src/util/engine-flags.ts), as the
 // daemon and `npm run bench` do; --v8-defaults measures without them.
 // --cache adds callgrind's cache simulation (32 KiB L1s, and a 4 MiB last
@@ -27,10 +27,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const args = process.argv.slice(2).filter((a) => a !== '--cache' && a !== '--v8-defaults');
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const cache = process.argv.includes('--cache');
 /** The engine's V8 flags, as the daemon and `npm run bench` run it; --v8-defaults leaves them out. */
 const V8_TUNING = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
+/** datapath-loop.js runs the bench's warm-up first unless --fresh (see there). */
+const LOOP_FLAGS = process.argv.includes('--fresh') ? ['--fresh'] : [];
 const [which = 'both', conns = '10000', lo = '8', hi = '16'] = args;
 /** V8 flags that make two runs of one build execute the same instructions. */
 const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
@@ -41,7 +43,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dp-callgrind-'));
 /** Callgrind's totals for one run: Ir, and with --cache also Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw. */
 function counts(mode, rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, 'dist/bench/datapath-loop.js', mode, conns, rounds], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, 'dist/bench/datapath-loop.js', mode, conns, rounds, ...LOOP_FLAGS], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
   const text = readFileSync(out, 'utf8');
   const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];

@@ -6,7 +6,7 @@
 // prints (Ir(hi) - Ir(lo)) / packets per function, so set-up and warm-up
 // cancel out. Functions the JIT inlined count in their caller, as in a CPU
 // profile; `Builtins_*` and C++ functions keep their own names.
-// Usage: npm run build && node scripts/datapath-profile.js [new|established] [conns=10000] [lo=8] [hi=16] [top=40] [--v8-defaults]
+// Usage: npm run build && node scripts/datapath-profile.js [new|established] [conns=10000] [lo=8] [hi=16] [top=40] [--v8-defaults] [--fresh]
 // node runs with the flags datapath-instructions.js uses for repeatable counts,
 // and with the engine's V8 flags unless --v8-defaults.
 // Takes a few minutes (valgrind runs node ~50x slower).
@@ -17,9 +17,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '40'] = process.argv.slice(2).filter((a) => a !== '--v8-defaults');
+const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '40'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 /** The engine's V8 flags, as the daemon and `npm run bench` run it; --v8-defaults leaves them out. */
 const V8_TUNING = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
+/** datapath-loop.js runs the bench's warm-up first unless --fresh (see there). */
+const LOOP_FLAGS = process.argv.includes('--fresh') ? ['--fresh'] : [];
 /** As in datapath-instructions.js: repeatable runs. */
 const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
 const dir = mkdtempSync(join(tmpdir(), 'dp-profile-'));
@@ -60,7 +62,7 @@ function nameAt(ranges, addr) {
  */
 function profile(rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, '--perf-basic-prof', 'dist/bench/datapath-loop.js', mode, conns, rounds];
+  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, '--perf-basic-prof', 'dist/bench/datapath-loop.js', mode, conns, rounds, ...LOOP_FLAGS];
   const r = spawnSync('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
   const text = readFileSync(out, 'utf8');
