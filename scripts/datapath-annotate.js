@@ -11,7 +11,11 @@
 // and per inlined function. Lines are approximate at the edges: instructions
 // without a position of their own (map checks, moves) are listed apart, and
 // some nodes carry the position of the statement around them.
-// Usage: npm run build && node scripts/datapath-annotate.js [new|established|pairs] [conns=10000] [lo=8] [hi=16] [top=50] [--v8-defaults] [--fresh]
+// Usage: npm run build && node scripts/datapath-annotate.js [new|established|pairs] [conns=10000] [lo=8] [hi=16] [top=50] [--v8-defaults] [--fresh] [--icache]
+// --icache counts L1 instruction-cache misses instead of instructions
+// (callgrind's cache model with a 32 KiB L1, as this machine's CPU has): the
+// path's code does not fit it, so where the misses fall says which code a
+// packet fetches again.
 // node runs with --predictable and fixed seeds (as datapath-instructions.js),
 // so the three runs compile the same code; a function is matched across them
 // by its name and code size. Takes a few minutes; the trace files (~50 MB per
@@ -28,6 +32,10 @@ const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '50'] = process
 const V8_TUNING = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
 /** datapath-loop.js runs the bench's warm-up first unless --fresh (see there). */
 const LOOP_FLAGS = process.argv.includes('--fresh') ? ['--fresh'] : [];
+const ICACHE = process.argv.includes('--icache');
+/** Callgrind's cache model for --icache, and the index of its I1mr event (after Ir Dr Dw). */
+const CACHE_SIM = ['--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=4194304,16,64'];
+const I1MR = 3;
 const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
 const LOOP = resolve('dist/bench/datapath-loop.js');
 /** Functions whose optimised code runs at least this share of the instructions get annotated. */
@@ -37,7 +45,7 @@ const dir = mkdtempSync(join(tmpdir(), 'dp-annotate-'));
 /** Callgrind's self cost per instruction address (the run records per instruction with --dump-instr). */
 function costsByAddress(file) {
   const counts = new Map();
-  eachInstructionCost(readFileSync(file, 'utf8'), (addr, ir) => counts.set(addr, (counts.get(addr) ?? 0) + ir));
+  eachInstructionCost(readFileSync(file, 'utf8'), (addr, n) => counts.set(addr, (counts.get(addr) ?? 0) + n), ICACHE ? I1MR : 0);
   return counts;
 }
 
@@ -68,7 +76,7 @@ function codeObjects(text) {
 /** Ir per (function name, code size, pc offset) of one callgrind run of `rounds` rounds. */
 function run(rounds) {
   const out = join(dir, `cg.${rounds}`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, '--print-opt-code', LOOP, mode, conns, rounds, ...LOOP_FLAGS], {
+  const r = spawnSync('valgrind', ['--tool=callgrind', '--dump-instr=yes', ...(ICACHE ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, '--print-opt-code', LOOP, mode, conns, rounds, ...LOOP_FLAGS], {
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
     maxBuffer: 1 << 30,
@@ -165,7 +173,8 @@ try {
     perCode.set(code, (perCode.get(code) ?? 0) + d);
   }
   const hot = [...perCode].filter(([, n]) => n >= HOT_SHARE * total).sort((x, y) => y[1] - x[1]);
-  console.log(`${mode}: optimised JavaScript code, ${(total / packets).toFixed(0)} instructions/packet; annotated:`);
+  const unit = ICACHE ? 'L1 instruction-cache misses' : 'instructions';
+  console.log(`${mode}: optimised JavaScript code, ${(total / packets).toFixed(0)} ${unit}/packet; annotated:`);
   for (const [code, n] of hot) console.log(`${(n / packets).toFixed(0).padStart(7)}  ${code.split('\0')[0]} (code size ${code.split('\0')[1]})`);
   const byLine = new Map();
   const byFunction = new Map();
@@ -190,7 +199,7 @@ try {
     console.log(title);
     for (const [k, n] of [...m].sort((x, y) => y[1] - x[1]).slice(0, count)) console.log(`${(n / packets).toFixed(1).padStart(8)}  ${k}`);
   };
-  print('\nby inlined function (instructions/packet):', byFunction, Number(top));
+  print(`\nby inlined function (${unit}/packet):`, byFunction, Number(top));
   print('\nby source line:', byLine, Number(top));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -3,13 +3,14 @@
 
 /**
  * Call `cb(address, cost, fn)` for every cost line of a callgrind output
- * file's text: the instruction's address, its own cost (the first event, Ir),
+ * file's text: the instruction's address, its own cost (of the event at
+ * `event`: 0 is the first, Ir; with --cache-sim=yes 3 is I1mr),
  * and the name of the function callgrind put it in. Cost lines are
  * "<instr> <line> <Ir> …", each position absolute (0x…), relative (+n / -n)
  * or repeated (*); the line after calls= is a call's inclusive cost, already
  * counted where it was spent, so it is skipped.
  */
-export function eachInstructionCost(text, cb) {
+export function eachInstructionCost(text, cb, event = 0) {
   const last = [0, 0];
   const position = (tok, i) => {
     let v;
@@ -36,7 +37,7 @@ export function eachInstructionCost(text, cb) {
         afterCalls = false;
         continue;
       }
-      cb(addr, Number(t[2]), fn);
+      cb(addr, Number(t[2 + event] ?? 0), fn);
     } else if (line.startsWith('calls=')) afterCalls = true;
     else if (line.startsWith('cfn=')) {
       // A callee's name may be defined first here.
