@@ -22,14 +22,14 @@ import type { NodeDatapath, Prog } from './node-datapath.js';
 // Module-local copies of imported constants read for every frame on eth0:
 // TurboFan folds a module's own consts, but loads and checks an imported
 // binding at every use.
+const PORT_MIN = NAT_PORT_MIN;
+const PORT_MAX = NAT_PORT_MAX;
+
 // Module-local bindings of small helpers called per packet: TurboFan folds a
 // module's own const, where a call through an import loads the binding and
 // checks, on every call, that it is initialised and still the function it inlined.
 const traceAllowed = importedTraceAllowed;
 const ethProto = importedEthProto;
-
-const PORT_MIN = NAT_PORT_MIN;
-const PORT_MAX = NAT_PORT_MAX;
 
 /**
  * Whether rev-SNAT has nothing to do for the IPv4 frame in ctx, read straight
