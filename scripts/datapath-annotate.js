@@ -21,23 +21,17 @@
 // by its name and code size. Takes a few minutes; the trace files (~50 MB per
 // function) go to a temporary directory that is removed at the end.
 import { spawnSync } from 'node:child_process';
-import { ENGINE_V8_FLAGS } from '../dist/src/util/engine-flags.js';
-import { eachInstructionCost } from './lib/callgrind.js';
+import { eachInstructionCost, floorIndex } from './lib/callgrind.js';
+import { CACHE_SIM, loopCommand, positionalArgs } from './lib/datapath-loop.js';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '50'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-const V8_TUNING = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
-/** datapath-loop.js runs the bench's warm-up first unless --fresh (see there). */
-const LOOP_FLAGS = process.argv.includes('--fresh') ? ['--fresh'] : [];
+const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '50'] = positionalArgs();
 const ICACHE = process.argv.includes('--icache');
-/** Callgrind's cache model for --icache, and the index of its I1mr event (after Ir Dr Dw). */
-const CACHE_SIM = ['--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=4194304,16,64'];
+/** With --icache (CACHE_SIM), the index of callgrind's I1mr event (after Ir Dr Dw). */
 const I1MR = 3;
-const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
-const LOOP = resolve('dist/bench/datapath-loop.js');
 /** Functions whose optimised code runs at least this share of the instructions get annotated. */
 const HOT_SHARE = 0.03;
 const dir = mkdtempSync(join(tmpdir(), 'dp-annotate-'));
@@ -76,7 +70,7 @@ function codeObjects(text) {
 /** Ir per (function name, code size, pc offset) of one callgrind run of `rounds` rounds. */
 function run(rounds) {
   const out = join(dir, `cg.${rounds}`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', '--dump-instr=yes', ...(ICACHE ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, '--print-opt-code', LOOP, mode, conns, rounds, ...LOOP_FLAGS], {
+  const r = spawnSync('valgrind', ['--tool=callgrind', '--dump-instr=yes', ...(ICACHE ? CACHE_SIM : []), `--callgrind-out-file=${out}`, ...loopCommand(mode, conns, rounds, ['--print-opt-code'])], {
     stdio: ['ignore', 'pipe', 'pipe'],
     encoding: 'utf8',
     maxBuffer: 1 << 30,
@@ -140,13 +134,7 @@ function positions(json) {
   return {
     size,
     at(pc) {
-      let a = 0;
-      let b = starts.length - 1;
-      while (a <= b) {
-        const m = (a + b) >> 1;
-        if (starts[m][1] <= pc) a = m + 1;
-        else b = m - 1;
-      }
+      const b = floorIndex(starts.length, (i) => starts[i][1], pc);
       const node = b >= 0 ? nodeOf.get(starts[b][0]) : undefined;
       const p = node === undefined ? undefined : d.nodePositions[node];
       if (!p) return ['(no position: checks, moves)', ''];
@@ -181,7 +169,8 @@ try {
   for (const name of new Set(hot.map(([code]) => code.split('\0')[0]))) {
     const traceDir = join(dir, `trace-${name}`);
     mkdirSync(traceDir);
-    const r = spawnSync(process.execPath, [...PREDICTABLE, ...V8_TUNING, '--trace-turbo', `--trace-turbo-path=${traceDir}`, `--trace-turbo-filter=${name}`, LOOP, mode, conns, hi, ...LOOP_FLAGS], { cwd: traceDir, stdio: 'ignore' });
+    const [node, ...args] = loopCommand(mode, conns, hi, ['--trace-turbo', `--trace-turbo-path=${traceDir}`, `--trace-turbo-filter=${name}`]);
+    const r = spawnSync(node, args, { cwd: traceDir, stdio: 'ignore' });
     if (r.status !== 0) throw new Error(`trace of ${name}: exit ${r.status}`);
     for (const f of readdirSync(traceDir).filter((f) => f.endsWith('.json'))) {
       const pos = positions(join(traceDir, f));

@@ -22,28 +22,20 @@
 // rounds, and a shorter window counts TurboFan's work (25,645 instead of
 // ~19,100 instructions/packet for established at rounds 6 minus 2).
 import { spawnSync } from 'node:child_process';
-import { ENGINE_V8_FLAGS } from '../dist/src/util/engine-flags.js';
+import { CACHE_SIM, loopCommand, positionalArgs } from './lib/datapath-loop.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const cache = process.argv.includes('--cache');
-/** The engine's V8 flags, as the daemon and `npm run bench` run it; --v8-defaults leaves them out. */
-const V8_TUNING = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
-/** datapath-loop.js runs the bench's warm-up first unless --fresh (see there). */
-const LOOP_FLAGS = process.argv.includes('--fresh') ? ['--fresh'] : [];
-const [which = 'both', conns = '10000', lo = '8', hi = '16'] = args;
-/** V8 flags that make two runs of one build execute the same instructions. */
-const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
-const CACHE_SIM = ['--cache-sim=yes', '--I1=32768,8,64', '--D1=32768,8,64', '--LL=4194304,16,64'];
+const [which = 'both', conns = '10000', lo = '8', hi = '16'] = positionalArgs();
 const modes = which === 'both' ? ['new', 'established'] : [which];
 const dir = mkdtempSync(join(tmpdir(), 'dp-callgrind-'));
 
 /** Callgrind's totals for one run: Ir, and with --cache also Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw. */
 function counts(mode, rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, 'dist/bench/datapath-loop.js', mode, conns, rounds, ...LOOP_FLAGS], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('valgrind', ['--tool=callgrind', ...(cache ? CACHE_SIM : []), `--callgrind-out-file=${out}`, ...loopCommand(mode, conns, rounds)], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
   const text = readFileSync(out, 'utf8');
   const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];

@@ -11,19 +11,13 @@
 // and with the engine's V8 flags unless --v8-defaults.
 // Takes a few minutes (valgrind runs node ~50x slower).
 import { spawnSync } from 'node:child_process';
-import { ENGINE_V8_FLAGS } from '../dist/src/util/engine-flags.js';
-import { eachInstructionCost } from './lib/callgrind.js';
+import { eachInstructionCost, floorIndex } from './lib/callgrind.js';
+import { loopCommand, positionalArgs } from './lib/datapath-loop.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '40'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-/** The engine's V8 flags, as the daemon and `npm run bench` run it; --v8-defaults leaves them out. */
-const V8_TUNING = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
-/** datapath-loop.js runs the bench's warm-up first unless --fresh (see there). */
-const LOOP_FLAGS = process.argv.includes('--fresh') ? ['--fresh'] : [];
-/** As in datapath-instructions.js: repeatable runs. */
-const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
+const [mode = 'new', conns = '10000', lo = '8', hi = '16', top = '40'] = positionalArgs();
 const dir = mkdtempSync(join(tmpdir(), 'dp-profile-'));
 
 /** The perf map V8 wrote for `pid`: sorted [start, end, name]. */
@@ -44,14 +38,7 @@ function perfMap(pid) {
 }
 
 function nameAt(ranges, addr) {
-  let lo = 0;
-  let hi = ranges.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (ranges[mid][0] <= addr) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  const r = ranges[hi];
+  const r = ranges[floorIndex(ranges.length, (i) => ranges[i][0], addr)];
   return r && addr < r[1] ? r[2] : undefined;
 }
 
@@ -62,7 +49,7 @@ function nameAt(ranges, addr) {
  */
 function profile(rounds) {
   const out = join(dir, `${mode}.${rounds}.out`);
-  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, process.execPath, ...PREDICTABLE, ...V8_TUNING, '--perf-basic-prof', 'dist/bench/datapath-loop.js', mode, conns, rounds, ...LOOP_FLAGS];
+  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, ...loopCommand(mode, conns, rounds, ['--perf-basic-prof'])];
   const r = spawnSync('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
   const text = readFileSync(out, 'utf8');

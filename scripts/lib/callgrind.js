@@ -53,3 +53,19 @@ export function eachInstructionCost(text, cb, event = 0) {
     }
   }
 }
+
+/**
+ * In something sorted by ascending key (`length` items, `keyAt(i)` the key of
+ * item i), the last index whose key is at most `x`, or -1: which of the sorted
+ * code ranges or instruction starts an address falls in.
+ */
+export function floorIndex(length, keyAt, x) {
+  let lo = 0;
+  let hi = length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (keyAt(mid) <= x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return hi;
+}
