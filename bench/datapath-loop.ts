@@ -1,41 +1,61 @@
 // The datapath bench's loops without timers, for instruction counts under
-// callgrind (scripts/datapath-instructions.js runs this twice with different
-// round counts and divides the difference by the extra packets, so set-up and
-// JIT warm-up cancel out).
-// Usage: node dist/bench/datapath-loop.js new|established|pairs <conns> <rounds> [--fresh]
-//   new:         rounds × conns SYNs of new cross-node flows, CT cleared before each round
-//   established: rounds × conns ACKs of one established cross-node flow
+// callgrind. Runs `lo` rounds, then marks a window by calling os.loadavg()
+// (libuv's uv_loadavg, which nothing else in node calls) before and after
+// rounds lo..hi: the scripts run valgrind with --dump-before=uv_loadavg, so
+// callgrind writes the window as a part of its own (<out>.2), and set-up, JIT
+// warm-up and exit stay out of it. One run counts exactly; subtracting two
+// runs of different lengths (as this loop was used before) also subtracted
+// their differing garbage collection, which the module loading's timing
+// decides.
+// Usage: node --expose-gc dist/bench/datapath-loop.js new|established|pairs <conns> <lo> <hi> [--fresh]
+//   new:         hi × conns SYNs of new cross-node flows, CT cleared before each round
+//   established: hi × conns ACKs of one established cross-node flow
 //   pairs:       as new, but between 64 clients and 64 servers, another pair every packet
 // First comes the bench's own warm-up (warmUp(): a round in a world of each
 // figure's), so the count is of the code the bench times. --fresh leaves it
 // out: the loop's world is then the only one the JIT has seen, and its objects
 // are folded into the code as constants (fewer instructions than the bench runs).
 
+import { loadavg } from 'node:os';
 import { clearCt, sendEstablished, sendFrames, setup, setupPairs, warmUp } from './datapath-setup.js';
 
-const [mode = 'new', connsArg = '10000', roundsArg = '2'] = process.argv.slice(2).filter((a) => a !== '--fresh');
+const [mode = 'new', connsArg = '10000', loArg = '8', hiArg = '16'] = process.argv.slice(2).filter((a) => a !== '--fresh');
 const conns = Number(connsArg);
-const rounds = Number(roundsArg);
+const lo = Number(loArg);
+const hi = Number(hiArg);
 if (mode !== 'new' && mode !== 'established' && mode !== 'pairs') throw new Error(`mode must be new, established or pairs, not ${mode}`);
+if (!(Number.isInteger(lo) && Number.isInteger(hi) && 0 <= lo && lo < hi)) throw new Error(`rounds must be 0 <= lo < hi, not ${loArg} and ${hiArg}`);
 
 /** Pods on each side in `pairs` mode (as datapath.bench.ts's figure (d)). */
 const PAIR_PODS = 64;
+
+/** With --expose-gc, a full collection, so none that set-up started is still marking in the window. */
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+
+/** Rounds lo..hi between the two window marks. */
+function window(round: () => void): void {
+  for (let r = 0; r < lo; r++) round();
+  gc();
+  loadavg();
+  for (let r = lo; r < hi; r++) round();
+  loadavg();
+}
 
 if (!process.argv.includes('--fresh')) warmUp(conns, PAIR_PODS);
 
 if (mode === 'established') {
   const s = setup(false, 0);
   s.w.nodes[0]!.kernel.runIngress(s.client.ep.ifindex, s.syn);
-  for (let r = 0; r < rounds; r++) sendEstablished(s, conns);
+  window(() => sendEstablished(s, conns));
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
   if (lost) throw new Error(`${lost} events lost`);
 } else {
   const s = mode === 'pairs' ? setupPairs(PAIR_PODS, conns) : setup(false, conns);
-  for (let r = 0; r < rounds; r++) {
+  window(() => {
     clearCt(s.w);
     sendFrames(s.w, s.frames, s.ifindexes);
-  }
+  });
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
   if (lost) throw new Error(`${lost} events lost`);
-  if (s.delivered() !== rounds * conns) throw new Error(`delivered ${s.delivered()} of ${rounds * conns}`);
+  if (s.delivered() !== hi * conns) throw new Error(`delivered ${s.delivered()} of ${hi * conns}`);
 }

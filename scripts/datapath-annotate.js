@@ -3,12 +3,12 @@
 // datapath-profile.js stops at the few big functions TurboFan compiles the
 // path into (with the engine flags it inlines nearly everything), this names
 // the source line each machine instruction came from, inlined callees
-// included. Runs dist/bench/datapath-loop.js under callgrind twice (`lo` and
-// `hi` rounds) with V8 printing its optimised code (addresses and sizes),
-// then once more outside valgrind with --trace-turbo for each hot function
-// (TurboFan's JSON: instruction → node → source position → inlined
-// function's script), and prints (count(hi) - count(lo)) / packets per line
-// and per inlined function. Lines are approximate at the edges: instructions
+// included. Runs dist/bench/datapath-loop.js under callgrind with V8
+// printing its optimised code (addresses and sizes) and counts the loop's
+// window, rounds lo..hi (scripts/lib/datapath-loop.js), then runs it once
+// more outside valgrind with --trace-turbo for each hot function (TurboFan's
+// JSON: instruction → node → source position → inlined function's script),
+// and prints count / packets per line and per inlined function. Lines are approximate at the edges: instructions
 // without a position of their own (map checks, moves) are listed apart, and
 // some nodes carry the position of the statement around them.
 // Usage: npm run build && node scripts/datapath-annotate.js [new|established|pairs] [conns=10000] [lo=8] [hi=16] [top=50] [--v8-defaults] [--fresh] [--icache]
@@ -17,12 +17,12 @@
 // path's code does not fit it, so where the misses fall says which code a
 // packet fetches again.
 // node runs with --predictable and fixed seeds (as datapath-instructions.js),
-// so the three runs compile the same code; a function is matched across them
+// so the two runs compile the same code; a function is matched across them
 // by its name and code size. Takes a few minutes; the trace files (~50 MB per
 // function) go to a temporary directory that is removed at the end.
 import { spawnSync } from 'node:child_process';
 import { eachInstructionCost, floorIndex } from './lib/callgrind.js';
-import { CACHE_SIM, loopCommand, positionalArgs } from './lib/datapath-loop.js';
+import { CACHE_SIM, callgrindWindow, loopCommand, positionalArgs } from './lib/datapath-loop.js';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,10 +36,10 @@ const I1MR = 3;
 const HOT_SHARE = 0.03;
 const dir = mkdtempSync(join(tmpdir(), 'dp-annotate-'));
 
-/** Callgrind's self cost per instruction address (the run records per instruction with --dump-instr). */
-function costsByAddress(file) {
+/** Callgrind's self cost per instruction address in a part's text (recorded per instruction with --dump-instr). */
+function costsByAddress(text) {
   const counts = new Map();
-  eachInstructionCost(readFileSync(file, 'utf8'), (addr, n) => counts.set(addr, (counts.get(addr) ?? 0) + n), ICACHE ? I1MR : 0);
+  eachInstructionCost(text, (addr, n) => counts.set(addr, (counts.get(addr) ?? 0) + n), ICACHE ? I1MR : 0);
   return counts;
 }
 
@@ -67,18 +67,12 @@ function codeObjects(text) {
   return codes;
 }
 
-/** Ir per (function name, code size, pc offset) of one callgrind run of `rounds` rounds. */
-function run(rounds) {
-  const out = join(dir, `cg.${rounds}`);
-  const r = spawnSync('valgrind', ['--tool=callgrind', '--dump-instr=yes', ...(ICACHE ? CACHE_SIM : []), `--callgrind-out-file=${out}`, ...loopCommand(mode, conns, rounds, ['--print-opt-code'])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    encoding: 'utf8',
-    maxBuffer: 1 << 30,
-  });
-  if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr.slice(-2000)}`);
-  const counts = costsByAddress(out);
+/** The window's count per (function name, code size, pc offset). */
+function run() {
+  const { text, stdout } = callgrindWindow(join(dir, 'cg.out'), mode, conns, lo, hi, ['--dump-instr=yes', ...(ICACHE ? CACHE_SIM : [])], ['--print-opt-code']);
+  const counts = costsByAddress(text);
   const byPc = new Map();
-  for (const code of codeObjects(r.stdout)) {
+  for (const code of codeObjects(stdout)) {
     for (const [addr, off] of code.instrs) {
       const n = counts.get(addr);
       if (n) byPc.set(`${code.name}\0${code.size}\0${off}`, (byPc.get(`${code.name}\0${code.size}\0${off}`) ?? 0) + n);
@@ -146,16 +140,11 @@ function positions(json) {
 }
 
 try {
-  const a = run(lo);
-  const b = run(hi);
+  const counted = run();
   const packets = (Number(hi) - Number(lo)) * Number(conns);
   const perCode = new Map();
-  const delta = new Map();
   let total = 0;
-  for (const [key, n] of b) {
-    const d = n - (a.get(key) ?? 0);
-    if (d <= 0) continue;
-    delta.set(key, d);
+  for (const [key, d] of counted) {
     total += d;
     const code = key.slice(0, key.lastIndexOf('\0'));
     perCode.set(code, (perCode.get(code) ?? 0) + d);
@@ -169,13 +158,13 @@ try {
   for (const name of new Set(hot.map(([code]) => code.split('\0')[0]))) {
     const traceDir = join(dir, `trace-${name}`);
     mkdirSync(traceDir);
-    const [node, ...args] = loopCommand(mode, conns, hi, ['--trace-turbo', `--trace-turbo-path=${traceDir}`, `--trace-turbo-filter=${name}`]);
+    const [node, ...args] = loopCommand(mode, conns, lo, hi, ['--trace-turbo', `--trace-turbo-path=${traceDir}`, `--trace-turbo-filter=${name}`]);
     const r = spawnSync(node, args, { cwd: traceDir, stdio: 'ignore' });
     if (r.status !== 0) throw new Error(`trace of ${name}: exit ${r.status}`);
     for (const f of readdirSync(traceDir).filter((f) => f.endsWith('.json'))) {
       const pos = positions(join(traceDir, f));
       const prefix = `${name}\0${pos.size}\0`;
-      for (const [key, n] of delta) {
+      for (const [key, n] of counted) {
         if (!key.startsWith(prefix)) continue;
         const [fn, line] = pos.at(Number(key.slice(prefix.length)));
         byLine.set(`${fn}  ${line}`, (byLine.get(`${fn}  ${line}`) ?? 0) + n);

@@ -1,18 +1,17 @@
 #!/usr/bin/env node
 // Instructions per packet of the datapath bench's loops, by function: the
 // repeatable counterpart of a CPU profile. Runs dist/bench/datapath-loop.js
-// under callgrind twice (`lo` and `hi` rounds) with V8 writing its perf map
-// (--perf-basic-prof), names each JIT-compiled code range from that map, and
-// prints (Ir(hi) - Ir(lo)) / packets per function, so set-up and warm-up
-// cancel out. Functions the JIT inlined count in their caller, as in a CPU
+// under callgrind with V8 writing its perf map (--perf-basic-prof), names
+// each JIT-compiled code range from that map, and prints the Ir of the loop's
+// window, rounds lo..hi (scripts/lib/datapath-loop.js), per packet and
+// function, so set-up and warm-up stay out. Functions the JIT inlined count in their caller, as in a CPU
 // profile; `Builtins_*` and C++ functions keep their own names.
 // Usage: npm run build && node scripts/datapath-profile.js [new|established] [conns=10000] [lo=8] [hi=16] [top=40] [--v8-defaults] [--fresh]
 // node runs with the flags datapath-instructions.js uses for repeatable counts,
 // and with the engine's V8 flags unless --v8-defaults.
 // Takes a few minutes (valgrind runs node ~50x slower).
-import { spawnSync } from 'node:child_process';
 import { eachInstructionCost, floorIndex } from './lib/callgrind.js';
-import { loopCommand, positionalArgs } from './lib/datapath-loop.js';
+import { callgrindWindow, positionalArgs, totals } from './lib/datapath-loop.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,28 +42,20 @@ function nameAt(ranges, addr) {
 }
 
 /**
- * Ir per function name for one run, attributed by instruction address (the
+ * Ir per function name in the window, attributed by instruction address (the
  * run records costs per instruction with --dump-instr), so JIT code is named
  * by the perf map range it lies in and native code by callgrind's function.
  */
-function profile(rounds) {
-  const out = join(dir, `${mode}.${rounds}.out`);
-  const args = ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`, ...loopCommand(mode, conns, rounds, ['--perf-basic-prof'])];
-  const r = spawnSync('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`valgrind ${mode} ${rounds}: exit ${r.status}\n${r.stderr}`);
-  const text = readFileSync(out, 'utf8');
+function profile() {
+  const { text } = callgrindWindow(join(dir, `${mode}.out`), mode, conns, lo, hi, ['--dump-instr=yes'], ['--perf-basic-prof']);
   const ranges = perfMap(/^pid: (\d+)$/m.exec(text.slice(0, 4000))?.[1]);
   const byName = new Map();
   eachInstructionCost(text, (addr, ir, fn) => {
     const name = nameAt(ranges, addr) ?? fn;
     byName.set(name, (byName.get(name) ?? 0) + ir);
   });
-  byName.set(TOTAL, Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1] ?? 0));
-  return byName;
+  return { byName, total: totals(text).Ir };
 }
-
-/** Key of the run's total Ir in a profile. */
-const TOTAL = '(total)';
 
 /** A readable name: optimised and unoptimised code of one function count together, files by their last two parts. */
 function tidy(name) {
@@ -72,17 +63,12 @@ function tidy(name) {
 }
 
 try {
-  const a = profile(lo);
-  const b = profile(hi);
+  const { byName, total: ir } = profile();
   const packets = (Number(hi) - Number(lo)) * Number(conns);
-  const merged = (m) => {
-    const out = new Map();
-    for (const [name, ir] of m) out.set(tidy(name), (out.get(tidy(name)) ?? 0) + ir);
-    return out;
-  };
-  const ma = merged(a);
-  const total = (b.get(TOTAL) - a.get(TOTAL)) / packets;
-  const rows = [...merged(b)].filter(([name]) => name !== TOTAL).map(([name, ir]) => [name, (ir - (ma.get(name) ?? 0)) / packets]).filter(([, per]) => per > 0.5);
+  const merged = new Map();
+  for (const [name, n] of byName) merged.set(tidy(name), (merged.get(tidy(name)) ?? 0) + n);
+  const total = ir / packets;
+  const rows = [...merged].map(([name, n]) => [name, n / packets]).filter(([, per]) => per > 0.5);
   rows.sort((x, y) => y[1] - x[1]);
   console.log(`${mode}: ${total.toFixed(0)} instructions/packet, by the function whose code ran them (inlined callees count in their caller)`);
   for (const [name, per] of rows.slice(0, Number(top))) console.log(`${per.toFixed(0).padStart(7)}  ${((100 * per) / total).toFixed(1).padStart(5)}%  ${name}`);

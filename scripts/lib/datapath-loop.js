@@ -1,10 +1,16 @@
 // How the callgrind scripts (datapath-instructions, -profile, -annotate) run
 // the bench's loop, dist/bench/datapath-loop.js, and read their arguments.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ENGINE_V8_FLAGS } from '../../dist/src/util/engine-flags.js';
 
-/** V8 flags that make two runs of one build execute the same instructions (see datapath-instructions.js). */
-const PREDICTABLE = ['--predictable', '--hash-seed=1', '--random-seed=1'];
+/**
+ * V8 flags that make two runs of one build execute the same instructions:
+ * compiling on the main thread in one order (--predictable), fixed seeds, and
+ * gc() for the loop's collection before its window.
+ */
+const PREDICTABLE = ['--predictable', '--predictable-gc-schedule', '--expose-gc', '--hash-seed=1', '--random-seed=1'];
 const LOOP = resolve('dist/bench/datapath-loop.js');
 
 /** Callgrind's cache model: 32 KiB L1s, as this machine's CPU has, and a 4 MiB last level. */
@@ -16,13 +22,38 @@ export function positionalArgs() {
 }
 
 /**
- * node's command line for `rounds` rounds of the loop: repeatable (--predictable,
- * fixed seeds), with the engine's V8 flags as the daemon and `npm run bench` run
- * unless the script was given --v8-defaults, then `nodeFlags`; the script's
- * --fresh goes on to the loop (which otherwise runs the bench's warm-up first).
+ * node's command line for the loop's rounds 0..hi, window lo..hi: repeatable
+ * (--predictable, fixed seeds), with the engine's V8 flags as the daemon and
+ * `npm run bench` run unless the script was given --v8-defaults, then
+ * `nodeFlags`; the script's --fresh goes on to the loop (which otherwise runs
+ * the bench's warm-up first).
  */
-export function loopCommand(mode, conns, rounds, nodeFlags = []) {
+export function loopCommand(mode, conns, lo, hi, nodeFlags = []) {
   const v8 = process.argv.includes('--v8-defaults') ? [] : ENGINE_V8_FLAGS;
   const loopFlags = process.argv.includes('--fresh') ? ['--fresh'] : [];
-  return [process.execPath, ...PREDICTABLE, ...v8, ...nodeFlags, LOOP, String(mode), String(conns), String(rounds), ...loopFlags];
+  return [process.execPath, ...PREDICTABLE, ...v8, ...nodeFlags, LOOP, String(mode), String(conns), String(lo), String(hi), ...loopFlags];
+}
+
+/**
+ * Run the loop under callgrind (`valgrindFlags` added, node given
+ * `nodeFlags`) and return the window's part, rounds lo..hi only (the loop
+ * marks it with uv_loadavg, where callgrind dumps), as text, with node's
+ * stdout.
+ */
+export function callgrindWindow(out, mode, conns, lo, hi, valgrindFlags = [], nodeFlags = []) {
+  const args = ['--tool=callgrind', '--dump-before=uv_loadavg', ...valgrindFlags, `--callgrind-out-file=${out}`, ...loopCommand(mode, conns, lo, hi, nodeFlags)];
+  const r = spawnSync('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`valgrind ${mode} ${lo}..${hi}: exit ${r.status}\n${r.stderr.slice(-2000)}`);
+  // Parts: .1 start to the first mark, .2 the window, then the rest in `out`.
+  if (!existsSync(`${out}.2`) || existsSync(`${out}.3`)) throw new Error(`valgrind ${mode}: expected callgrind parts ${out}.1 and .2 only (did something else call uv_loadavg?)`);
+  return { text: readFileSync(`${out}.2`, 'utf8'), stdout: r.stdout };
+}
+
+/** A callgrind part's totals by event name (Ir, and with the cache model Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw). */
+export function totals(text) {
+  const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];
+  const m = /^(?:summary|totals): ([\d ]+)$/m.exec(text);
+  if (!m) throw new Error('no totals in callgrind output');
+  const values = m[1].trim().split(/\s+/).map(Number);
+  return Object.fromEntries(events.map((e, i) => [e, values[i] ?? 0]));
 }
