@@ -1,12 +1,13 @@
 // The datapath bench's loops without timers, for instruction counts under
-// callgrind. Runs `lo` rounds, then marks a window by calling os.loadavg()
-// (libuv's uv_loadavg, which nothing else in node calls) before and after
-// rounds lo..hi: the scripts run valgrind with --dump-before=uv_loadavg, so
-// callgrind writes the window as a part of its own (<out>.2), and set-up, JIT
-// warm-up and exit stay out of it. One run counts exactly; subtracting two
-// runs of different lengths (as this loop was used before) also subtracted
-// their differing garbage collection, which the module loading's timing
-// decides.
+// callgrind. Runs `lo` rounds, then marks each of rounds lo..hi by calling
+// os.loadavg() (libuv's uv_loadavg, which nothing else in node calls) right
+// before and after the pass the bench times (not the untimed CT clearing
+// between passes): the scripts run valgrind with --dump-before=uv_loadavg, so
+// callgrind writes each timed pass as a part of its own (<out>.2, .4, …), and
+// set-up, JIT warm-up, the clearing and exit stay out. One run counts
+// exactly; subtracting two runs of different lengths (as this loop was used
+// before) also subtracted their differing garbage collection, which the
+// module loading's timing decides.
 // Usage: node --expose-gc dist/bench/datapath-loop.js new|established|pairs <conns> <lo> <hi> [--fresh]
 //   new:         hi × conns SYNs of new cross-node flows, CT cleared before each round
 //   established: hi × conns ACKs of one established cross-node flow
@@ -29,16 +30,22 @@ if (!(Number.isInteger(lo) && Number.isInteger(hi) && 0 <= lo && lo < hi)) throw
 /** Pods on each side in `pairs` mode (as datapath.bench.ts's figure (d)). */
 const PAIR_PODS = 64;
 
-/** With --expose-gc, a full collection, so none that set-up started is still marking in the window. */
+/** With --expose-gc, a full collection, so none that set-up started is still marking in the counted passes. */
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-/** Rounds lo..hi between the two window marks. */
-function window(round: () => void): void {
-  for (let r = 0; r < lo; r++) round();
+/** `hi` rounds of an untimed `before` and a timed `pass`; from round lo on, each pass between two marks. */
+function rounds(before: () => void, pass: () => void): void {
+  for (let r = 0; r < lo; r++) {
+    before();
+    pass();
+  }
   gc();
-  loadavg();
-  for (let r = lo; r < hi; r++) round();
-  loadavg();
+  for (let r = lo; r < hi; r++) {
+    before();
+    loadavg();
+    pass();
+    loadavg();
+  }
 }
 
 if (!process.argv.includes('--fresh')) warmUp(conns, PAIR_PODS);
@@ -46,15 +53,18 @@ if (!process.argv.includes('--fresh')) warmUp(conns, PAIR_PODS);
 if (mode === 'established') {
   const s = setup(false, 0);
   s.w.nodes[0]!.kernel.runIngress(s.client.ep.ifindex, s.syn);
-  window(() => sendEstablished(s, conns));
+  rounds(
+    () => {},
+    () => sendEstablished(s, conns),
+  );
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
   if (lost) throw new Error(`${lost} events lost`);
 } else {
   const s = mode === 'pairs' ? setupPairs(PAIR_PODS, conns) : setup(false, conns);
-  window(() => {
-    clearCt(s.w);
-    sendFrames(s.w, s.frames, s.ifindexes);
-  });
+  rounds(
+    () => clearCt(s.w),
+    () => sendFrames(s.w, s.frames, s.ifindexes),
+  );
   const lost = s.w.nodes.reduce((n, x) => n + x.dp.events.lost, 0);
   if (lost) throw new Error(`${lost} events lost`);
   if (s.delivered() !== hi * conns) throw new Error(`delivered ${s.delivered()} of ${hi * conns}`);

@@ -4,8 +4,8 @@
 // path into (with the engine flags it inlines nearly everything), this names
 // the source line each machine instruction came from, inlined callees
 // included. Runs dist/bench/datapath-loop.js under callgrind with V8
-// printing its optimised code (addresses and sizes) and counts the loop's
-// window, rounds lo..hi (scripts/lib/datapath-loop.js), then runs it once
+// printing its optimised code (addresses and sizes) and counts the passes of
+// rounds lo..hi the bench would time (scripts/lib/datapath-loop.js), then runs it once
 // more outside valgrind with --trace-turbo for each hot function (TurboFan's
 // JSON: instruction → node → source position → inlined function's script),
 // and prints count / packets per line and per inlined function. Lines are approximate at the edges: instructions
@@ -36,10 +36,10 @@ const I1MR = 3;
 const HOT_SHARE = 0.03;
 const dir = mkdtempSync(join(tmpdir(), 'dp-annotate-'));
 
-/** Callgrind's self cost per instruction address in a part's text (recorded per instruction with --dump-instr). */
-function costsByAddress(text) {
+/** Callgrind's self cost per instruction address in parts' texts (recorded per instruction with --dump-instr). */
+function costsByAddress(texts) {
   const counts = new Map();
-  eachInstructionCost(text, (addr, n) => counts.set(addr, (counts.get(addr) ?? 0) + n), ICACHE ? I1MR : 0);
+  for (const text of texts) eachInstructionCost(text, (addr, n) => counts.set(addr, (counts.get(addr) ?? 0) + n), ICACHE ? I1MR : 0);
   return counts;
 }
 
@@ -67,10 +67,10 @@ function codeObjects(text) {
   return codes;
 }
 
-/** The window's count per (function name, code size, pc offset). */
+/** The timed passes' count per (function name, code size, pc offset). */
 function run() {
-  const { text, stdout } = callgrindWindow(join(dir, 'cg.out'), mode, conns, lo, hi, ['--dump-instr=yes', ...(ICACHE ? CACHE_SIM : [])], ['--print-opt-code']);
-  const counts = costsByAddress(text);
+  const { texts, stdout } = callgrindWindow(join(dir, 'cg.out'), mode, conns, lo, hi, ['--dump-instr=yes', ...(ICACHE ? CACHE_SIM : [])], ['--print-opt-code']);
+  const counts = costsByAddress(texts);
   const byPc = new Map();
   for (const code of codeObjects(stdout)) {
     for (const [addr, off] of code.instrs) {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Instructions per packet of the datapath bench's cross-node loops, counted by
 // callgrind (the one repeatable measure on a shared machine). Runs
-// dist/bench/datapath-loop.js under valgrind once and counts its window,
-// rounds lo..hi, which the loop marks (scripts/lib/datapath-loop.js):
-// Ir(window) / ((hi - lo) × conns). It also says how much of the window was
-// V8's compiler or garbage collector, which a clean window keeps near zero.
+// dist/bench/datapath-loop.js under valgrind once and counts the passes of
+// rounds lo..hi that the bench would time, which the loop marks
+// (scripts/lib/datapath-loop.js): Ir(passes) / ((hi - lo) × conns). It also says how much of that was
+// V8's compiler or garbage collector, which clean passes keep near zero.
 // Usage: npm run build && node scripts/datapath-instructions.js [new|established|pairs|both] [conns=10000] [lo=8] [hi=16] [--cache] [--v8-defaults] [--fresh]
 // node runs with the engine's V8 flags (src/util/engine-flags.ts), as the
 // daemon and `npm run bench` do; --v8-defaults measures without them.
@@ -38,17 +38,19 @@ const GC = /v8::internal::(\w+::)?(Heap|Scavenger|Marking|MarkCompact|Sweeper|Ev
 
 try {
   for (const mode of modes) {
-    const { text } = callgrindWindow(join(dir, `${mode}.out`), mode, conns, lo, hi, ['--dump-instr=yes', ...(cache ? CACHE_SIM : [])]);
-    const t = totals(text);
+    const { texts } = callgrindWindow(join(dir, `${mode}.out`), mode, conns, lo, hi, ['--dump-instr=yes', ...(cache ? CACHE_SIM : [])]);
+    const t = totals(texts);
     let compiler = 0;
     let gc = 0;
-    eachInstructionCost(text, (_addr, ir, fn) => {
-      if (COMPILER.test(fn)) compiler += ir;
-      else if (GC.test(fn)) gc += ir;
-    });
+    for (const text of texts) {
+      eachInstructionCost(text, (_addr, ir, fn) => {
+        if (COMPILER.test(fn)) compiler += ir;
+        else if (GC.test(fn)) gc += ir;
+      });
+    }
     const packets = (Number(hi) - Number(lo)) * Number(conns);
     const per = (n, digits = 0) => (n / packets).toFixed(digits);
-    let line = `${mode}: ${per(t.Ir)} instructions/packet (Ir ${t.Ir} in rounds ${lo}..${hi} of ${conns}; V8's compiler ${per(compiler)}, garbage collector ${per(gc)} of them)`;
+    let line = `${mode}: ${per(t.Ir)} instructions/packet (Ir ${t.Ir} in the passes of rounds ${lo}..${hi} of ${conns}; V8's compiler ${per(compiler)}, garbage collector ${per(gc)} of them)`;
     if (cache) line += `; per packet: L1 instruction misses ${per(t.I1mr, 1)}, L1 data misses ${per(t.D1mr, 2)} read + ${per(t.D1mw, 2)} write, last-level (4 MiB) ${per(t.DLmr, 2)} read + ${per(t.DLmw, 2)} write`;
     console.log(line);
   }

@@ -2,9 +2,9 @@
 // Instructions per packet of the datapath bench's loops, by function: the
 // repeatable counterpart of a CPU profile. Runs dist/bench/datapath-loop.js
 // under callgrind with V8 writing its perf map (--perf-basic-prof), names
-// each JIT-compiled code range from that map, and prints the Ir of the loop's
-// window, rounds lo..hi (scripts/lib/datapath-loop.js), per packet and
-// function, so set-up and warm-up stay out. Functions the JIT inlined count in their caller, as in a CPU
+// each JIT-compiled code range from that map, and prints the Ir of the
+// passes of rounds lo..hi the bench would time (scripts/lib/datapath-loop.js),
+// per packet and function, so set-up and warm-up stay out. Functions the JIT inlined count in their caller, as in a CPU
 // profile; `Builtins_*` and C++ functions keep their own names.
 // Usage: npm run build && node scripts/datapath-profile.js [new|established] [conns=10000] [lo=8] [hi=16] [top=40] [--v8-defaults] [--fresh]
 // node runs with the flags datapath-instructions.js uses for repeatable counts,
@@ -42,19 +42,21 @@ function nameAt(ranges, addr) {
 }
 
 /**
- * Ir per function name in the window, attributed by instruction address (the
+ * Ir per function name in the timed passes, attributed by instruction address (the
  * run records costs per instruction with --dump-instr), so JIT code is named
  * by the perf map range it lies in and native code by callgrind's function.
  */
 function profile() {
-  const { text } = callgrindWindow(join(dir, `${mode}.out`), mode, conns, lo, hi, ['--dump-instr=yes'], ['--perf-basic-prof']);
-  const ranges = perfMap(/^pid: (\d+)$/m.exec(text.slice(0, 4000))?.[1]);
+  const { texts } = callgrindWindow(join(dir, `${mode}.out`), mode, conns, lo, hi, ['--dump-instr=yes'], ['--perf-basic-prof']);
+  const ranges = perfMap(/^pid: (\d+)$/m.exec(texts[0].slice(0, 4000))?.[1]);
   const byName = new Map();
-  eachInstructionCost(text, (addr, ir, fn) => {
-    const name = nameAt(ranges, addr) ?? fn;
-    byName.set(name, (byName.get(name) ?? 0) + ir);
-  });
-  return { byName, total: totals(text).Ir };
+  for (const text of texts) {
+    eachInstructionCost(text, (addr, ir, fn) => {
+      const name = nameAt(ranges, addr) ?? fn;
+      byName.set(name, (byName.get(name) ?? 0) + ir);
+    });
+  }
+  return { byName, total: totals(texts).Ir };
 }
 
 /** A readable name: optimised and unoptimised code of one function count together, files by their last two parts. */

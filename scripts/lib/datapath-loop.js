@@ -8,7 +8,7 @@ import { ENGINE_V8_FLAGS } from '../../dist/src/util/engine-flags.js';
 /**
  * V8 flags that make two runs of one build execute the same instructions:
  * compiling on the main thread in one order (--predictable), fixed seeds, and
- * gc() for the loop's collection before its window.
+ * gc() for the loop's collection before its counted passes.
  */
 const PREDICTABLE = ['--predictable', '--predictable-gc-schedule', '--expose-gc', '--hash-seed=1', '--random-seed=1'];
 const LOOP = resolve('dist/bench/datapath-loop.js');
@@ -22,7 +22,7 @@ export function positionalArgs() {
 }
 
 /**
- * node's command line for the loop's rounds 0..hi, window lo..hi: repeatable
+ * node's command line for the loop's rounds 0..hi, counted lo..hi: repeatable
  * (--predictable, fixed seeds), with the engine's V8 flags as the daemon and
  * `npm run bench` run unless the script was given --v8-defaults, then
  * `nodeFlags`; the script's --fresh goes on to the loop (which otherwise runs
@@ -36,24 +36,30 @@ export function loopCommand(mode, conns, lo, hi, nodeFlags = []) {
 
 /**
  * Run the loop under callgrind (`valgrindFlags` added, node given
- * `nodeFlags`) and return the window's part, rounds lo..hi only (the loop
- * marks it with uv_loadavg, where callgrind dumps), as text, with node's
- * stdout.
+ * `nodeFlags`) and return the texts of its timed passes of rounds lo..hi
+ * (the loop marks each with uv_loadavg, where callgrind dumps: parts .2, .4,
+ * …, while .1, .3, … are set-up and the untimed work between passes), with
+ * node's stdout.
  */
 export function callgrindWindow(out, mode, conns, lo, hi, valgrindFlags = [], nodeFlags = []) {
   const args = ['--tool=callgrind', '--dump-before=uv_loadavg', ...valgrindFlags, `--callgrind-out-file=${out}`, ...loopCommand(mode, conns, lo, hi, nodeFlags)];
   const r = spawnSync('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`valgrind ${mode} ${lo}..${hi}: exit ${r.status}\n${r.stderr.slice(-2000)}`);
-  // Parts: .1 start to the first mark, .2 the window, then the rest in `out`.
-  if (!existsSync(`${out}.2`) || existsSync(`${out}.3`)) throw new Error(`valgrind ${mode}: expected callgrind parts ${out}.1 and .2 only (did something else call uv_loadavg?)`);
-  return { text: readFileSync(`${out}.2`, 'utf8'), stdout: r.stdout };
+  const passes = Number(hi) - Number(lo);
+  if (!existsSync(`${out}.${2 * passes}`) || existsSync(`${out}.${2 * passes + 1}`)) throw new Error(`valgrind ${mode}: expected callgrind parts ${out}.1 to .${2 * passes} (did something else call uv_loadavg?)`);
+  const texts = Array.from({ length: passes }, (_, i) => readFileSync(`${out}.${2 * i + 2}`, 'utf8'));
+  return { texts, stdout: r.stdout };
 }
 
-/** A callgrind part's totals by event name (Ir, and with the cache model Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw). */
-export function totals(text) {
-  const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];
-  const m = /^(?:summary|totals): ([\d ]+)$/m.exec(text);
-  if (!m) throw new Error('no totals in callgrind output');
-  const values = m[1].trim().split(/\s+/).map(Number);
-  return Object.fromEntries(events.map((e, i) => [e, values[i] ?? 0]));
+/** Callgrind parts' summed totals by event name (Ir, and with the cache model Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw). */
+export function totals(texts) {
+  const sum = {};
+  for (const text of texts) {
+    const events = /^events: (.*)$/m.exec(text)?.[1].trim().split(/\s+/) ?? [];
+    const m = /^(?:summary|totals): ([\d ]+)$/m.exec(text);
+    if (!m) throw new Error('no totals in callgrind output');
+    const values = m[1].trim().split(/\s+/).map(Number);
+    events.forEach((e, i) => (sum[e] = (sum[e] ?? 0) + (values[i] ?? 0)));
+  }
+  return sum;
 }
