@@ -175,7 +175,14 @@ export class SkBuff {
         this.src = sourceViews(frame);
         this.srcView = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
       }
-      if (this.src !== null) copyPacket(this, headroom, this.src, frameOff, frameLen);
+      const src = this.src;
+      const whole = (frameLen + 7) >> 3;
+      // Whole float64s when the area holds the last one in full (an RX area's
+      // frames start 8-aligned, so it does): the bytes it copies past the
+      // frame's end land past len, which nothing reads, and the frame's tail
+      // needs no word or DataView copy of its own.
+      if (src !== null && ((headroom | frameOff) & 7) === 0 && (frameOff >> 3) + whole <= src.f64.length) copyFloat64s(this.f64, headroom >> 3, src.f64, frameOff >> 3, whole);
+      else if (src !== null) copyPacket(this, headroom, src, frameOff, frameLen);
       else copyView(this.view, headroom, this.srcView as DataView, frameOff, frameLen);
     }
     this.off = headroom;

@@ -61,11 +61,14 @@ test('load() takes a frame at an offset of a buffer area as the bytes it holds, 
   for (let i = 0; i < backing.length; i++) backing[i] = rng.below(256);
   // Areas starting 8-aligned (float64 copies) and not (the DataView copy), NaN patterns inside.
   for (const areaStart of [0, 8, 3, 4, 5]) {
-    const area = backing.subarray(areaStart, areaStart + 2048);
+    // 2045 bytes: a frame of 5, 13 or 77 bytes at its end starts 8-aligned and its last float64 is partly past the area.
+    const area = backing.subarray(areaStart, areaStart + 2045);
     const skb = new SkBuff(256);
     for (let round = 0; round < 20; round++) {
-      for (const off of [0, 1, 4, 8, 13, 64, 200]) {
-        for (const len of [1, 3, 4, 7, 8, 14, 60, 66, 74, 150]) {
+      for (const at of [0, 1, 4, 8, 13, 64, 200, -1]) {
+        for (const len of [1, 3, 4, 5, 7, 8, 13, 14, 60, 66, 74, 77, 150]) {
+          // -1: the frame ends where the area does.
+          const off = at < 0 ? area.length - len : at;
           const v = new DataView(area.buffer, area.byteOffset + off);
           for (const [i, [lo, hi]] of NAN_WORDS.entries()) {
             v.setUint32(i * 8, lo, true);
