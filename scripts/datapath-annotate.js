@@ -117,9 +117,12 @@ function positions(json) {
   const d = JSON.parse(readFileSync(json, 'utf8'));
   const phase = Object.fromEntries(d.phases.map((p) => [p.name, p]));
   const size = Number(/size = (\d+)/.exec(phase.disassembly.data)[1]);
+  // By pc: instruction indices follow the blocks' order in the graph, while
+  // code is emitted in assembly order (loop rotation moves blocks), so a pc's
+  // instruction is the last one starting at or before it in pc order.
   const starts = Object.entries(phase['code generation'].instructionOffsetToPCOffset)
     .map(([i, v]) => [Number(i), v.gap])
-    .sort((a, b) => a[0] - b[0]);
+    .sort((a, b) => a[1] - b[1] || a[0] - b[0]);
   const nodeOf = new Map();
   for (const [node, [s, e]] of Object.entries(phase['V8.TFSelectInstructions'].nodeIdToInstructionRange)) {
     for (let i = Math.min(s, e); i < Math.max(s, e); i++) if (!nodeOf.has(i)) nodeOf.set(i, Number(node));
