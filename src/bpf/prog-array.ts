@@ -19,9 +19,11 @@ export class ProgArray<P> {
   constructor(spec: Omit<MapSpecInput, 'keySize' | 'valueSize'> & { keySize?: number; valueSize?: number }) {
     this.spec = withType({ keySize: 4, valueSize: 4, ...spec }, BpfMapType.PROG_ARRAY);
     checkSpec(this.spec, BpfMapType.PROG_ARRAY, 'prog array');
-    this.size = this.spec.maxEntries;
-    // Holey array of fixed length so get() is a bounds check plus a load.
-    this.slots = new Array<P | undefined>(this.spec.maxEntries).fill(undefined);
+    // An int32 and a packed array of fixed length: get() is a bounds check
+    // plus a load, without the Smi check of a generic field and the hole
+    // check of a holey array on every tail call.
+    this.size = this.spec.maxEntries | 0;
+    this.slots = Array.from({ length: this.size }, () => undefined);
   }
 
   get count(): number {
