@@ -60,48 +60,30 @@ export class EventRing {
 
   /**
    * Offset in `data` for `len` payload bytes, or -1 (and lost++) when it does
-   * not fit. The record stays unpublished (consumers stop at it) until
-   * commit() or discard().
+   * not fit. The common case (the record fits before the end of the area and
+   * in the free space) is kept small enough for TurboFan to inline into the
+   * event writers; wrapping and refusal are reserveWrapped's.
    */
   reserve(len: number): number {
-    return this.place(len, FLAG_BUSY);
-  }
-
-  /**
-   * reserve() and commit() in one, for a writer that fills the record before
-   * anything else runs, as bpf_perf_event_output() copies a whole record in
-   * (the event writers on the packet path: one header store and no commit).
-   */
-  reserveCommitted(len: number): number {
-    const o = this.place(len, 0);
-    if (o >= 0) this.produced++;
-    return o;
-  }
-
-  /**
-   * A record of `len` payload bytes with header flags `flags`: its payload
-   * offset, or -1. The common case (the record fits before the end of the
-   * area and in the free space) is kept small enough for TurboFan to inline
-   * into the event writers; wrapping and refusal are placeWrapped's.
-   */
-  private place(len: number, flags: number): number {
     const total = HEADER + ((len + 7) & ~7);
     const used = this.bytesUsed;
+    // Nothing outstanding: restart at 0 so a large record needs no padding.
     const off = used === 0 ? 0 : this.writeOff;
-    if (len < 0 || off + total > this.capacity || used + total > this.capacity) return this.placeWrapped(len, flags);
+    if (len < 0 || off + total > this.capacity || used + total > this.capacity) return this.reserveWrapped(len);
     if (used === 0) this.readOff = 0;
     const h = this.headers;
     h[off >> 2] = len;
-    h[(off >> 2) + 1] = flags;
+    h[(off >> 2) + 1] = FLAG_BUSY;
     this.writeOff = (off + total) & this.mask;
     this.bytesUsed = used + total;
     this.lastReserved = off;
     return off + HEADER;
   }
 
-  /** place() when the record needs a padding record first, or does not fit. */
-  private placeWrapped(len: number, flags: number): number {
+  /** reserve() when the record needs a padding record first, or does not fit. */
+  private reserveWrapped(len: number): number {
     if (this.bytesUsed === 0) {
+      // Nothing outstanding: restart at 0 so a large record needs no padding.
       this.writeOff = 0;
       this.readOff = 0;
     }
@@ -120,7 +102,7 @@ export class EventRing {
       off = 0;
     }
     this.headers[off >> 2] = len;
-    this.headers[(off >> 2) + 1] = flags;
+    this.headers[(off >> 2) + 1] = FLAG_BUSY;
     this.writeOff = (off + total) & this.mask;
     this.bytesUsed += total;
     this.lastReserved = off;

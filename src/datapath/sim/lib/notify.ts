@@ -40,10 +40,9 @@ const TRACE_HEAD = EVENT_ENVELOPE.SIZE + TRACE_NOTIFY.SIZE;
 const DROP_HEAD = EVENT_ENVELOPE.SIZE + DROP_NOTIFY.SIZE;
 const VERDICT_HEAD = EVENT_ENVELOPE.SIZE + POLICY_VERDICT_NOTIFY.SIZE;
 
-// Each record kind is written by one flat function: reserveCommitted (the
-// record is whole before anything can read it), the envelope time
+// Each record kind is written by one flat function: reserve, the envelope time
 // as one float64 element, the notify header and struct as host-order words
-// (little-endian, see EventRing.words), the capture. Element stores
+// (little-endian, see EventRing.words), the capture, commit. Element stores
 // into the ring's arrays share one bounds-check base, where each DataView store
 // re-checks its view, and one function per record saves the calls (and their
 // argument checks) that a shared "begin" helper cost on every record.
@@ -139,7 +138,7 @@ function writeTraceNotify(
   const want = monitor === 0 ? PAYLOAD_LEN : monitor;
   const cap = len < want ? len : want;
   const ring = dp.events;
-  const o = ring.reserveCommitted(TRACE_HEAD + cap);
+  const o = ring.reserve(TRACE_HEAD + cap);
   if (o < 0) return;
   ring.f64[o >> 3] = dp.clock.now();
   const w = ring.words;
@@ -160,6 +159,7 @@ function writeTraceNotify(
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 2] = 0;
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 3] = 0;
   if (cap > 0) capturePacket(ring, (o + TRACE_HEAD) >> 3, ctx, cap);
+  ring.commit();
 }
 
 /** `*(u64 *)(v + off) += delta` for a little-endian u64 counter (delta < 2^32), carrying by hand. */
@@ -217,7 +217,7 @@ export function sendDropNotify(
   const len = ctx.len;
   const cap = len < PAYLOAD_LEN ? len : PAYLOAD_LEN;
   const ring = dp.events;
-  const o = ring.reserveCommitted(DROP_HEAD + cap);
+  const o = ring.reserve(DROP_HEAD + cap);
   if (o >= 0) {
     ring.f64[o >> 3] = dp.clock.now();
     const w = ring.words;
@@ -234,6 +234,7 @@ export function sendDropNotify(
     w[i + (DROP_NOTIFY.IFINDEX >> 2)] = ctx.ifindex | 0;
     w[i + (DROP_NOTIFY.FLAGS >> 2)] = 0;
     if (cap > 0) capturePacket(ring, (o + DROP_HEAD) >> 3, ctx, cap);
+    ring.commit();
   }
   return TcAct.SHOT;
 }
@@ -255,7 +256,7 @@ export function sendPolicyVerdictNotify(
   const len = ctx.len;
   const cap = len < PAYLOAD_LEN ? len : PAYLOAD_LEN;
   const ring = dp.events;
-  const o = ring.reserveCommitted(VERDICT_HEAD + cap);
+  const o = ring.reserve(VERDICT_HEAD + cap);
   if (o < 0) return;
   ring.f64[o >> 3] = dp.clock.now();
   const w = ring.words;
@@ -274,12 +275,13 @@ export function sendPolicyVerdictNotify(
   w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2)] = cookie | 0;
   w[i + (POLICY_VERDICT_NOTIFY.COOKIE >> 2) + 1] = 0;
   if (cap > 0) capturePacket(ring, (o + VERDICT_HEAD) >> 3, ctx, cap);
+  ring.commit();
 }
 
 /** trace-sock event from the socket LB (pre/post translation). */
 export function sendTraceSockNotify(dp: NodeDatapath, xlatePoint: number, dstIp: number, dstPort: number, proto: number, sockCookie: number, cgroupId: number): void {
   const ring = dp.events;
-  const o = ring.reserveCommitted(EVENT_ENVELOPE.SIZE + TRACE_SOCK_NOTIFY.SIZE);
+  const o = ring.reserve(EVENT_ENVELOPE.SIZE + TRACE_SOCK_NOTIFY.SIZE);
   if (o < 0) return;
   const v = ring.view;
   const d = ring.data;
@@ -294,4 +296,5 @@ export function sendTraceSockNotify(dp: NodeDatapath, xlatePoint: number, dstIp:
   v.setFloat64(s + TRACE_SOCK_NOTIFY.SOCK_COOKIE, 0, true);
   v.setUint32(s + TRACE_SOCK_NOTIFY.SOCK_COOKIE, sockCookie >>> 0, true);
   v.setUint32(s + TRACE_SOCK_NOTIFY.CGROUP_ID, cgroupId >>> 0, true);
+  ring.commit();
 }
