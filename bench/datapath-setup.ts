@@ -117,9 +117,9 @@ export function sendFrames(w: World, frames: RxFrames, ifindexes: Int32Array): v
   const { area, offsets, lengths, count } = frames;
   for (let i = 0; i < count; i++) {
     k.runIngress(ifindexes[i]!, area, offsets[i]!, lengths[i]!);
-    if ((i & 127) === 127) drain(w);
+    if ((i & 127) === 127) drainRings(w);
   }
-  drain(w);
+  drainRings(w);
 }
 
 /** `count` ACKs of one established flow client → server (the SYN sent first), events drained as in sendFrames. */
@@ -128,9 +128,9 @@ export function sendEstablished(s: ReturnType<typeof setup>, count: number): voi
   const ifindex = s.client.ep.ifindex;
   for (let i = 0; i < count; i++) {
     k.runIngress(ifindex, s.ack);
-    if ((i & 127) === 127) drain(s.w);
+    if ((i & 127) === 127) drainRings(s.w);
   }
-  drain(s.w);
+  drainRings(s.w);
 }
 
 /** Parse each frame into an skb and its IPv4 fields, nothing more: the bench's baseline. */
@@ -179,3 +179,7 @@ export function clearCt(w: World): void {
     n.dp.ctAny4.clear();
   }
 }
+
+// The loops call drain() through a const: an exported function is called
+// through its export cell even in its own module (loaded and checked every time).
+const drainRings = drain;

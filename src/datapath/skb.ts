@@ -13,6 +13,11 @@ export const enum CB { SRC_LABEL = 0, IFINDEX = 1, POLICY = 2, FROM_TUNNEL = 3, 
 
 export const DEFAULT_HEADROOM = 64;
 
+// Module-local binding of this module's exported helpers called per packet: a
+// call to an exported function goes through its export cell (loaded and checked
+// on every call, as an import's), a module's own const is folded.
+const localCopyFloat64s = copyFloat64s;
+
 /** Copy bytes between buffers (for the occasional copy; packet-path copies use copyPacket or copyView). */
 export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, len: number): void {
   dst.set(src.subarray(srcOff, srcOff + len), dstOff);
@@ -53,7 +58,7 @@ export function copyPacket(dst: PacketViews, dstOff: number, src: PacketViews, s
     copyPacketUnaligned(dst, dstOff, src, srcOff, len);
     return;
   }
-  copyFloat64s(dst.f64, dstOff >> 3, src.f64, srcOff >> 3, len >> 3);
+  localCopyFloat64s(dst.f64, dstOff >> 3, src.f64, srcOff >> 3, len >> 3);
   if ((len & 4) !== 0) dst.words[(dstOff + (len & ~7)) >> 2] = src.words[(srcOff + (len & ~7)) >> 2];
   if ((len & 3) !== 0) dst.view.setInt32(dstOff + len - 4, src.view.getInt32(srcOff + len - 4, true), true);
 }
@@ -181,7 +186,7 @@ export class SkBuff {
       // frames start 8-aligned, so it does): the bytes it copies past the
       // frame's end land past len, which nothing reads, and the frame's tail
       // needs no word or DataView copy of its own.
-      if (src !== null && ((headroom | frameOff) & 7) === 0 && (frameOff >> 3) + whole <= src.f64.length) copyFloat64s(this.f64, headroom >> 3, src.f64, frameOff >> 3, whole);
+      if (src !== null && ((headroom | frameOff) & 7) === 0 && (frameOff >> 3) + whole <= src.f64.length) localCopyFloat64s(this.f64, headroom >> 3, src.f64, frameOff >> 3, whole);
       else if (src !== null) copyPacket(this, headroom, src, frameOff, frameLen);
       else copyView(this.view, headroom, this.srcView as DataView, frameOff, frameLen);
     }

@@ -6,8 +6,8 @@
 import { ETH } from '../packet/ethernet.js';
 import { checkIpv4, IPV4, IpProto } from '../packet/ipv4.js';
 import { checksumUpdate16, readU16, writeU16 } from '../packet/checksum.js';
-import { VXLAN_ENCAP_OVERHEAD, VXLAN_FLAG_I, VXLAN_PORT, vxlanFlowSourcePort, writeVxlanEncapView } from '../packet/vxlan.js';
-import { macHigh16, readMac, writeMac } from '../packet/mac.js';
+import { VXLAN_ENCAP_OVERHEAD, VXLAN_FLAG_I, VXLAN_PORT, vxlanFlowSourcePort as importedVxlanFlowSourcePort, writeVxlanEncapView as importedWriteVxlanEncapView } from '../packet/vxlan.js';
+import { macHigh16 as importedMacHigh16, readMac, writeMac } from '../packet/mac.js';
 import { readU32BE } from '../bpf/bytes.js';
 import type { LpmTrieMap } from '../bpf/lpm.js';
 import { DEFAULT_HEADROOM, RedirectFlags, SkBuff, TcAct } from '../datapath/skb.js';
@@ -25,6 +25,13 @@ const FLAG_I = VXLAN_FLAG_I;
 const HEADROOM = DEFAULT_HEADROOM;
 import type { NodeDatapath, Prog } from '../datapath/sim/node-datapath.js';
 import type { Underlay, UnderlayPort } from './underlay.js';
+
+// Module-local bindings of small helpers called per packet: TurboFan folds a
+// module's own const, where a call through an import loads the binding and
+// checks, on every call, that it is initialised and still the function it inlined.
+const vxlanFlowSourcePort = importedVxlanFlowSourcePort;
+const writeVxlanEncapView = importedWriteVxlanEncapView;
+const macHigh16 = importedMacHigh16;
 
 export type PeerReceive = (buf: Uint8Array, off: number, len: number) => void;
 

@@ -3,10 +3,15 @@
 // taps see every frame (for pcap capture of "the wire").
 
 import { ETH } from '../packet/ethernet.js';
-import { MAC_BROADCAST, readMac, writeMac } from '../packet/mac.js';
+import { MAC_BROADCAST, readMac as importedReadMac, writeMac } from '../packet/mac.js';
 import { readU16BE, readU32BE } from '../bpf/bytes.js';
 import type { Clock } from '../util/clock.js';
 import type { SkBuff } from '../datapath/skb.js';
+
+// Module-local bindings of small helpers called per packet: TurboFan folds a
+// module's own const, where a call through an import loads the binding and
+// checks, on every call, that it is initialised and still the function it inlined.
+const readMac = importedReadMac;
 
 // Module-local copies of imported constants used per packet: TurboFan folds a
 // module's own consts, but loads and checks an imported binding at every use.

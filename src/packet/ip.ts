@@ -1,5 +1,10 @@
 // IPv4 addresses as unsigned 32-bit numbers: cheap to compare, hash and mask.
 
+// Module-local binding of this module's exported helpers called per packet: a
+// call to an exported function goes through its export cell (loaded and checked
+// on every call, as an import's), a module's own const is folded.
+const localPrefixMask = prefixMask;
+
 export function ipv4ToString(addr: number): string {
   const a = addr >>> 0;
   return `${a >>> 24}.${(a >>> 16) & 0xff}.${(a >>> 8) & 0xff}.${a & 0xff}`;
@@ -45,7 +50,7 @@ export function parseCidr(s: string): { addr: number; prefixLen: number } | null
 }
 
 export function cidrContains(addr: number, prefixLen: number, ip: number): boolean {
-  const mask = prefixMask(prefixLen);
+  const mask = localPrefixMask(prefixLen);
   return ((addr & mask) >>> 0) === ((ip & mask) >>> 0);
 }
 

@@ -19,6 +19,13 @@ export const VXLAN_ENCAP_OVERHEAD = ETH.HEADER_LEN + IPV4.MIN_HEADER_LEN + UDP.H
 
 export const VXLAN_MAX_VNI = 0xffffff;
 
+// Module-local copies for writeVxlanEncapView, which runs per packet: an
+// exported const is read through its export cell even in its own module, a
+// module's own const is folded.
+const PORT = VXLAN_PORT;
+const FLAG_I = VXLAN_FLAG_I;
+const MAX_VNI = VXLAN_MAX_VNI;
+
 /** Linux's default ephemeral range, used for VXLAN source ports: [32768, 61000). */
 export const VXLAN_SRC_PORT_MIN = 32768;
 export const VXLAN_SRC_PORT_MAX = 61000;
@@ -162,12 +169,12 @@ export function writeVxlanEncapView(
 
   const udp = ip + IPV4.MIN_HEADER_LEN;
   // Source and destination port; length and checksum (0).
-  v.setInt32(udp + UDP.SRC_PORT, ((srcPort & 0xffff) << 16) | VXLAN_PORT);
+  v.setInt32(udp + UDP.SRC_PORT, ((srcPort & 0xffff) << 16) | PORT);
   v.setInt32(udp + UDP.LENGTH, (udpLen & 0xffff) << 16);
 
   const vx = udp + UDP.HEADER_LEN;
-  v.setInt32(vx, VXLAN_FLAG_I << 24);
-  v.setInt32(vx + VXLAN.VNI, (vni & VXLAN_MAX_VNI) << 8);
+  v.setInt32(vx, FLAG_I << 24);
+  v.setInt32(vx + VXLAN.VNI, (vni & MAX_VNI) << 8);
 }
 
 export interface VxlanDecap {

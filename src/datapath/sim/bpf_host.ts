@@ -6,7 +6,7 @@
 import { ETH, EtherType } from '../../packet/ethernet.js';
 import { IPV4, IpProto } from '../../packet/ipv4.js';
 import { DropReason, SourceFile } from '../drop.js';
-import { cidrContains } from '../../packet/ip.js';
+import { cidrContains as importedCidrContains } from '../../packet/ip.js';
 import { revSnatV4, snatV4 } from './lib/nat.js';
 import { LOCAL_IDENTITY_FLAG, ReservedIdentity } from '../identity.js';
 import { ENDPOINT_INFO, MetricsDir, NAT_PORT_MAX, NAT_PORT_MIN } from '../maps.js';
@@ -30,6 +30,7 @@ const PORT_MAX = NAT_PORT_MAX;
 // checks, on every call, that it is initialised and still the function it inlined.
 const traceAllowed = importedTraceAllowed;
 const ethProto = importedEthProto;
+const cidrContains = importedCidrContains;
 
 /**
  * Whether rev-SNAT has nothing to do for the IPv4 frame in ctx, read straight

@@ -19,9 +19,9 @@ import { callsMapName, ENDPOINT_INFO, MetricsDir } from '../maps.js';
 import { CB, RedirectFlags, TcAct, type SkBuff } from '../skb.js';
 import { CtState, ObsPoint } from '../trace.js';
 import { CallSlot, DropLine, MARK_MAGIC_PROXY_EGRESS, MARK_MAGIC_PROXY_EGRESS_EPID, MARK_MAGIC_PROXY_INGRESS, MARK_MAGIC_TO_PROXY } from './calls.js';
-import { lookupEndpoint, lookupIpcache, IpcacheResult, lookupTunnel } from './lib/maps.js';
-import { CtLookupResult, ctCreate4, ctCreateError, ctCreateService4, ctLookup4, ctLookupService4, ctTouchService4 } from './lib/conntrack.js';
-import { decTtl, makeIcmpUnreachable, rewriteAddrPort } from './lib/l3.js';
+import { lookupEndpoint as importedLookupEndpoint, lookupIpcache as importedLookupIpcache, IpcacheResult, lookupTunnel } from './lib/maps.js';
+import { CtLookupResult, ctCreate4 as importedCtCreate4, ctCreateError, ctCreateService4, ctLookup4 as importedCtLookup4, ctLookupService4, ctTouchService4 } from './lib/conntrack.js';
+import { decTtl as importedDecTtl, makeIcmpUnreachable, rewriteAddrPort } from './lib/l3.js';
 import {
   backendActive,
   backendAddress,
@@ -35,10 +35,16 @@ import {
   svcCount,
   svcRevNatIndex,
 } from './lib/lb.js';
-import { ethProto as importedEthProto, flowHash, Ip4Info, loadIp4 } from './lib/pkt.js';
-import { PolicyResult, policyCanAccess } from './lib/policy.js';
-import { sendDropNotify, sendPolicyVerdictNotify, sendTraceNotify, traceAllowed as importedTraceAllowed, updateMetrics } from './lib/notify.js';
+import { ethProto as importedEthProto, flowHash as importedFlowHash, Ip4Info, loadIp4 as importedLoadIp4 } from './lib/pkt.js';
+import { PolicyResult, policyCanAccess as importedPolicyCanAccess } from './lib/policy.js';
+import { sendDropNotify, sendPolicyVerdictNotify as importedSendPolicyVerdictNotify, sendTraceNotify as importedSendTraceNotify, traceAllowed as importedTraceAllowed, updateMetrics as importedUpdateMetrics } from './lib/notify.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
+
+// Module-local binding of this module's exported helpers called per packet: a
+// call to an exported function goes through its export cell (loaded and checked
+// on every call, as an import's), a module's own const is folded.
+const localEncapAndRedirect = encapAndRedirect;
+const localIpv4LocalDelivery = ipv4LocalDelivery;
 
 // Module-local copies of imported constants used per packet: TurboFan folds a
 // module's own consts, but loads and checks an imported binding at every use.
@@ -52,6 +58,17 @@ const TO_PROXY = MARK_MAGIC_TO_PROXY;
 // checks, on every call, that it is initialised and still the function it inlined.
 const traceAllowed = importedTraceAllowed;
 const ethProto = importedEthProto;
+const flowHash = importedFlowHash;
+const loadIp4 = importedLoadIp4;
+const lookupEndpoint = importedLookupEndpoint;
+const lookupIpcache = importedLookupIpcache;
+const ctCreate4 = importedCtCreate4;
+const ctLookup4 = importedCtLookup4;
+const decTtl = importedDecTtl;
+const policyCanAccess = importedPolicyCanAccess;
+const sendPolicyVerdictNotify = importedSendPolicyVerdictNotify;
+const sendTraceNotify = importedSendTraceNotify;
+const updateMetrics = importedUpdateMetrics;
 
 /** The per-endpoint constants Cilium compiles into bpf_lxc.o (ep_config.h). */
 export interface EndpointConfig {
@@ -285,7 +302,7 @@ export class LxcProgram {
       const flags = dp.lxc.view.getUint32(epOff + ENDPOINT_INFO.FLAGS, true);
       if (!(flags & 1)) {
         updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
-        return ipv4LocalDelivery(dp, ctx, this.info, epOff, ep.identity, false, SourceFile.BPF_LXC, ep.id);
+        return localIpv4LocalDelivery(dp, ctx, this.info, epOff, ep.identity, false, SourceFile.BPF_LXC, ep.id);
       }
     }
 
@@ -294,7 +311,7 @@ export class LxcProgram {
     if (!remote && !ipc.skipTunnel) remote = lookupTunnel(dp, info.dst);
     if (remote) {
       updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
-      return encapAndRedirect(dp, ctx, ep.identity, dstId, remote, ct.ret, ct.monitor, ep.id);
+      return localEncapAndRedirect(dp, ctx, ep.identity, dstId, remote, ct.ret, ct.monitor, ep.id);
     }
 
     // Everything else (host, world) goes up the stack.

@@ -8,12 +8,12 @@ import { ReservedIdentity } from '../identity.js';
 import { ENDPOINT_INFO, MetricsDir } from '../maps.js';
 import { CB, TcAct, type SkBuff } from '../skb.js';
 import { CtState, ObsPoint } from '../trace.js';
-import { ipv4LocalDelivery } from './bpf_lxc.js';
+import { ipv4LocalDelivery as importedIpv4LocalDelivery } from './bpf_lxc.js';
 import { CallSlot, DropLine } from './calls.js';
-import { IpcacheResult, lookupEndpoint, lookupIpcache } from './lib/maps.js';
+import { IpcacheResult, lookupEndpoint as importedLookupEndpoint, lookupIpcache } from './lib/maps.js';
 import { sendDropNotify, sendTraceNotify, traceAllowed as importedTraceAllowed } from './lib/notify.js';
 import { cidrContains } from '../../packet/ip.js';
-import { ethProto as importedEthProto, flowHash, loadIp4 } from './lib/pkt.js';
+import { ethProto as importedEthProto, flowHash as importedFlowHash, loadIp4 as importedLoadIp4 } from './lib/pkt.js';
 import type { NodeDatapath, Prog } from './node-datapath.js';
 
 // Module-local bindings of small helpers called per packet: TurboFan folds a
@@ -21,6 +21,10 @@ import type { NodeDatapath, Prog } from './node-datapath.js';
 // checks, on every call, that it is initialised and still the function it inlined.
 const traceAllowed = importedTraceAllowed;
 const ethProto = importedEthProto;
+const flowHash = importedFlowHash;
+const loadIp4 = importedLoadIp4;
+const ipv4LocalDelivery = importedIpv4LocalDelivery;
+const lookupEndpoint = importedLookupEndpoint;
 
 export class OverlayProgram {
   readonly cil_from_overlay: Prog;

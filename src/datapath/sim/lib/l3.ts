@@ -2,7 +2,7 @@
 // (bpf/lib/l3.h, l4.h, lb.h's NAT helpers, icmp replies).
 
 import { readU16BE, writeU16BE, writeU32BE } from '../../../bpf/bytes.js';
-import { checksumUpdate16, checksumUpdate32, internetChecksum } from '../../../packet/checksum.js';
+import { checksumUpdate16 as importedChecksumUpdate16, checksumUpdate32, internetChecksum } from '../../../packet/checksum.js';
 import { ETH, EtherType } from '../../../packet/ethernet.js';
 import { IPV4, IpProto } from '../../../packet/ipv4.js';
 import { TCP } from '../../../packet/tcp.js';
@@ -10,6 +10,11 @@ import { UDP } from '../../../packet/udp.js';
 import { writeMac } from '../../../packet/mac.js';
 import type { SkBuff } from '../../skb.js';
 import type { Ip4Info } from './pkt.js';
+
+// Module-local bindings of small helpers called per packet: TurboFan folds a
+// module's own const, where a call through an import loads the binding and
+// checks, on every call, that it is initialised and still the function it inlined.
+const checksumUpdate16 = importedChecksumUpdate16;
 
 /** ipv4_dec_ttl(): false when the TTL would reach zero. */
 export function decTtl(ctx: SkBuff, info: Ip4Info): boolean {

@@ -3,9 +3,9 @@
 
 import { bswap32 as importedBswap32, HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
-import { LpmTrieMap, WORD_QUERIES } from '../../../bpf/lpm.js';
-import { HashMap } from '../../../bpf/hash.js';
-import { prefixMask } from '../../../packet/ip.js';
+import { LpmTrieMap as importedLpmTrieMap, WORD_QUERIES } from '../../../bpf/lpm.js';
+import { HashMap as importedHashMap } from '../../../bpf/hash.js';
+import { prefixMask as importedPrefixMask } from '../../../packet/ip.js';
 import {
   ENDPOINT_KEY,
   ENDPOINT_KEY_IPV4,
@@ -16,6 +16,13 @@ import {
   TUNNEL_VALUE,
 } from '../../maps.js';
 import type { NodeDatapath } from '../node-datapath.js';
+
+// Module-local bindings of imports used per packet (helpers called, classes
+// tested with instanceof): TurboFan folds a module's own const, where an
+// import's binding is loaded and checked on every use.
+const LpmTrieMap = importedLpmTrieMap;
+const HashMap = importedHashMap;
+const prefixMask = importedPrefixMask;
 
 // Keys are built in the maps' shared key scratch with whole 32-bit stores
 // (see KEY_SCRATCH), every byte the lookup reads written, and used by the

@@ -22,6 +22,11 @@ import { MonitorAggregation, MsgType, ObsPoint } from '../../trace.js';
 import type { NodeDatapath } from '../node-datapath.js';
 import type { EventRing } from '../../../bpf/ringbuf.js';
 
+// Module-local binding of this module's exported helpers called per packet: a
+// call to an exported function goes through its export cell (loaded and checked
+// on every call, as an import's), a module's own const is folded.
+const localTraceAllowed = traceAllowed;
+
 // Module-local copies of imported constants used per packet: TurboFan folds a
 // module's own consts, but loads and checks an imported binding at every use.
 const PAYLOAD_LEN = TRACE_PAYLOAD_LEN;
@@ -117,7 +122,7 @@ export function sendTraceNotify(
   monitor: number,
   origIp: number,
 ): void {
-  if (traceAllowed(dp, obsPoint, monitor)) writeTraceNotify(dp, ctx, obsPoint, source, srcLabel, dstLabel, dstId, ifindex, ctReason, monitor, origIp);
+  if (localTraceAllowed(dp, obsPoint, monitor)) writeTraceNotify(dp, ctx, obsPoint, source, srcLabel, dstLabel, dstId, ifindex, ctReason, monitor, origIp);
 }
 
 /** The trace_notify record itself. */

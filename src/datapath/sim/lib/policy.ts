@@ -5,10 +5,15 @@
 import type { KeyValueMap } from '../../../bpf/types.js';
 import { KEY_SCRATCH } from '../../../bpf/hash-table.js';
 import { HOST_LITTLE_ENDIAN } from '../../../bpf/bytes.js';
-import { LpmTrieMap, WORD_QUERIES } from '../../../bpf/lpm.js';
+import { LpmTrieMap as importedLpmTrieMap, WORD_QUERIES } from '../../../bpf/lpm.js';
 import { POLICY_ENTRY, POLICY_KEY, POLICY_PREFIX, PolicyEntryFlags } from '../../maps.js';
 import { DropReason } from '../../drop.js';
 import { PolicyMatch } from '../../trace.js';
+
+// Module-local bindings of imports used per packet (helpers called, classes
+// tested with instanceof): TurboFan folds a module's own const, where an
+// import's binding is loaded and checked on every use.
+const LpmTrieMap = importedLpmTrieMap;
 
 /** The decision and the entry behind it, for verdict events and attribution. */
 export class PolicyResult {
@@ -132,7 +137,7 @@ const FLAGS_SHIFT = 8 * (POLICY_ENTRY.FLAGS & 3);
  * goes in as numbers (lookupPairWords2) and the entry is read and counted as
  * host-order words (values are word-aligned: 32-byte entries).
  */
-function policyCanAccessWords(map: LpmTrieMap, remoteId: number, egress: boolean, proto: number, dport: number, bytes: number, out: PolicyResult): number {
+function policyCanAccessWords(map: importedLpmTrieMap, remoteId: number, egress: boolean, proto: number, dport: number, bytes: number, out: PolicyResult): number {
   // The two keys differ only in sec_label: one pass finds both longest matches.
   map.lookupPairWords2(POLICY_PREFIX.FULL, remoteId | 0, 0, portWord(egress, proto, dport), found);
   const vw = map.pool.valueWords;
