@@ -60,6 +60,9 @@ const INITIAL_POSITIONS = 16;
 const HASH_MUL = 0x9e3779b1 | 0;
 const DEFAULT_SEED = 0x2f0fa1c3;
 
+// A const function expression, not a declaration: a declaration's binding
+// is read from the module context and checked at every call, a module's own
+// const is folded (this runs per packet).
 /**
  * Hash of a tuple that is the same for the tuple and its reverse (addresses
  * and ports swapped, TUPLE_F_IN flipped): ct_lookup4() looks a packet up as
@@ -67,7 +70,7 @@ const DEFAULT_SEED = 0x2f0fa1c3;
  * after both missed; all three land on one probe run. Each side's (address,
  * port) is mixed on its own and the two are added, which commutes.
  */
-function tupleHash(k0: number, k1: number, k2: number, k3: number): number {
+const tupleHash = function tupleHash(k0: number, k1: number, k2: number, k3: number): number {
   let a = Math.imul(k0 ^ Math.imul(k2 >>> 16, 0x85ebca6b), HASH_MUL);
   a ^= a >>> 15;
   a = Math.imul(a, 0x2c1b3c6d);
@@ -79,7 +82,7 @@ function tupleHash(k0: number, k1: number, k2: number, k3: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h;
-}
+};
 
 /** Key words of a byte-API call (the general path; one operation at a time). */
 const KW = new Int32Array(4);

@@ -422,10 +422,13 @@ export class LxcProgram {
 /** Scratch for audit-map lookups (the real decision stays in the node's scratch). */
 const auditResult = new PolicyResult();
 
+// A const function expression, not a declaration: a declaration's binding
+// is read from the module context and checked at every call, a module's own
+// const is folded (this runs per packet).
 /** The policy key's port: for ICMP the message type stands in for it, so `icmps` rules can match. */
-function policyPort(info: Ip4Info): number {
+const policyPort = function policyPort(info: Ip4Info): number {
   return info.proto === IpProto.ICMP ? info.icmpType : info.dport;
-}
+};
 
 /**
  * ipv4_local_delivery(): route to an endpoint on this node (TTL, MACs), stash

@@ -81,10 +81,13 @@ function tupleProto(proto: number, flags: number): number {
   return ((proto & 0xff) << 8) | (flags & 0xff);
 }
 
+// A const function expression, not a declaration: a declaration's binding
+// is read from the module context and checked at every call, a module's own
+// const is folded (these run per packet: ctMapFor and initEntry below).
 /** TCP goes to the TCP map, everything else to the "any" map. */
-function ctMapFor(dp: NodeDatapath, proto: number): CtMap {
+const ctMapFor = function ctMapFor(dp: NodeDatapath, proto: number): CtMap {
   return proto === IpProto.TCP ? dp.ct4 : dp.ctAny4;
-}
+};
 
 function loadResult(map: KeyValueMap, off: number, out: CtLookupResult): void {
   const v = map.view;
@@ -206,7 +209,7 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
  * every new connection on every node. Entries are 56 bytes, so `off` is a
  * whole word.
  */
-function initEntry(map: CtMap, off: number, now: number, lifetime: number, ingress: boolean, seen: number, srcSecId: number, revNatIndex: number, flags: number): void {
+const initEntry = function initEntry(map: CtMap, off: number, now: number, lifetime: number, ingress: boolean, seen: number, srcSecId: number, revNatIndex: number, flags: number): void {
   const w = map.valueWords;
   const i = off >> 2;
   // reserved0, backend_id, packets, bytes: four u64 zeros.
@@ -229,7 +232,7 @@ function initEntry(map: CtMap, off: number, now: number, lifetime: number, ingre
   w[i + (CT_ENTRY.LAST_TX_REPORT >> 2)] = ingress ? 0 : now;
   w[i + (CT_ENTRY.LAST_RX_REPORT >> 2)] = ingress ? now : 0;
   if (!LITTLE_ENDIAN) for (let j = i + (CT_ENTRY.LIFETIME >> 2); j < i + (CT_ENTRY.SIZE >> 2); j++) w[j] = bswap32(w[j]);
-}
+};
 
 /** initEntry() with the lifetime and flags seen ct_create4() gives a new entry. */
 function initNewEntry(dp: NodeDatapath, map: CtMap, off: number, dir: number, isTcp: boolean, tcpFlags: number, revNatIndex: number): void {

@@ -83,10 +83,13 @@ const FROM_POINTS =
   (1 << ObsPoint.FROM_NETWORK) |
   (1 << ObsPoint.FROM_CRYPTO);
 
+// A const function expression, not a declaration: a declaration's binding
+// is read from the module context and checked at every call, a module's own
+// const is folded (these run per packet: addU64, typeWord, writeTraceNotify below).
 /** The notify header's first word: type (u8), subtype (u8), source (u16). */
-function typeWord(type: number, subtype: number, source: number): number {
+const typeWord = function typeWord(type: number, subtype: number, source: number): number {
   return (type & 0xff) | ((subtype & 0xff) << 8) | ((source & 0xffff) << 16);
-}
+};
 
 /**
  * emit_trace_notify(): whether monitor aggregation lets this trace point
@@ -126,7 +129,7 @@ export function sendTraceNotify(
 }
 
 /** The trace_notify record itself. */
-function writeTraceNotify(
+const writeTraceNotify = function writeTraceNotify(
   dp: NodeDatapath,
   ctx: SkBuff,
   obsPoint: number,
@@ -165,16 +168,16 @@ function writeTraceNotify(
   w[i + (TRACE_NOTIFY.ORIG_IP >> 2) + 3] = 0;
   if (cap > 0) capturePacket(ring, (o + TRACE_HEAD) >> 3, ctx, cap);
   ring.commit();
-}
+};
 
 /** `*(u64 *)(v + off) += delta` for a little-endian u64 counter (delta < 2^32), carrying by hand. */
-function addU64(v: DataView, off: number, delta: number): void {
+const addU64 = function addU64(v: DataView, off: number, delta: number): void {
   const lo = v.getUint32(off, true) + delta;
   if (lo > 0xffffffff) {
     v.setUint32(off, lo - 0x1_0000_0000, true);
     v.setUint32(off + 4, (v.getUint32(off + 4, true) + 1) >>> 0, true);
   } else v.setUint32(off, lo, true);
-}
+};
 
 /** Count a packet in cilium_metrics under (reason, direction, line, file). */
 export function updateMetrics(dp: NodeDatapath, bytes: number, dir: number, reason: number, line: number, file: number): void {

@@ -132,12 +132,15 @@ const PREFIX_WORD = POLICY_ENTRY.LPM_PREFIX_LEN >>> 2;
 const PREFIX_SHIFT = 8 * (POLICY_ENTRY.LPM_PREFIX_LEN & 3);
 const FLAGS_SHIFT = 8 * (POLICY_ENTRY.FLAGS & 3);
 
+// A const function expression, not a declaration: a declaration's binding
+// is read from the module context and checked at every call, a module's own
+// const is folded (this runs per packet).
 /**
  * policyCanAccess() on a little-endian host for an LPM policy map: the key
  * goes in as numbers (lookupPairWords2) and the entry is read and counted as
  * host-order words (values are word-aligned: 32-byte entries).
  */
-function policyCanAccessWords(map: importedLpmTrieMap, remoteId: number, egress: boolean, proto: number, dport: number, bytes: number, out: PolicyResult): number {
+const policyCanAccessWords = function policyCanAccessWords(map: importedLpmTrieMap, remoteId: number, egress: boolean, proto: number, dport: number, bytes: number, out: PolicyResult): number {
   // The two keys differ only in sec_label: one pass finds both longest matches.
   map.lookupPairWords2(POLICY_PREFIX.FULL, remoteId | 0, 0, portWord(egress, proto, dport), found);
   const vw = map.pool.valueWords;
@@ -165,4 +168,4 @@ function policyCanAccessWords(map: importedLpmTrieMap, remoteId: number, egress:
   if ((head >>> FLAGS_SHIFT) & PolicyEntryFlags.DENY) return (out.verdict = -DropReason.POLICY_DENY);
   // proxy_port: the word's first two bytes, big-endian.
   return (out.verdict = ((head & 0xff) << 8) | ((head >>> 8) & 0xff));
-}
+};
