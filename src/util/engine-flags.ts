@@ -41,7 +41,7 @@
 // which grows faster than the budget (TurboFan's code generator searches its
 // deoptimisation literals linearly): the callgrind loop's 8 rounds after the
 // warm-up took 1.1-1.4 s in one thread (--predictable) with 4000/8000/10000,
-// 1.7-1.9 s with these, 1.8-2.1 s with 6000/24000/30000 and 4.5-4.9 s with
+// 1.7-1.9 s with 4000/16000/20000, 1.8-2.1 s with 6000/24000/30000 and 4.5-4.9 s with
 // 8000/40000/60000, whose last 1 % is not worth that much compiling in a
 // daemon on two cores. The lab's 41 commands (`podpath lab check 01`) took
 // 22.7-23.3 s with either the previous flags or 8000/40000/60000. The flags go
