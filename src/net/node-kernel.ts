@@ -274,8 +274,8 @@ export class NodeKernel implements UnderlayPort {
       this.stats.dropped++;
       return;
     }
-    const remoteMac = this.underlay.macOf(ctx.tunnelRemoteIpv4);
-    if (remoteMac === undefined || !ctx.pushHead(ENCAP_OVERHEAD)) {
+    const peer = this.underlay.neighbour(ctx.tunnelRemoteIpv4);
+    if (peer === null || !ctx.pushHead(ENCAP_OVERHEAD)) {
       this.stats.dropped++;
       return;
     }
@@ -283,6 +283,7 @@ export class NodeKernel implements UnderlayPort {
     const innerLen = ctx.len - ENCAP_OVERHEAD;
     const port = vxlanFlowSourcePort(ctx.hash);
     const remoteIp = ctx.tunnelRemoteIpv4 | 0;
+    const remoteMac = peer.mac;
     writeVxlanEncapView(v, ctx.off, innerLen, this.macHi, this.macLo, macHigh16(remoteMac), remoteMac | 0, this.ipWord, remoteIp, port, ctx.tunnelId, ctx.tunnelTtl || 64, 0);
     this.stats.encapsulated++;
     this.eth0Transmit(ctx);

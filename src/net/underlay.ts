@@ -100,14 +100,24 @@ export class Underlay {
     this.byIp.delete(ipKey(port.ip));
   }
 
-  /** The neighbour table: MAC of an underlay address (as a u32 or its int32 bits), or undefined. */
-  macOf(ip: number): number | undefined {
+  /**
+   * The neighbour table: the port that has an underlay address (as a u32 or
+   * its int32 bits), or null. The VXLAN driver asks per packet and reads the
+   * port's MAC itself: a MAC (above 2^31) returned through a `number |
+   * undefined` would be boxed into a new heap number at every call.
+   */
+  neighbour(ip: number): UnderlayPort | null {
     const last = this.lastNeighbour;
-    if (last !== null && (last.ip | 0) === (ip | 0)) return last.mac;
+    if (last !== null && (last.ip | 0) === (ip | 0)) return last;
     const port = this.byIp.get(ipKey(ip));
-    if (port === undefined) return undefined;
+    if (port === undefined) return null;
     this.lastNeighbour = port;
-    return port.mac;
+    return port;
+  }
+
+  /** The MAC of neighbour(ip), or undefined. */
+  macOf(ip: number): number | undefined {
+    return this.neighbour(ip)?.mac;
   }
 
   addTap(tap: WireTap): () => void {

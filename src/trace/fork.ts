@@ -221,10 +221,10 @@ class ForkUnderlay extends Underlay {
     super(clock, 0, true);
   }
 
-  override macOf(ip: number): number | undefined {
+  override neighbour(ip: number): UnderlayPort | null {
     // The VXLAN driver asks with the skb's int32 bits of the address (SkBuff.tunnelRemoteIpv4).
     this.fork.ensureAt(ip >>> 0);
-    return super.macOf(ip);
+    return super.neighbour(ip);
   }
 }
 
