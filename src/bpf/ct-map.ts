@@ -129,6 +129,8 @@ export class CtHashMap implements KeyValueMap {
   view: DataView;
   /** `values` as host-order Int32 words. Replaced when storage grows. */
   valueWords: Int32Array;
+  /** `values` as float64 elements, for zeroing 8 bytes in one store. Replaced when storage grows. */
+  valueF64: Float64Array;
   /** Slot records (see the top of the file). Replaced when storage grows. */
   private rec: Int32Array;
   /** Positions: the hash's bits above slotBits, over slot+1 (0 = empty). Replaced when it grows. */
@@ -199,6 +201,7 @@ export class CtHashMap implements KeyValueMap {
     }
     this.view = new DataView(this.values.buffer);
     this.valueWords = new Int32Array(this.values.buffer, 0, this.values.length >>> 2);
+    this.valueF64 = new Float64Array(this.values.buffer, 0, this.values.length >>> 3);
     this.setFastEnd();
   }
 
@@ -489,6 +492,7 @@ export class CtHashMap implements KeyValueMap {
     this.values = values;
     this.view = new DataView(values.buffer);
     this.valueWords = new Int32Array(values.buffer, 0, values.length >>> 2);
+    this.valueF64 = new Float64Array(values.buffer, 0, values.length >>> 3);
   }
 
   /** Double the index positions and re-place every entry from its stored hash. */

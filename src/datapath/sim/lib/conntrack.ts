@@ -206,21 +206,20 @@ export function ctLookup4(dp: NodeDatapath, info: Ip4Info, dir: number, out: CtL
  * an entry reused under BPF_ANY starts clean without a fill() call. Written
  * as its fourteen 32-bit words (fields sharing a word in one store) through
  * the map's Int32 view: cheaper than DataView stores, and this runs twice for
- * every new connection on every node. Entries are 56 bytes, so `off` is a
- * whole word.
+ * every new connection on every node. Entries are 56 bytes, so `off` is
+ * 8-aligned (a whole float64).
  */
 const initEntry = function initEntry(map: CtMap, off: number, now: number, lifetime: number, ingress: boolean, seen: number, srcSecId: number, revNatIndex: number, flags: number): void {
   const w = map.valueWords;
   const i = off >> 2;
-  // reserved0, backend_id, packets, bytes: four u64 zeros.
-  w[i] = 0;
-  w[i + 1] = 0;
-  w[i + 2] = 0;
-  w[i + 3] = 0;
-  w[i + 4] = 0;
-  w[i + 5] = 0;
-  w[i + 6] = 0;
-  w[i + 7] = 0;
+  // reserved0, backend_id, packets, bytes: four u64 zeros, as four float64
+  // stores (each bounds-checked) rather than eight int32 ones.
+  const z = map.valueF64;
+  const d = off >> 3;
+  z[d] = 0;
+  z[d + 1] = 0;
+  z[d + 2] = 0;
+  z[d + 3] = 0;
   // From here on little-endian fields, written as host-order words and swapped below on big-endian hosts.
   w[i + (CT_ENTRY.LIFETIME >> 2)] = now + lifetime;
   // flags (u16 LE), then rev_nat_index in network order: its high byte first.
