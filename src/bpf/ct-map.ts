@@ -163,12 +163,16 @@ export class CtHashMap implements KeyValueMap {
   private missK1 = 0;
   private missK2 = 0;
   private missK3 = 0;
-  // The slot reserveTuple() last found or filled, or -1: ct_create4()
+  // The slot reserveTuple() last found, or -1, and its tuple: ct_create4()
   // reserves the same related ICMP entry in cilium_ct_any4 for every new
-  // flow between two pods. A live slot holding exactly the tuple is its
-  // entry (keys are unique), so no hash or probe is needed; a freed or
-  // reused slot fails the check, so it needs no forgetting.
+  // flow between two pods. While the slot is live its tuple cannot change
+  // (keys are unique), so a match of the remembered words is its entry,
+  // with no hash, probe or record reads; removeSlot() forgets it.
   private lastSlot = -1;
+  private lastK0 = 0;
+  private lastK1 = 0;
+  private lastK2 = 0;
+  private lastK3 = 0;
 
   constructor(spec: MapSpecInput, from?: CtHashMap) {
     this.spec = withType(spec, BpfMapType.LRU_HASH);
@@ -302,19 +306,19 @@ export class CtHashMap implements KeyValueMap {
       return this.insert(k0, k1, k2, k3, this.missHash);
     }
     const last = this.lastSlot;
-    if (last >= 0) {
-      const rec = this.rec;
-      const r = last << REC_SHIFT;
-      if (rec[r] === k0 && rec[r | 1] === k1 && rec[r | 2] === k2 && rec[r | 3] === k3 && rec[r | STATE] === LIVE) {
-        if (this.lru && this.mostRecent !== last + 1) this.touch(last);
-        return last * this.valueSize;
-      }
+    if (last >= 0 && k0 === this.lastK0 && k1 === this.lastK1 && k2 === this.lastK2 && k3 === this.lastK3) {
+      if (this.lru && this.mostRecent !== last + 1) this.touch(last);
+      return last * this.valueSize;
     }
     const h = tupleHash(k0, k1, k2, k3);
     const slot = this.find(k0, k1, k2, k3, h);
     if (slot < 0) return this.insert(k0, k1, k2, k3, h);
     if (this.lru && this.mostRecent !== slot + 1) this.touch(slot);
     this.lastSlot = slot;
+    this.lastK0 = k0;
+    this.lastK1 = k1;
+    this.lastK2 = k2;
+    this.lastK3 = k3;
     return slot * this.valueSize;
   }
 
@@ -358,7 +362,6 @@ export class CtHashMap implements KeyValueMap {
     rec[r | STATE] = LIVE;
     this.index[p] = (h & ~this.slotMask) | (slot + 1);
     this.missEnd = -1;
-    this.lastSlot = slot;
     if (this.lru) this.pushMostRecent(slot);
     return slot * this.valueSize;
   }
@@ -449,6 +452,7 @@ export class CtHashMap implements KeyValueMap {
     index[hole] = 0;
     rec[r | STATE] = this.freeHead;
     this.freeHead = slot + 1;
+    if (slot === this.lastSlot) this.lastSlot = -1;
     this.count--;
     this.fastEnd = 0;
     this.missEnd = -1;

@@ -215,12 +215,15 @@ test('the remembered last slot is forgotten by clear, and a deleted or reused sl
     const a = words(ctTuple(0x0a000264, 0x0a000132, 0, 0, 1, 4));
     const b = words(ctTuple(0x0a000265, 0x0a000132, 0, 0, 1, 4));
     const off = m.reserveTuple(...a, 0);
+    // A second reservation finds the entry, which is then the remembered slot.
+    assert.equal(m.reserveTuple(...a, 0), off, 'found');
     writeU64LE(m.values, off, 7);
     m.clear();
     assert.equal(m.count, 0);
     assert.equal(m.reserveTuple(...a, 0), off, 'created again in the first slot');
     assert.equal(m.count, 1, 'a new entry, not a hit on the cleared one');
     assert.equal(readU64LE(m.values, off), 0);
+    assert.equal(m.reserveTuple(...a, 0), off, 'found again');
     assert.equal(m.delete(ctTupleFromWords(...a)), 0);
     assert.equal(m.reserveTuple(...b, 0), off, 'b reuses the slot');
     assert.equal(m.lookupTuple(...a), -1);
