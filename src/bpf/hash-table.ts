@@ -520,6 +520,22 @@ export class HashTable extends SlotPool {
   // forgets it (deletes, clears and growth cannot make it present).
   private missedKnown = false;
   private readonly missedKey: Int32Array;
+  // lookupSlotWords5()'s own memory, kept in fields rather than read from
+  // `meta` and `missedKey` (five bounds-checked loads each): the slot it last
+  // found and its key words (a live slot's key never changes; free() and
+  // clear() forget it), and the key it last missed (until the next insert).
+  private found5 = -1;
+  private found5K0 = 0;
+  private found5K1 = 0;
+  private found5K2 = 0;
+  private found5K3 = 0;
+  private found5K4 = 0;
+  private missed5Known = false;
+  private missed5K0 = 0;
+  private missed5K1 = 0;
+  private missed5K2 = 0;
+  private missed5K3 = 0;
+  private missed5K4 = 0;
 
   constructor(keySize: number, valueStride: number, capacity: number, seed = DEFAULT_HASH_SEED, metaWords = 1, from?: HashTable) {
     super(keySize, valueStride, capacity, metaWords, from);
@@ -646,19 +662,15 @@ export class HashTable extends SlotPool {
 
   /**
    * lookupSlot() of a 20-byte key given as its five host-order words (key
-   * bytes loaded little-endian): the same memory of the last slot found and
-   * the last key missed, checked against the numbers without writing a key.
+   * bytes loaded little-endian), answered first from its own memory of the
+   * slot last found and the key last missed (see found5), checked against
+   * the numbers without writing a key.
    * cilium_lxc and cilium_tunnel_map lookups (endpoint_key, tunnel_key).
    */
   lookupSlotWords5(k0: number, k1: number, k2: number, k3: number, k4: number): number {
-    const last = this.lastSlot;
-    if (last >= 0 && this.live[last] === 1) {
-      const meta = this.meta;
-      const base = last * this.recordWords;
-      if (meta[base] === k0 && meta[base + 1] === k1 && meta[base + 2] === k2 && meta[base + 3] === k3 && meta[base + 4] === k4) return last;
-    }
-    const missed = this.missedKey;
-    if (this.missedKnown && missed[0] === k0 && missed[1] === k1 && missed[2] === k2 && missed[3] === k3 && missed[4] === k4) return -1;
+    const found = this.found5;
+    if (found >= 0 && k0 === this.found5K0 && k1 === this.found5K1 && k2 === this.found5K2 && k3 === this.found5K3 && k4 === this.found5K4) return found;
+    if (this.missed5Known && k0 === this.missed5K0 && k1 === this.missed5K1 && k2 === this.missed5K2 && k3 === this.missed5K3 && k4 === this.missed5K4) return -1;
     // Not remembered: lookupSlot()'s own search, from the scratch words.
     const kw = SCRATCH_WORDS;
     kw[0] = k0;
@@ -669,9 +681,19 @@ export class HashTable extends SlotPool {
     const slot = this.find(hashWords(kw, 5, this.seed));
     if (slot >= 0) {
       this.lastSlot = slot;
+      this.found5 = slot;
+      this.found5K0 = k0;
+      this.found5K1 = k1;
+      this.found5K2 = k2;
+      this.found5K3 = k3;
+      this.found5K4 = k4;
     } else {
-      for (let w = 0; w < 5; w++) missed[w] = kw[w];
-      this.missedKnown = true;
+      this.missed5Known = true;
+      this.missed5K0 = k0;
+      this.missed5K1 = k1;
+      this.missed5K2 = k2;
+      this.missed5K3 = k3;
+      this.missed5K4 = k4;
     }
     return slot;
   }
@@ -702,8 +724,14 @@ export class HashTable extends SlotPool {
     index[2 * p + 1] = slot + 1;
     this.indexed++;
     this.missedKnown = false;
+    this.missed5Known = false;
     this.lastSlot = slot;
     return slot;
+  }
+
+  override free(slot: number): void {
+    if (slot === this.found5) this.found5 = -1;
+    super.free(slot);
   }
 
   remove(slot: number): void {
@@ -716,6 +744,7 @@ export class HashTable extends SlotPool {
     super.clear();
     this.index.fill(0);
     this.indexed = 0;
+    this.found5 = -1;
   }
 
   override clone(): HashTable {

@@ -76,3 +76,26 @@ test('lookupWords5 refuses keys that are not 20 bytes', { skip: !WORD_QUERIES },
   const m = new HashMap({ name: 'k16', keySize: 16, valueSize: 4, maxEntries: 4 });
   assert.throws(() => m.lookupWords5(1, 0, 0, 0, 1), /20-byte keys/);
 });
+
+test('lookupWords5 forgets the slot it found when that slot is freed or the map cleared, and the key it missed at an insert', { skip: !WORD_QUERIES }, () => {
+  const [a, b] = keySpace(new Rng(11), 2) as [Uint8Array, Uint8Array];
+  const wa = words(a) as [number, number, number, number, number];
+  const wb = words(b) as [number, number, number, number, number];
+  const m = new HashMap({ name: 'words5-forget', keySize: 20, valueSize: 8, maxEntries: 4 });
+  assert.equal(m.update(a, new Uint8Array(8), BPF_NOEXIST), 0);
+  const off = m.lookupWords5(...wa);
+  assert.ok(off >= 0);
+  // a's slot is freed and taken by b: a is gone, not found in b's slot.
+  assert.equal(m.delete(a), 0);
+  assert.equal(m.update(b, new Uint8Array(8), BPF_NOEXIST), 0);
+  assert.equal(m.lookup(b.slice()), off, 'b reuses the slot');
+  assert.equal(m.lookupWords5(...wa), -1);
+  assert.equal(m.lookupWords5(...wb), off);
+  // Found, then the map cleared and the slot filled by a.
+  m.clear();
+  assert.equal(m.update(a, new Uint8Array(8), BPF_NOEXIST), 0);
+  assert.equal(m.lookupWords5(...wb), -1, 'b is gone after the clear');
+  // b missed, then inserted: found.
+  assert.equal(m.update(b, new Uint8Array(8), BPF_NOEXIST), 0);
+  assert.ok(m.lookupWords5(...wb) >= 0);
+});
