@@ -115,6 +115,7 @@ export function storeTupleKey(out: Uint8Array, off: number, k0: number, k1: numb
 export class CtHashMap implements KeyValueMap {
   readonly spec: MapSpec;
   /** BPF_MAP_TYPE_LRU_HASH (evicts when full) rather than BPF_MAP_TYPE_HASH (refuses with -E2BIG). */
+  /** Tested as `this.lru === true` on the packet path: a pointer compare, where `if (this.lru)` is a full ToBoolean. */
   readonly lru: boolean;
   readonly valueSize: number;
   /** max_entries. */
@@ -239,7 +240,7 @@ export class CtHashMap implements KeyValueMap {
   lookupTuple(k0: number, k1: number, k2: number, k3: number): number {
     const slot = this.find(k0, k1, k2, k3, tupleHash(k0, k1, k2, k3));
     if (slot < 0) return -1;
-    if (this.lru && this.mostRecent !== slot + 1) this.touch(slot);
+    if (this.lru === true && this.mostRecent !== slot + 1) this.touch(slot);
     return slot * this.valueSize;
   }
 
@@ -272,7 +273,7 @@ export class CtHashMap implements KeyValueMap {
         const a2 = rec[r | 2];
         const a3 = rec[r | 3];
         if (a0 === k0 && a1 === k1 && a2 === k2 && a3 === k3) {
-          if (this.lru && this.mostRecent !== link) this.touch(link - 1);
+          if (this.lru === true && this.mostRecent !== link) this.touch(link - 1);
           return (link - 1) * this.valueSize;
         }
         if (reverse < 0 && a0 === k1 && a1 === k0 && a2 === r2 && a3 === r3) reverse = link - 1;
@@ -288,7 +289,7 @@ export class CtHashMap implements KeyValueMap {
       this.missK3 = r3;
       return -1;
     }
-    if (this.lru && this.mostRecent !== reverse + 1) this.touch(reverse);
+    if (this.lru === true && this.mostRecent !== reverse + 1) this.touch(reverse);
     return -2 - reverse * this.valueSize;
   }
 
@@ -307,13 +308,13 @@ export class CtHashMap implements KeyValueMap {
     }
     const last = this.lastSlot;
     if (last >= 0 && k0 === this.lastK0 && k1 === this.lastK1 && k2 === this.lastK2 && k3 === this.lastK3) {
-      if (this.lru && this.mostRecent !== last + 1) this.touch(last);
+      if (this.lru === true && this.mostRecent !== last + 1) this.touch(last);
       return last * this.valueSize;
     }
     const h = tupleHash(k0, k1, k2, k3);
     const slot = this.find(k0, k1, k2, k3, h);
     if (slot < 0) return this.insert(k0, k1, k2, k3, h);
-    if (this.lru && this.mostRecent !== slot + 1) this.touch(slot);
+    if (this.lru === true && this.mostRecent !== slot + 1) this.touch(slot);
     this.lastSlot = slot;
     this.lastK0 = k0;
     this.lastK1 = k1;
@@ -329,7 +330,7 @@ export class CtHashMap implements KeyValueMap {
     const slot = this.find(k0, k1, k2, k3, h);
     if (slot >= 0) {
       if (flags === NOEXIST) return -Errno.EEXIST;
-      if (this.lru && this.mostRecent !== slot + 1) this.touch(slot);
+      if (this.lru === true && this.mostRecent !== slot + 1) this.touch(slot);
       return slot * this.valueSize;
     }
     if (flags === EXIST) return -Errno.ENOENT;
@@ -362,7 +363,7 @@ export class CtHashMap implements KeyValueMap {
     rec[r | STATE] = LIVE;
     this.index[p] = (h & ~this.slotMask) | (slot + 1);
     this.missEnd = -1;
-    if (this.lru) this.pushMostRecent(slot);
+    if (this.lru === true) this.pushMostRecent(slot);
     return slot * this.valueSize;
   }
 

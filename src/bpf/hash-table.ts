@@ -518,6 +518,7 @@ export class HashTable extends SlotPool {
   // valid while `missedKnown`), e.g. a remote destination looked up in
   // cilium_lxc. A missed key stays absent until the next insert, which
   // forgets it (deletes, clears and growth cannot make it present).
+  // (Flags are tested as `=== true`: a pointer compare, where a truthiness test is a full ToBoolean.)
   private missedKnown = false;
   private readonly missedKey: Int32Array;
   // lookupSlotWords5()'s own memory, kept in fields rather than read from
@@ -645,7 +646,7 @@ export class HashTable extends SlotPool {
       if (w === n) return last;
     }
     const missed = this.missedKey;
-    if (this.missedKnown) {
+    if (this.missedKnown === true) {
       let w = 0;
       while (w < n && missed[w] === kw[w]) w++;
       if (w === n) return -1;
@@ -670,7 +671,7 @@ export class HashTable extends SlotPool {
   lookupSlotWords5(k0: number, k1: number, k2: number, k3: number, k4: number): number {
     const found = this.found5;
     if (found >= 0 && k0 === this.found5K0 && k1 === this.found5K1 && k2 === this.found5K2 && k3 === this.found5K3 && k4 === this.found5K4) return found;
-    if (this.missed5Known && k0 === this.missed5K0 && k1 === this.missed5K1 && k2 === this.missed5K2 && k3 === this.missed5K3 && k4 === this.missed5K4) return -1;
+    if (this.missed5Known === true && k0 === this.missed5K0 && k1 === this.missed5K1 && k2 === this.missed5K2 && k3 === this.missed5K3 && k4 === this.missed5K4) return -1;
     // Not remembered: lookupSlot()'s own search, from the scratch words.
     const kw = SCRATCH_WORDS;
     kw[0] = k0;

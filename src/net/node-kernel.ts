@@ -33,6 +33,11 @@ const vxlanFlowSourcePort = importedVxlanFlowSourcePort;
 const writeVxlanEncapView = importedWriteVxlanEncapView;
 const macHigh16 = importedMacHigh16;
 
+// Fields are tested on the packet path by comparison (`dev.tcIngress !==
+// null`, `this.immediate === true`), not by truthiness: TurboFan cannot tell
+// such a field's type, so `if (x)` becomes a full ToBoolean (false, '', 0,
+// NaN, undetectable objects, bigints: ten instructions), a comparison one.
+
 export type PeerReceive = (buf: Uint8Array, off: number, len: number) => void;
 
 export type DeviceKind = 'ether' | 'veth' | 'vxlan' | 'host';
@@ -182,7 +187,7 @@ export class NodeKernel implements UnderlayPort {
   }
 
   private schedule(delayMs: number, fn: () => void): void {
-    if (this.immediate) fn();
+    if (this.immediate === true) fn();
     else this.dp.clock.setTimer(delayMs, fn);
   }
 
@@ -198,12 +203,12 @@ export class NodeKernel implements UnderlayPort {
   /** Synchronous entry for benchmarks and program tests: run tc ingress of a device on a frame now. */
   runIngress(ifindex: number, frame: Uint8Array, frameOff = 0, frameLen = frame.length - frameOff, mark = 0): number {
     const dev = this.device(ifindex);
-    if (!dev) return TcAct.SHOT;
+    if (dev === undefined) return TcAct.SHOT;
     const ctx = this.skb.load(frame, frameOff, frameLen, HEADROOM);
     ctx.ifindex = ifindex;
     ctx.mark = mark;
-    if (this.tap) this.emitTap(dev, 'ingress', ctx);
-    const rc = dev.tcIngress ? dev.tcIngress(ctx) : TcAct.OK;
+    if (this.tap !== null) this.emitTap(dev, 'ingress', ctx);
+    const rc = dev.tcIngress !== null ? dev.tcIngress(ctx) : TcAct.OK;
     this.afterProgram(ctx, rc, dev);
     return rc;
   }
@@ -232,18 +237,18 @@ export class NodeKernel implements UnderlayPort {
 
   private redirect(ctx: SkBuff): void {
     const target = this.device(ctx.redirectIfindex);
-    if (!target) {
+    if (target === undefined) {
       this.stats.dropped++;
       return;
     }
     switch (target.kind) {
       case 'veth': {
         // Egress of the host-side veth, or bpf_redirect_peer(): either way the pod receives it.
-        if (this.tap) this.emitTap(target, 'egress', ctx);
+        if (this.tap !== null) this.emitTap(target, 'egress', ctx);
         const rx = target.peerReceive;
         this.stats.deliveredToPods++;
-        if (!rx) return;
-        if (this.immediate) {
+        if (rx === null) return;
+        if (this.immediate === true) {
           rx(ctx.buf, ctx.off, ctx.len);
           return;
         }
@@ -265,12 +270,12 @@ export class NodeKernel implements UnderlayPort {
   /** cilium_vxlan egress: tc egress program, then the VXLAN driver adds the outer headers. */
   private vxlanTransmit(ctx: SkBuff, dev: Device): void {
     ctx.ifindex = dev.ifindex;
-    const rc = dev.tcEgress ? dev.tcEgress(ctx) : TcAct.OK;
+    const rc = dev.tcEgress !== null ? dev.tcEgress(ctx) : TcAct.OK;
     if (rc === TcAct.SHOT) {
       this.stats.dropped++;
       return;
     }
-    if (!ctx.tunnelValid) {
+    if (ctx.tunnelValid === false) {
       this.stats.dropped++;
       return;
     }
@@ -292,12 +297,12 @@ export class NodeKernel implements UnderlayPort {
   /** eth0 egress: cil_to_netdev, then onto the wire. */
   private eth0Transmit(ctx: SkBuff): void {
     ctx.ifindex = this.eth0.ifindex;
-    const rc = this.eth0.tcEgress ? this.eth0.tcEgress(ctx) : TcAct.OK;
+    const rc = this.eth0.tcEgress !== null ? this.eth0.tcEgress(ctx) : TcAct.OK;
     if (rc === TcAct.SHOT) {
       this.stats.dropped++;
       return;
     }
-    if (this.tap) this.emitTap(this.eth0, 'egress', ctx);
+    if (this.tap !== null) this.emitTap(this.eth0, 'egress', ctx);
     // The frame leaves with the skb's buffer: a receiving kernel takes it over instead of copying.
     this.underlay.sendSkb(ctx);
   }
@@ -339,8 +344,8 @@ export class NodeKernel implements UnderlayPort {
       ctx.tunnelId = vni;
       ctx.ifindex = this.ciliumVxlan.ifindex;
       this.stats.decapsulated++;
-      if (this.tap) this.emitTap(this.ciliumVxlan, 'ingress', ctx);
-      const rc2 = this.ciliumVxlan.tcIngress ? this.ciliumVxlan.tcIngress(ctx) : TcAct.OK;
+      if (this.tap !== null) this.emitTap(this.ciliumVxlan, 'ingress', ctx);
+      const rc2 = this.ciliumVxlan.tcIngress !== null ? this.ciliumVxlan.tcIngress(ctx) : TcAct.OK;
       this.afterProgram(ctx, rc2, this.ciliumVxlan);
       return;
     }
@@ -355,8 +360,8 @@ export class NodeKernel implements UnderlayPort {
   private runIngressLoaded(dev: Device): number {
     const ctx = this.skb;
     ctx.ifindex = dev.ifindex;
-    if (this.tap) this.emitTap(dev, 'ingress', ctx);
-    return dev.tcIngress ? dev.tcIngress(ctx) : TcAct.OK;
+    if (this.tap !== null) this.emitTap(dev, 'ingress', ctx);
+    return dev.tcIngress !== null ? dev.tcIngress(ctx) : TcAct.OK;
   }
 
   /**

@@ -144,7 +144,7 @@ export class Underlay {
     const p = this.route(skb.buf, skb.off, skb.len);
     if (p === BROADCAST) for (const port of this.byMac.values()) this.deliver(port, skb.buf, skb.off, skb.len);
     else if (p !== null) {
-      if (this.immediate && p.receiveSkb) p.receiveSkb(skb);
+      if (this.immediate === true && p.receiveSkb !== undefined) p.receiveSkb(skb);
       else this.deliver(p, skb.buf, skb.off, skb.len);
     }
   }

@@ -194,7 +194,8 @@ export class LxcProgram {
     if (!ctx.hash) ctx.hash = flowHash(info);
     if (info.src !== this.ep.ipv4) return this.drop(ctx, 0, 0, DropReason.INVALID_SIP, DropLine.LXC_INVALID_SIP, MetricsDir.EGRESS);
     this.pendingRevNat = 0;
-    if (!this.dp.cfg.socketLb) {
+    // `!== true` and `=== true` below: a pointer compare, where a truthiness test of a field is a full ToBoolean.
+    if (this.dp.cfg.socketLb !== true) {
       const r = this.perPacketLb(ctx, info);
       if (r !== TcAct.OK) return r;
     }
@@ -258,7 +259,7 @@ export class LxcProgram {
     const ep = this.ep;
     const ipc = this.ipc;
     lookupIpcache(dp, info.dst, ipc);
-    const dstId = ipc.found ? ipc.identity : ReservedIdentity.WORLD;
+    const dstId = ipc.found === true ? ipc.identity : ReservedIdentity.WORLD;
     // Sent by the L7 proxy for this endpoint (cil_lxc_policy_egress): its L7 policy already decided.
     const fromProxy = ctx.cb[CB.PROXY_MAGIC] === PROXY_EGRESS_EPID;
     let proxyPort = 0;
@@ -307,7 +308,7 @@ export class LxcProgram {
     }
 
     // Tunnel: the ipcache's tunnel endpoint, else the tunnel map by pod CIDR.
-    let remote = ipc.found ? ipc.tunnelEndpoint : 0;
+    let remote = ipc.found === true ? ipc.tunnelEndpoint : 0;
     if (!remote && !ipc.skipTunnel) remote = lookupTunnel(dp, info.dst);
     if (remote) {
       updateMetrics(dp, ctx.len, MetricsDir.EGRESS, 0, DropLine.LXC_FORWARD, SourceFile.BPF_LXC);
