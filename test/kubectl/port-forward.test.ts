@@ -76,7 +76,10 @@ async function portForward(which: 'podpath' | 'real', args: string[], opts: { co
   const listening = new Promise<boolean>((resolve) => {
     child.stdout.setEncoding('utf8').on('data', (s: string) => {
       out += s;
-      if (/^Forwarding from /m.test(out)) resolve(true);
+      // Both listeners are up once the IPv6 line is out (every case here
+      // expects both lines): connecting after the first line let "Handling
+      // connection" race ahead of the [::1] line on a loaded machine.
+      if (/^Forwarding from \[::1\]/m.test(out)) resolve(true);
     });
     void exited.then(() => resolve(false));
   });
