@@ -432,9 +432,9 @@ export class NodeKernel implements UnderlayPort {
       if (rx) this.schedule(0, () => rx(frame));
       return;
     }
-    const nextHop = from === this.eth0 ? undefined : this.underlay.macOf(dst);
+    const nextHop = from === this.eth0 ? null : this.underlay.neighbour(dst);
     const l3 = ctx.off + ETH.HEADER_LEN;
-    if (nextHop === undefined || ctx.buf[l3 + IPV4.TTL]! <= 1) {
+    if (nextHop === null || ctx.buf[l3 + IPV4.TTL]! <= 1) {
       this.stats.unroutable++;
       return;
     }
@@ -442,7 +442,7 @@ export class NodeKernel implements UnderlayPort {
     const oldWord = readU16(ctx.buf, l3 + IPV4.TTL);
     ctx.buf[l3 + IPV4.TTL]!--;
     writeU16(ctx.buf, l3 + IPV4.CHECKSUM, checksumUpdate16(readU16(ctx.buf, l3 + IPV4.CHECKSUM), oldWord, readU16(ctx.buf, l3 + IPV4.TTL)));
-    writeMac(ctx.buf, ctx.off + ETH.DST, nextHop);
+    writeMac(ctx.buf, ctx.off + ETH.DST, nextHop.mac);
     writeMac(ctx.buf, ctx.off + ETH.SRC, this.mac);
     this.stats.forwarded++;
     this.eth0Transmit(ctx);

@@ -102,9 +102,10 @@ export class Underlay {
 
   /**
    * The neighbour table: the port that has an underlay address (as a u32 or
-   * its int32 bits), or null. The VXLAN driver asks per packet and reads the
-   * port's MAC itself: a MAC (above 2^31) returned through a `number |
-   * undefined` would be boxed into a new heap number at every call.
+   * its int32 bits), or null. The kernel's VXLAN driver and IP forwarding ask
+   * per packet and read the port's MAC themselves: a MAC (48 bits, never a
+   * small integer) returned as `number | undefined` is boxed into a new heap
+   * number at every call.
    */
   neighbour(ip: number): UnderlayPort | null {
     const last = this.lastNeighbour;
