@@ -116,11 +116,6 @@ export class Underlay {
     return port;
   }
 
-  /** The MAC of neighbour(ip), or undefined. */
-  macOf(ip: number): number | undefined {
-    return this.neighbour(ip)?.mac;
-  }
-
   addTap(tap: WireTap): () => void {
     this.taps.push(tap);
     return () => {

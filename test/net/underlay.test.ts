@@ -21,7 +21,7 @@ function frameTo(mac: number): Uint8Array {
   return f;
 }
 
-test('macOf and delivery follow ports that leave and are replaced, after lookups were remembered', () => {
+test('neighbour() and delivery follow ports that leave and are replaced, after lookups were remembered', () => {
   const u = new Underlay(new VirtualClock(), 0, true);
   const gotA: number[] = [];
   const gotB: number[] = [];
@@ -29,19 +29,19 @@ test('macOf and delivery follow ports that leave and are replaced, after lookups
   const b = port(IP, 0x02_00_00_00_00_0b, gotB);
   u.attach(a);
   // The address as a u32 and as its int32 bits (SkBuff.tunnelRemoteIpv4) names the same neighbour.
-  assert.equal(u.macOf(IP >>> 0), a.mac);
-  assert.equal(u.macOf(IP | 0), a.mac);
+  assert.equal(u.neighbour(IP >>> 0)?.mac, a.mac);
+  assert.equal(u.neighbour(IP | 0)?.mac, a.mac);
   u.send(frameTo(a.mac));
   u.send(frameTo(a.mac));
   assert.deepEqual(gotA, [0x0a, 0x0a]);
 
   // A replaces A at the same address: the remembered answers are gone with it.
   u.detach(a);
-  assert.equal(u.macOf(IP), undefined);
+  assert.equal(u.neighbour(IP), null);
   u.send(frameTo(a.mac));
   assert.equal(u.unclaimed, 1);
   u.attach(b);
-  assert.equal(u.macOf(IP), b.mac);
+  assert.equal(u.neighbour(IP)?.mac, b.mac);
   u.send(frameTo(b.mac));
   u.send(frameTo(a.mac));
   assert.deepEqual(gotB, [0x0b]);
