@@ -114,8 +114,11 @@ export function storeTupleKey(out: Uint8Array, off: number, k0: number, k1: numb
 
 export class CtHashMap implements KeyValueMap {
   readonly spec: MapSpec;
-  /** BPF_MAP_TYPE_LRU_HASH (evicts when full) rather than BPF_MAP_TYPE_HASH (refuses with -E2BIG). */
-  /** Tested as `this.lru === true` on the packet path: a pointer compare, where `if (this.lru)` is a full ToBoolean. */
+  /**
+   * BPF_MAP_TYPE_LRU_HASH (evicts when full) rather than BPF_MAP_TYPE_HASH
+   * (refuses with -E2BIG). Tested as `this.lru === true` on the packet path:
+   * a pointer compare, where `if (this.lru)` is a full ToBoolean.
+   */
   readonly lru: boolean;
   readonly valueSize: number;
   /** max_entries. */
